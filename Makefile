@@ -1,0 +1,57 @@
+# Everything a fresh machine needs: `make run` and `make test` create .venv/ and install into it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 3000
+
+.PHONY: install run test lint typecheck template-lint unit integration e2e bench train clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/rewards serve --port $(PORT)
+
+test: install lint typecheck template-lint unit integration e2e
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy shared functions
+
+template-lint: install
+	$(BIN)/cfn-lint template.yaml
+
+unit: install
+	$(BIN)/pytest -q tests/unit
+
+integration: install
+	$(BIN)/pytest -q tests/integration
+
+e2e: install
+	$(BIN)/pytest -q tests/e2e
+
+bench: install
+	$(BIN)/python -m shared.bench
+
+train: install
+	$(BIN)/rewards train
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# `sam build` builds the shared layer with this target (BuildMethod: makefile).
+build-SharedLayer:
+	mkdir -p "$(ARTIFACTS_DIR)/python"
+	cp -r shared "$(ARTIFACTS_DIR)/python/"
+	rm -rf "$(ARTIFACTS_DIR)/python/shared/local" "$(ARTIFACTS_DIR)/python/shared/training"
+	mkdir -p "$(ARTIFACTS_DIR)/models" && cp -r models/. "$(ARTIFACTS_DIR)/models/"
+	$(PYTHON) -m pip install -q --target "$(ARTIFACTS_DIR)/python" -r layer-requirements.txt

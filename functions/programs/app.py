@@ -1,0 +1,72 @@
+"""Programs: create, list, read, change; referral-code checks for checkout pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import wiring
+from shared.http.api import Api, Reply, Request
+from shared.schemas.programs import (
+    CodeCheckOut,
+    ProgramCreate,
+    ProgramOut,
+    ProgramUpdate,
+    RewardOut,
+)
+
+api = Api(service="programs")
+
+
+@api.route("POST", "/v1/programs")
+def create_program(request: Request[ProgramCreate]) -> Reply:
+    program = wiring.program_service().create(request.body)
+    api.logger.info("program created", extra={"program_id": program.program_id})
+    return Reply.of(201, ProgramOut.of(program))
+
+
+@api.route("GET", "/v1/programs")
+def list_programs(request: Request[Any]) -> Reply:
+    query = request.list_query()
+    programs, cursor = wiring.program_service().list(query.limit, query.cursor)
+    items = [ProgramOut.of(p).model_dump(mode="json") for p in programs]
+    return Reply.of(200, {"items": items, "next_cursor": cursor})
+
+
+@api.route("GET", "/v1/programs/{program_id}")
+def get_program(request: Request[Any]) -> Reply:
+    program = wiring.program_service().get(request.path["program_id"])
+    return Reply.of(200, ProgramOut.of(program))
+
+
+@api.route("PATCH", "/v1/programs/{program_id}")
+def update_program(request: Request[ProgramUpdate]) -> Reply:
+    program = wiring.program_service().update(request.path["program_id"], request.body)
+    api.logger.info("program changed", extra={"program_id": program.program_id})
+    return Reply.of(200, ProgramOut.of(program))
+
+
+@api.route("GET", "/v1/programs/{program_id}/codes/{code}")
+def check_code(request: Request[Any]) -> Reply:
+    check = wiring.program_service().check_code(request.path["program_id"], request.path["code"])
+    reward = check.referee_reward
+    return Reply.of(
+        200,
+        CodeCheckOut(
+            program_id=check.program_id,
+            code=check.code,
+            valid=check.valid,
+            reason=check.reason,
+            referee_reward=RewardOut(
+                kind=reward.kind, amount=reward.money.text(), currency=reward.currency
+            )
+            if reward
+            else None,
+        ),
+    )
+
+
+@api.logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handler(event, context)

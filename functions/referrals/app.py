@@ -1,0 +1,34 @@
+"""Referral intake and read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import wiring
+from shared.http.api import Api, Reply, Request
+from shared.schemas.referrals import ReferralCreate, ReferralCreated, ReferralOut
+
+api = Api(service="referrals")
+
+
+@api.route("POST", "/v1/referrals")
+def create_referral(request: Request[ReferralCreate]) -> Reply:
+    referral = wiring.referral_service().create(request.body)
+    api.logger.info(
+        "referral recorded",
+        extra={"referral_id": referral.referral_id, "status": referral.status.value},
+    )
+    return Reply.of(201, ReferralCreated(referral_id=referral.referral_id, status=referral.status))
+
+
+@api.route("GET", "/v1/referrals/{referral_id}")
+def get_referral(request: Request[Any]) -> Reply:
+    referral = wiring.referral_service().get(request.path["referral_id"])
+    return Reply.of(200, ReferralOut.of(referral))
+
+
+@api.logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handler(event, context)

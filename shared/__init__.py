@@ -1,0 +1,1 @@
+"""Referral reward fulfilment: domain, adapters and the local stack."""

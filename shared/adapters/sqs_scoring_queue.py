@@ -1,0 +1,20 @@
+"""The scoring queue on SQS."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+
+class SqsScoringQueue:
+    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+        self._queue_url = queue_url
+        self._client = client or boto3.client("sqs")
+
+    def request_scoring(self, referral_id: str, trigger: str) -> None:
+        self._client.send_message(
+            QueueUrl=self._queue_url,
+            MessageBody=json.dumps({"referral_id": referral_id, "trigger": trigger}),
+        )

@@ -1,0 +1,1 @@
+"""Entities and rules. Nothing here knows about AWS, HTTP or storage."""

@@ -1,0 +1,27 @@
+"""Events clients report on a referral: signups and purchases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel
+
+
+class ReferralEvent(BaseModel):
+    referral_id: str
+    type: Literal["signup", "purchase"]
+    order_id: str | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    payment_fingerprint: str | None = None
+    occurred_at: datetime
+    recorded_at: datetime
+    qualifying: bool
+    # Hash of the request body, so a replay can be told from a conflicting reuse of an order id.
+    body_hash: str
+
+    @property
+    def dedupe_key(self) -> str:
+        return self.order_id if self.order_id is not None else f"{self.type}"

@@ -1,0 +1,85 @@
+"""Referral programs: reward terms, budget, caps and review settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.money import Money
+
+RewardKind = Literal["gift_card", "cash"]
+
+
+class ProgramStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class RewardTerms(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: RewardKind
+    amount: Decimal
+    currency: str
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
+class Tier(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    min_successful_referrals: int
+    advocate_bonus: RewardTerms
+
+
+class Program(BaseModel):
+    program_id: str
+    name: str
+    qualifying_event: Literal["signup", "purchase"]
+    min_order_value: Decimal | None = None
+    advocate_reward: RewardTerms | None = None
+    referee_reward: RewardTerms | None = None
+    tiers: list[Tier]
+    attribution_window_days: int
+    holding_period_days: int
+    currency: str
+    budget_total: Decimal
+    budget_used: Decimal = Decimal(0)
+    per_advocate_cap: int | None = None
+    dual_approval_over: Decimal | None = None
+    review_timeout_days: int
+    review_timeout_action: Literal["approve", "reject"]
+    auto_reject: bool
+    status: ProgramStatus = ProgramStatus.ACTIVE
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+    @property
+    def budget_left(self) -> Decimal:
+        return self.budget_total - self.budget_used
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ProgramStatus.ACTIVE
+
+    def qualifies(self, event_type: str, amount: Decimal | None) -> bool:
+        """Whether an event of this type and amount is the program's qualifying event."""
+        if event_type != self.qualifying_event:
+            return False
+        if event_type == "purchase" and self.min_order_value is not None:
+            return amount is not None and amount >= self.min_order_value
+        return True
+
+    def tier_bonus_for(self, successful_referrals: int) -> Tier | None:
+        """The tier crossed exactly when the advocate reaches `successful_referrals`."""
+        for tier in self.tiers:
+            if tier.min_successful_referrals == successful_referrals:
+                return tier
+        return None

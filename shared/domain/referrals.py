@@ -1,0 +1,83 @@
+"""Referrals and their life cycle."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from shared.domain.evidence import Fingerprint
+
+
+class ReferralStatus(StrEnum):
+    PENDING = "pending"
+    HOLDING = "holding"
+    REVIEW = "review"
+    REJECTED = "rejected"
+    REWARDING = "rewarding"
+    REWARDED = "rewarded"
+    REVERSED = "reversed"
+    EXPIRED = "expired"
+
+
+S = ReferralStatus
+# Which moves the life cycle allows; everything else is a bug or a race and is refused.
+TRANSITIONS: dict[ReferralStatus, frozenset[ReferralStatus]] = {
+    S.PENDING: frozenset({S.HOLDING, S.REVIEW, S.REJECTED, S.EXPIRED, S.REVERSED}),
+    S.HOLDING: frozenset({S.HOLDING, S.REVIEW, S.REJECTED, S.REWARDING, S.REVERSED}),
+    S.REVIEW: frozenset({S.REVIEW, S.HOLDING, S.REJECTED, S.REVERSED}),
+    S.REJECTED: frozenset({S.REVIEW, S.HOLDING}),
+    S.REWARDING: frozenset({S.REWARDED, S.REVERSED}),
+    S.REWARDED: frozenset({S.REVERSED}),
+    S.REVERSED: frozenset(),
+    S.EXPIRED: frozenset(),
+}
+UNPAID = frozenset({S.PENDING, S.HOLDING, S.REVIEW})
+
+
+def can_move(current: ReferralStatus, target: ReferralStatus) -> bool:
+    return target in TRANSITIONS[current]
+
+
+Decision = Literal["approve", "review", "reject"]
+
+
+class Reason(BaseModel):
+    code: str
+    message: str
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class Risk(BaseModel):
+    score: Decimal
+    decision: Decision
+    reasons: list[Reason]
+    model_version: str
+    scored_at: datetime
+
+
+class Referral(BaseModel):
+    referral_id: str
+    program_id: str
+    advocate_id: str
+    advocate_customer_id: str
+    referral_code: str
+    referee_customer_id: str
+    # Kept raw only because the referee's reward is delivered to it; erased on request.
+    referee_email: str | None = None
+    fingerprint: Fingerprint
+    status: ReferralStatus
+    risk: Risk | None = None
+    occurred_at: datetime
+    recorded_at: datetime
+    updated_at: datetime
+    qualified_at: datetime | None = None
+    qualifying_order_id: str | None = None
+    qualifying_amount: Decimal | None = None
+    version: int = 1
+
+    def attribution_deadline(self, window_days: int) -> datetime:
+        return self.occurred_at + timedelta(days=window_days)

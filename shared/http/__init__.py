@@ -1,0 +1,1 @@
+"""HTTP edge: problem+json, auth, idempotency and the route catalogue."""

@@ -1,0 +1,218 @@
+"""A Powertools HTTP resolver with our contract built in.
+
+Each function registers its routes through `Api.route`, which enforces the catalogue's roles,
+checks media type and size, parses the body into the route's pydantic model, runs POSTs
+under the Idempotency-Key, and turns every failure into problem+json.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field, ValidationError
+
+from shared.errors import DomainError, FieldError, InvalidRequest
+from shared.http import idempotency
+from shared.http.auth import Principal, Unauthenticated, principal_of
+from shared.http.catalogue import RouteSpec, spec
+from shared.http.problem import PROBLEM_TYPE, dumps, field_errors, problem
+from shared.storage.table import InvalidCursor
+
+MAX_BODY_BYTES = 64 * 1024
+IDEMPOTENCY_KEY_MAX = 255
+
+B = TypeVar("B", bound=BaseModel)
+
+
+class ListQuery(BaseModel):
+    limit: int = Field(default=50, ge=1, le=100)
+    cursor: str | None = Field(default=None, min_length=1, max_length=2048)
+
+
+@dataclass(frozen=True)
+class Request(Generic[B]):
+    principal: Principal
+    body: B
+    path: dict[str, str]
+    query: dict[str, str]
+
+    def list_query(self) -> ListQuery:
+        try:
+            return ListQuery.model_validate(
+                {k: v for k, v in self.query.items() if k in ("limit", "cursor")}
+            )
+        except ValidationError as exc:
+            raise InvalidRequest(field_errors(exc)) from exc
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+
+    @classmethod
+    def of(cls, status: int, model: BaseModel | dict[str, Any]) -> Reply:
+        data = model.model_dump(mode="json") if isinstance(model, BaseModel) else model
+        return cls(status, data)
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+
+
+class _NoBody(BaseModel):
+    pass
+
+
+def _problem_response(body: dict[str, Any]) -> Response:
+    return Response(status_code=body["status"], content_type=PROBLEM_TYPE, body=dumps(body))
+
+
+def _json_response(reply: Reply) -> Response:
+    return Response(
+        status_code=reply.status, content_type="application/json", body=dumps(reply.body)
+    )
+
+
+class Api:
+    def __init__(self, service: str) -> None:
+        self.logger = Logger(service=service)
+        self.resolver = APIGatewayHttpResolver()
+        self._install_error_handlers()
+
+    def handler(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        idempotency.register_context(context)
+        return self.resolver.resolve(event, context)
+
+    def route(
+        self, method: str, path: str
+    ) -> Callable[[Callable[[Request[Any]], Reply]], Callable[[Request[Any]], Reply]]:
+        route = spec(method, path)
+        rule = path.replace("{", "<").replace("}", ">")
+
+        def register(fn: Callable[[Request[Any]], Reply]) -> Callable[[Request[Any]], Reply]:
+            def endpoint(**path_params: str) -> Response:
+                return self._serve(route, fn, path_params)
+
+            self.resolver.route(rule, method)(endpoint)
+            return fn
+
+        return register
+
+    def _serve(
+        self, route: RouteSpec, fn: Callable[[Request[Any]], Reply], path_params: dict[str, str]
+    ) -> Response:
+        event = self.resolver.current_event
+        principal = principal_of(event.raw_event)
+        if not route.roles & principal.roles:
+            raise _Refused(
+                403, "Forbidden", f"this needs one of the roles: {', '.join(sorted(route.roles))}"
+            )
+        raw = event.decoded_body or ""
+        body: BaseModel = _NoBody()
+        if route.request is not None:
+            body = self._parse(route.request, raw, event.headers)
+        request = Request(
+            principal=principal,
+            body=body,
+            path=path_params,
+            query=dict(event.query_string_parameters or {}),
+        )
+        key = (event.headers or {}).get("idempotency-key")
+        if route.method == "POST" and key is not None:
+            if not key or len(key) > IDEMPOTENCY_KEY_MAX:
+                raise InvalidRequest.field(
+                    "Idempotency-Key", "must be 1 to 255 characters", "invalid_header"
+                )
+            scope = (
+                f"{principal.subject}|{route.key}|{json.dumps(path_params, sort_keys=True)}|{key}"
+            )
+            payload = body.model_dump(mode="json")
+            stored = idempotency.run_once(scope, payload, lambda: self._call(fn, request))
+            return _response_of(stored)
+        return _response_of(self._call(fn, request))
+
+    def _call(self, fn: Callable[[Request[Any]], Reply], request: Request[Any]) -> dict[str, Any]:
+        """Run the route; domain failures become the stored first response too."""
+        try:
+            reply = fn(request)
+        except DomainError as exc:
+            return {"problem": _domain_problem(exc)}
+        return {"status": reply.status, "body": reply.body}
+
+    @staticmethod
+    def _parse(model: type[B], raw: str, headers: dict[str, str] | None) -> B:
+        headers = headers or {}
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise _Refused(415, "Unsupported media type", "send the body as application/json")
+        if len(raw.encode()) > MAX_BODY_BYTES:
+            raise _Refused(413, "Payload too large", "bodies are limited to 64 KiB")
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise _Refused(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise InvalidRequest.field("body", "must be a JSON object", "type_error")
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise InvalidRequest(field_errors(exc)) from exc
+
+    def _install_error_handlers(self) -> None:
+        app = self.resolver
+
+        @app.exception_handler(DomainError)
+        def _domain(exc: DomainError) -> Response:
+            return _problem_response(_domain_problem(exc))
+
+        @app.exception_handler(_Refused)
+        def _refused(exc: _Refused) -> Response:
+            return _problem_response(problem(exc.status, exc.title, exc.detail))
+
+        @app.exception_handler(Unauthenticated)
+        def _unauthenticated(exc: Unauthenticated) -> Response:
+            return _problem_response(problem(401, "Unauthorized", str(exc)))
+
+        @app.exception_handler(InvalidCursor)
+        def _cursor(exc: InvalidCursor) -> Response:
+            return _problem_response(
+                _domain_problem(InvalidRequest.field("cursor", str(exc), "invalid_cursor"))
+            )
+
+        @app.exception_handler(idempotency.KeyReused)
+        def _reused(exc: idempotency.KeyReused) -> Response:
+            return _problem_response(
+                problem(409, "Idempotency-Key conflict", str(exc), kind="idempotency-conflict")
+            )
+
+        @app.not_found
+        def _not_found(_: Exception) -> Response:
+            return _problem_response(problem(404, "Not found", "no such route"))
+
+        @app.exception_handler(Exception)
+        def _unexpected(exc: Exception) -> Response:
+            self.logger.exception("unhandled error")
+            return _problem_response(
+                problem(500, "Internal error", "the request failed; it is safe to retry")
+            )
+
+
+def _domain_problem(exc: DomainError) -> dict[str, Any]:
+    errors: list[FieldError] | None = exc.errors if isinstance(exc, InvalidRequest) else None
+    kind = type(exc).__name__.lower()
+    return problem(exc.status, exc.title, exc.detail, kind=kind, errors=errors)
+
+
+def _response_of(stored: dict[str, Any]) -> Response:
+    if "problem" in stored:
+        return _problem_response(stored["problem"])
+    return _json_response(Reply(stored["status"], stored["body"]))

@@ -1,0 +1,71 @@
+"""Idempotency-Key handling on Powertools' idempotency utility, stored in the main table.
+
+The key is scoped by caller, route and path, and the stored record also carries a hash of
+the parsed body: the same key with the same body returns the first response, another body
+or a copy still in flight is a conflict.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+RETENTION_SECONDS = 24 * 3600
+
+_config = IdempotencyConfig(
+    event_key_jmespath="scope",
+    payload_validation_jmespath="payload",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=RETENTION_SECONDS,
+)
+_store: DynamoDBPersistenceLayer | None = None
+
+
+class KeyReused(Exception):
+    """The Idempotency-Key was used with another body, or its first use is still running."""
+
+
+def _persistence() -> DynamoDBPersistenceLayer:
+    global _store
+    if _store is None:
+        _store = DynamoDBPersistenceLayer(
+            table_name=os.environ["TABLE_NAME"],
+            key_attr="pk",
+            sort_key_attr="sk",
+            static_pk_value="IDEMPOTENCY",
+            expiry_attr="expires_at",
+        )
+    return _store
+
+
+def register_context(context: LambdaContext) -> None:
+    _config.register_lambda_context(context)
+
+
+def run_once(
+    scope: str, payload: dict[str, Any], work: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    @idempotent_function(
+        data_keyword_argument="request", persistence_store=_persistence(), config=_config
+    )
+    def execute(request: dict[str, Any]) -> dict[str, Any]:
+        return work()
+
+    try:
+        return execute(request={"scope": scope, "payload": payload})
+    except IdempotencyValidationError as exc:
+        raise KeyReused("this Idempotency-Key was already used with a different body") from exc
+    except IdempotencyAlreadyInProgressError as exc:
+        raise KeyReused("a request with this Idempotency-Key is still being processed") from exc

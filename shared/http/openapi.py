@@ -1,0 +1,121 @@
+"""The OpenAPI 3.1 document, generated from the route catalogue and the pydantic models."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from shared.http.catalogue import ROUTES, RouteSpec
+from shared.schemas.common import Problem
+
+_PROBLEMS = {
+    400: "Malformed JSON",
+    401: "Missing, invalid or expired bearer token",
+    403: "The caller's roles do not allow this",
+    404: "Not found",
+    409: "Conflict (duplicate, paused program, Idempotency-Key reuse)",
+    413: "Body over 64 KiB",
+    415: "Body is not application/json",
+    422: "Validation failed; `errors[]` names each field",
+}
+
+
+Mode = Literal["validation", "serialization"]
+Names = dict[tuple[Any, Mode], Any]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _operation(route: RouteSpec, names: Names) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": route.summary,
+        "operationId": re.sub(r"\W+", "_", f"{route.method.lower()}{route.path}").strip("_"),
+        "responses": {},
+    }
+    if route.roles:
+        op["security"] = [{"bearer": []}]
+        op["x-roles"] = sorted(route.roles)
+    params = [
+        {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+        for p in re.findall(r"{(\w+)}", route.path)
+    ]
+    if route.method == "POST":
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
+        )
+    if route.list_query:
+        params += [
+            {
+                "name": "limit",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+            },
+            {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+        ]
+    if params:
+        op["parameters"] = params
+    if route.request is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": names[(route.request, "validation")]}},
+        }
+    for status, model in route.responses.items():
+        content = (
+            {"application/json": {"schema": names[(model, "serialization")]}}
+            if model
+            else {"application/json": {"schema": {"type": "object"}}}
+        )
+        op["responses"][str(status)] = {"description": "Success", "content": content}
+    problem_statuses = [401, 403, 404, 422] if route.roles else []
+    if route.request is not None:
+        problem_statuses += [400, 409, 413, 415]
+    for status in sorted(set(problem_statuses)):
+        op["responses"][str(status)] = {
+            "description": _PROBLEMS[status],
+            "content": {"application/problem+json": {"schema": _ref("Problem")}},
+        }
+    return op
+
+
+@lru_cache(maxsize=1)
+def document() -> dict[str, Any]:
+    models: set[tuple[type[BaseModel], Mode]] = {(Problem, "serialization")}
+    for route in ROUTES:
+        if route.request is not None:
+            models.add((route.request, "validation"))
+        for model in route.responses.values():
+            if model is not None:
+                models.add((model, "serialization"))
+    ordered = sorted(models, key=lambda m: (m[0].__name__, m[1]))
+    names, schema = models_json_schema(
+        ordered, ref_template="#/components/schemas/{model}", title="Referral rewards"
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for route in ROUTES:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, names)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Referral rewards API",
+            "version": "1.0.0",
+            "description": "Record referrals, score them for fraud, pay rewards exactly once.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schema.get("$defs", {}),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+        },
+    }

@@ -1,0 +1,1 @@
+"""Repositories: aggregates stored in one table (see README "Data model")."""

@@ -1,0 +1,85 @@
+"""The evidence index: who used which device, IP, email or payment fingerprint, and when.
+
+Each observation is an item under `EV#<kind>#<hash>` sorted by time, written in the same
+transaction as the record it belongs to, so velocity and link lookups are one strongly
+consistent query each and never a scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from shared.clock import iso, parse_iso
+from shared.domain.evidence import EvidenceKind
+from shared.repositories import keys
+from shared.storage.table import KeyRange, Put, Table, query_all
+
+
+class Observation(BaseModel):
+    kind: EvidenceKind
+    value: str
+    occurred_at: datetime
+    program_id: str
+    advocate_id: str
+    referral_id: str | None
+    customer_id: str
+    role: str  # "advocate" | "referee"
+
+
+class EvidenceIndex:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def put_ops(self, observations: Iterable[Observation]) -> list[Put]:
+        ops = []
+        for obs in observations:
+            subject = obs.referral_id or obs.advocate_id
+            ops.append(
+                Put(
+                    {
+                        "pk": keys.evidence(obs.kind.value, obs.value),
+                        "sk": keys.evidence_sort(obs.occurred_at, subject, obs.role),
+                        "type": "evidence",
+                        "program_id": obs.program_id,
+                        "advocate_id": obs.advocate_id,
+                        "referral_id": obs.referral_id,
+                        "customer_id": obs.customer_id,
+                        "role": obs.role,
+                        "occurred_at": iso(obs.occurred_at),
+                    }
+                )
+            )
+        return ops
+
+    def seen(
+        self,
+        kind: EvidenceKind,
+        value: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Observation]:
+        key_range = None
+        if since is not None or until is not None:
+            key_range = KeyRange(
+                low=iso(since) if since else None,
+                # "~" sorts after every id, so `until` itself is included.
+                high=f"{iso(until)}~" if until else None,
+            )
+        items = query_all(self._table, keys.evidence(kind.value, value), key_range=key_range)
+        return [
+            Observation(
+                kind=kind,
+                value=value,
+                occurred_at=parse_iso(item["occurred_at"]),
+                program_id=item["program_id"],
+                advocate_id=item["advocate_id"],
+                referral_id=item.get("referral_id"),
+                customer_id=item["customer_id"],
+                role=item["role"],
+            )
+            for item in items
+        ]

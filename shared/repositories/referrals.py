@@ -1,0 +1,152 @@
+"""Referrals, the one-referral-per-referee guard, and the events reported on them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from shared.clock import iso
+from shared.domain.events import ReferralEvent
+from shared.domain.referrals import Referral, ReferralStatus
+from shared.repositories import keys
+from shared.repositories.codec import from_item, to_doc
+from shared.storage.table import (
+    ConditionFailed,
+    Equals,
+    Item,
+    KeyRange,
+    NotExists,
+    Put,
+    Table,
+    WriteOp,
+    query_all,
+)
+
+
+class DuplicateReferee(Exception):
+    def __init__(self, referral_id: str) -> None:
+        super().__init__(referral_id)
+        self.referral_id = referral_id
+
+
+class StaleReferral(Exception):
+    """The referral changed since it was read."""
+
+
+class EventExists(Exception):
+    def __init__(self, existing: ReferralEvent) -> None:
+        super().__init__(existing.dedupe_key)
+        self.existing = existing
+
+
+def status_due(referral: Referral) -> str:
+    """Sort key within a status partition: the time a scheduled job should look at it."""
+    at = referral.qualified_at or referral.occurred_at
+    return f"{iso(at)}#{referral.referral_id}"
+
+
+class ReferralRepository:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def _item(self, referral: Referral) -> Item:
+        pk, sk = keys.referral(referral.referral_id)
+        return {
+            "pk": pk,
+            "sk": sk,
+            "type": "referral",
+            "gsi1pk": keys.program_referrals(referral.program_id),
+            "gsi1sk": f"{iso(referral.occurred_at)}#{referral.referral_id}",
+            "gsi2pk": keys.status_partition(referral.status.value),
+            "gsi2sk": status_due(referral),
+            "status": referral.status.value,
+            "version": referral.version,
+            "doc": to_doc(referral),
+        }
+
+    def add(self, referral: Referral, extra: Sequence[WriteOp] = ()) -> None:
+        referee_pk, referee_sk = keys.referee(referral.program_id, referral.referee_customer_id)
+        ops: list[WriteOp] = [
+            Put(self._item(referral), NotExists()),
+            Put(
+                {
+                    "pk": referee_pk,
+                    "sk": referee_sk,
+                    "type": "referee",
+                    "referral_id": referral.referral_id,
+                    "gsi2pk": keys.customer(referral.referee_customer_id),
+                    "gsi2sk": f"REFERRAL#{referral.referral_id}",
+                },
+                NotExists(),
+            ),
+            *extra,
+        ]
+        try:
+            self._table.write(ops)
+        except ConditionFailed as exc:
+            if exc.index == 1:
+                existing = self._table.get(referee_pk, referee_sk)
+                raise DuplicateReferee(existing["referral_id"] if existing else "") from exc
+            raise
+
+    def get(self, referral_id: str) -> Referral | None:
+        item = self._table.get(*keys.referral(referral_id))
+        return from_item(Referral, item) if item else None
+
+    def find_by_referee(self, program_id: str, customer_id: str) -> Referral | None:
+        item = self._table.get(*keys.referee(program_id, customer_id))
+        return self.get(item["referral_id"]) if item else None
+
+    def save_op(self, referral: Referral, expected_version: int) -> Put:
+        """A conditional write of the new state, for use inside a larger transaction."""
+        return Put(self._item(referral), Equals("version", expected_version))
+
+    def save(
+        self, referral: Referral, expected_version: int, extra: Sequence[WriteOp] = ()
+    ) -> None:
+        try:
+            self._table.write([self.save_op(referral, expected_version), *extra])
+        except ConditionFailed as exc:
+            if exc.index == 0:
+                raise StaleReferral(referral.referral_id) from exc
+            raise
+
+    def event_op(self, event: ReferralEvent) -> Put:
+        pk, sk = keys.event(event.referral_id, event.dedupe_key)
+        return Put({"pk": pk, "sk": sk, "type": "event", "doc": to_doc(event)}, NotExists())
+
+    def get_event(self, referral_id: str, dedupe_key: str) -> ReferralEvent | None:
+        item = self._table.get(*keys.event(referral_id, dedupe_key))
+        return from_item(ReferralEvent, item) if item else None
+
+    def events(self, referral_id: str) -> list[ReferralEvent]:
+        pk, _ = keys.referral(referral_id)
+        items = query_all(self._table, pk, key_range=KeyRange(begins_with=keys.EVENT_PREFIX))
+        events = [from_item(ReferralEvent, item) for item in items]
+        return sorted(events, key=lambda e: (e.occurred_at, e.dedupe_key))
+
+    def with_status(
+        self,
+        status: ReferralStatus,
+        *,
+        due_before: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> tuple[list[Referral], str | None]:
+        key_range = KeyRange(high=f"{iso(due_before)}~") if due_before else None
+        page = self._table.query(
+            keys.status_partition(status.value),
+            index="gsi2",
+            key_range=key_range,
+            limit=limit,
+            cursor=cursor,
+        )
+        return [from_item(Referral, item) for item in page.items], page.cursor
+
+    def of_program(
+        self, program_id: str, *, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[Referral], str | None]:
+        page = self._table.query(
+            keys.program_referrals(program_id), index="gsi1", limit=limit, cursor=cursor
+        )
+        return [from_item(Referral, item) for item in page.items], page.cursor

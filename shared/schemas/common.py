@@ -1,0 +1,164 @@
+"""Building blocks shared by the request and response models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+
+from shared.clock import iso, parse_iso
+from shared.money import MoneyError, check_currency, check_scale, format_amount, parse_amount
+
+
+class Strict(BaseModel):
+    """Request bodies: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _amount(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str):
+        raise ValueError('amount must be a decimal string such as "10.00", not a JSON number')
+    try:
+        return parse_amount(value)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _currency(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("currency must be an ISO 4217 code string")
+    try:
+        return check_currency(value)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _timestamp(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("timestamp must be an ISO 8601 string")
+    text = value.strip()
+    if len(text) < 20 or "T" not in text.upper():
+        raise ValueError(
+            "timestamp must be ISO 8601 with date, time and zone, e.g. 2026-01-31T12:00:00Z"
+        )
+    try:
+        return parse_iso(text)
+    except ValueError as exc:
+        raise ValueError(
+            "timestamp must be ISO 8601 with a timezone, e.g. 2026-01-31T12:00:00Z"
+        ) from exc
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_amount),
+    PlainSerializer(lambda v: f"{v:f}", return_type=str),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^(0|[1-9]\d{0,14})(\.\d+)?$", "example": "10.00"}
+    ),
+]
+Currency = Annotated[
+    str,
+    BeforeValidator(_currency),
+    WithJsonSchema({"type": "string", "pattern": "^[A-Z]{3}$", "example": "USD"}),
+]
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_timestamp),
+    PlainSerializer(iso, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "example": "2026-01-31T12:00:00Z"}),
+]
+Text = Annotated[str, Field(min_length=1, max_length=512)]
+Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\w.:@\-]+$")]
+Email = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        json_schema_extra={"format": "email"},
+    ),
+]
+
+
+def money_scale(amount: Decimal | None, info: ValidationInfo) -> Decimal | None:
+    """Field validator body: the amount has no more decimals than its sibling currency allows."""
+    currency = info.data.get("currency")
+    if amount is None or currency is None:
+        return amount
+    try:
+        return check_scale(amount, currency)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+class MoneyIn(Strict):
+    currency: Currency
+    amount: Amount
+
+    _scale = field_validator("amount")(money_scale)
+
+
+class MoneyOut(Out):
+    amount: str
+    currency: str
+
+    @classmethod
+    def of(cls, amount: Decimal, currency: str) -> MoneyOut:
+        return cls(amount=format_amount(amount, currency), currency=currency)
+
+
+class Context(Strict):
+    """Where a request came from: the evidence scoring links accounts by."""
+
+    ip: Text | None = None
+    device_id: Text | None = None
+    user_agent: Text | None = None
+    country: Text | None = None
+
+
+T = TypeVar("T")
+
+
+class PageOut(Out, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+class FieldErrorOut(Out):
+    field: str
+    message: str
+    code: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldErrorOut] | None = None

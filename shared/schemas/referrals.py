@@ -1,0 +1,131 @@
+"""Referral intake and read models."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from shared.domain.referrals import Decision, Referral, ReferralStatus
+from shared.schemas.common import (
+    Amount,
+    Context,
+    Currency,
+    Email,
+    Identifier,
+    Out,
+    Strict,
+    Timestamp,
+    money_scale,
+)
+
+
+class RefereeIn(Strict):
+    customer_id: Identifier
+    email: Email
+
+
+class ReferralCreate(Strict):
+    program_id: Identifier
+    referral_code: str = Field(min_length=1, max_length=64)
+    referee: RefereeIn
+    context: Context | None = None
+    occurred_at: Timestamp | None = None
+
+
+class ReferralCreated(Out):
+    referral_id: str
+    status: ReferralStatus
+
+
+class EventCreate(Strict):
+    type: Literal["signup", "purchase"]
+    order_id: Identifier | None = None
+    currency: Currency | None = None
+    amount: Amount | None = None
+    payment_fingerprint: str | None = Field(default=None, min_length=1, max_length=512)
+    occurred_at: Timestamp | None = None
+
+    _scale = field_validator("amount")(money_scale)
+
+    @model_validator(mode="after")
+    def _purchase_has_order(self) -> EventCreate:
+        if self.type == "purchase":
+            missing = [
+                name for name in ("order_id", "amount", "currency") if getattr(self, name) is None
+            ]
+            if missing:
+                raise ValueError(f"a purchase needs {', '.join(missing)}")
+        elif (self.amount is None) != (self.currency is None):
+            raise ValueError("amount and currency go together")
+        return self
+
+
+class EventAccepted(Out):
+    referral_id: str
+    type: Literal["signup", "purchase"]
+    order_id: str | None
+    qualifying: bool
+    status: ReferralStatus
+    occurred_at: Timestamp
+
+
+class ReasonOut(Out):
+    code: str
+    message: str
+    evidence: dict[str, Any]
+
+
+class RiskOut(Out):
+    score: float = Field(ge=0, le=100)
+    decision: Decision
+    reasons: list[ReasonOut]
+    model_version: str
+    scored_at: Timestamp
+
+
+class RefereeOut(Out):
+    customer_id: str
+
+
+class ReferralOut(Out):
+    referral_id: str
+    program_id: str
+    advocate_id: str
+    referral_code: str
+    referee: RefereeOut
+    status: ReferralStatus
+    risk: RiskOut | None
+    rewards: list[dict[str, Any]]
+    occurred_at: Timestamp
+    qualified_at: Timestamp | None
+    qualifying_order_id: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+    @classmethod
+    def of(cls, referral: Referral, rewards: list[dict[str, Any]] | None = None) -> ReferralOut:
+        risk = None
+        if referral.risk is not None:
+            risk = RiskOut(
+                score=float(referral.risk.score),
+                decision=referral.risk.decision,
+                reasons=[ReasonOut(**r.model_dump()) for r in referral.risk.reasons],
+                model_version=referral.risk.model_version,
+                scored_at=referral.risk.scored_at,
+            )
+        return cls(
+            referral_id=referral.referral_id,
+            program_id=referral.program_id,
+            advocate_id=referral.advocate_id,
+            referral_code=referral.referral_code,
+            referee=RefereeOut(customer_id=referral.referee_customer_id),
+            status=referral.status,
+            risk=risk,
+            rewards=rewards or [],
+            occurred_at=referral.occurred_at,
+            qualified_at=referral.qualified_at,
+            qualifying_order_id=referral.qualifying_order_id,
+            created_at=referral.recorded_at,
+            updated_at=referral.updated_at,
+        )

@@ -1,0 +1,130 @@
+"""Creating, listing and changing programs; checking referral codes for checkout pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.clock import Clock
+from shared.domain.programs import Program, ProgramStatus, RewardTerms, Tier
+from shared.errors import Conflict, FieldError, InvalidRequest, NotFound
+from shared.ids import new_id, normalise_code
+from shared.repositories.advocates import AdvocateRepository
+from shared.repositories.programs import ProgramRepository, StaleProgram
+from shared.schemas.programs import ProgramCreate, ProgramUpdate, RewardIn
+from shared.storage.table import Table
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    program_id: str
+    code: str
+    valid: bool
+    reason: str | None
+    referee_reward: RewardTerms | None
+
+
+def _terms(reward: RewardIn | None) -> RewardTerms | None:
+    if reward is None:
+        return None
+    return RewardTerms(kind=reward.kind, amount=reward.amount, currency=reward.currency)
+
+
+def _currency_errors(body: ProgramCreate) -> list[FieldError]:
+    """Every amount in a program is in the budget's currency."""
+    currency = body.budget.currency
+    named = {
+        "rewards.advocate.currency": body.rewards.advocate,
+        "rewards.referee.currency": body.rewards.referee,
+    }
+    named |= {
+        f"tiers.{i}.advocate_bonus.currency": t.advocate_bonus for i, t in enumerate(body.tiers)
+    }
+    return [
+        FieldError(field, f"must be {currency}, the budget's currency", "currency_mismatch")
+        for field, reward in named.items()
+        if reward is not None and reward.currency != currency
+    ]
+
+
+class ProgramService:
+    def __init__(self, table: Table, clock: Clock) -> None:
+        self._programs = ProgramRepository(table)
+        self._advocates = AdvocateRepository(table)
+        self._clock = clock
+
+    def create(self, body: ProgramCreate) -> Program:
+        errors = _currency_errors(body)
+        if errors:
+            raise InvalidRequest(errors)
+        now = self._clock.now()
+        program = Program(
+            program_id=new_id("prg"),
+            name=body.name,
+            qualifying_event=body.qualifying_event,
+            min_order_value=body.min_order_value,
+            advocate_reward=_terms(body.rewards.advocate),
+            referee_reward=_terms(body.rewards.referee),
+            tiers=[
+                Tier(
+                    min_successful_referrals=t.min_successful_referrals,
+                    advocate_bonus=_terms(t.advocate_bonus),
+                )
+                for t in body.tiers
+            ],
+            attribution_window_days=body.attribution_window_days,
+            holding_period_days=body.holding_period_days,
+            currency=body.budget.currency,
+            budget_total=body.budget.amount,
+            per_advocate_cap=body.per_advocate_cap,
+            dual_approval_over=body.dual_approval_over,
+            review_timeout_days=body.review_timeout_days,
+            review_timeout_action=body.review_timeout_action,
+            auto_reject=body.auto_reject,
+            created_at=now,
+            updated_at=now,
+        )
+        self._programs.add(program)
+        return program
+
+    def get(self, program_id: str) -> Program:
+        program = self._programs.get(program_id)
+        if program is None:
+            raise NotFound(f"no program {program_id}")
+        return program
+
+    def list(self, limit: int, cursor: str | None) -> tuple[list[Program], str | None]:
+        return self._programs.list(limit, cursor)
+
+    def update(self, program_id: str, change: ProgramUpdate) -> Program:
+        program = self.get(program_id)
+        if change.budget_top_up is not None and change.budget_top_up.currency != program.currency:
+            raise InvalidRequest.field(
+                "budget_top_up.currency", f"must be {program.currency}", "currency_mismatch"
+            )
+        fields = change.model_dump(exclude_unset=True, exclude={"budget_top_up"})
+        if "status" in fields:
+            fields["status"] = ProgramStatus(fields["status"])
+        updated = program.model_copy(update={**fields, "updated_at": self._clock.now()})
+        try:
+            top_up = change.budget_top_up.amount if change.budget_top_up else None
+            self._programs.save(updated, expected_version=program.version, top_up=top_up)
+        except StaleProgram as exc:
+            raise Conflict("the program changed meanwhile; read it again and retry") from exc
+        return self.get(program_id)
+
+    def check_code(self, program_id: str, code: str) -> CodeCheck:
+        program = self.get(program_id)
+        code = normalise_code(code)
+        advocate = self._advocates.find_by_code(code)
+        reason = None
+        if advocate is None or advocate.program_id != program_id:
+            reason = "unknown_code"
+        elif not program.is_active:
+            reason = "program_paused"
+        return CodeCheck(
+            program_id=program_id,
+            code=code,
+            valid=reason is None,
+            reason=reason,
+            referee_reward=program.referee_reward if reason is None else None,
+        )

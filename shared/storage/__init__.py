@@ -1,0 +1,1 @@
+"""A key-value table port with DynamoDB semantics, and its adapters."""
