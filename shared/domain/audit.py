@@ -1,0 +1,21 @@
+"""Audit entries: who changed what, when, from what to what. Append-only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class AuditEntry(BaseModel):
+    entry_id: str
+    at: datetime
+    actor: str  # a user's subject, or "system:<job>" for scheduled work
+    action: str  # e.g. "referral.scored", "review.approved", "blocklist.added"
+    referral_id: str | None = None
+    program_id: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    note: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,45 @@
+"""The audit trail, written in the same transaction as the change it records."""
+
+from __future__ import annotations
+
+from shared.clock import iso
+from shared.domain.audit import AuditEntry
+from shared.repositories.codec import from_item, to_doc
+from shared.storage.table import NotExists, Put, Table
+
+
+def _subject(entry: AuditEntry) -> str:
+    return f"AUDIT#{entry.referral_id or entry.program_id or 'GLOBAL'}"
+
+
+class AuditLog:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def entry_op(self, entry: AuditEntry) -> Put:
+        """Put-if-absent: an entry, once written, is never replaced."""
+        sort = f"{iso(entry.at)}#{entry.entry_id}"
+        item = {
+            "pk": _subject(entry),
+            "sk": sort,
+            "type": "audit",
+            "doc": to_doc(entry),
+        }
+        if entry.program_id:
+            item["gsi1pk"] = f"PROGRAM#{entry.program_id}#AUDIT"
+            item["gsi1sk"] = sort
+        return Put(item, NotExists())
+
+    def for_referral(
+        self, referral_id: str, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[AuditEntry], str | None]:
+        page = self._table.query(f"AUDIT#{referral_id}", limit=limit, cursor=cursor)
+        return [from_item(AuditEntry, item) for item in page.items], page.cursor
+
+    def for_program(
+        self, program_id: str, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[AuditEntry], str | None]:
+        page = self._table.query(
+            f"PROGRAM#{program_id}#AUDIT", index="gsi1", limit=limit, cursor=cursor
+        )
+        return [from_item(AuditEntry, item) for item in page.items], page.cursor
