@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.adapters.logging import make_logger
 from shared.http.openapi import document
 from shared.http.problem import dumps
 
-logger = Logger(service="api-docs")
+logger = make_logger("api-docs")
 app = APIGatewayHttpResolver()
 
 

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, ValidationError
 
+from shared.adapters.logging import make_logger
 from shared.errors import DomainError, FieldError, InvalidRequest
 from shared.http import idempotency
 from shared.http.auth import Principal, Unauthenticated, principal_of
@@ -84,7 +84,7 @@ def _json_response(reply: Reply) -> Response:
 
 class Api:
     def __init__(self, service: str) -> None:
-        self.logger = Logger(service=service)
+        self.logger = make_logger(service)
         self.resolver = APIGatewayHttpResolver()
         self._install_error_handlers()
 

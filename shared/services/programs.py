@@ -8,6 +8,7 @@ from shared.clock import Clock
 from shared.domain.programs import Program, ProgramStatus, RewardTerms, Tier
 from shared.errors import Conflict, FieldError, InvalidRequest, NotFound
 from shared.ids import new_id, normalise_code
+from shared.money import MoneyError, check_scale
 from shared.repositories.advocates import AdvocateRepository
 from shared.repositories.programs import ProgramRepository, StaleProgram
 from shared.schemas.programs import ProgramCreate, ProgramUpdate, RewardIn
@@ -30,8 +31,19 @@ def _terms(reward: RewardIn | None) -> RewardTerms | None:
 
 
 def _currency_errors(body: ProgramCreate) -> list[FieldError]:
-    """Every amount in a program is in the budget's currency."""
+    """Every amount in a program is in the budget's currency, at its precision."""
     currency = body.budget.currency
+    scale_errors = []
+    for field, amount in (
+        ("min_order_value", body.min_order_value),
+        ("dual_approval_over", body.dual_approval_over),
+    ):
+        if amount is None:
+            continue
+        try:
+            check_scale(amount, currency)
+        except MoneyError as exc:
+            scale_errors.append(FieldError(field, str(exc), "too_many_decimals"))
     named = {
         "rewards.advocate.currency": body.rewards.advocate,
         "rewards.referee.currency": body.rewards.referee,
@@ -39,7 +51,7 @@ def _currency_errors(body: ProgramCreate) -> list[FieldError]:
     named |= {
         f"tiers.{i}.advocate_bonus.currency": t.advocate_bonus for i, t in enumerate(body.tiers)
     }
-    return [
+    return scale_errors + [
         FieldError(field, f"must be {currency}, the budget's currency", "currency_mismatch")
         for field, reward in named.items()
         if reward is not None and reward.currency != currency

@@ -1,0 +1,34 @@
+"""The route catalogue, template.yaml and the OpenAPI document describe the same API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shared.http.catalogue import ROUTES
+from shared.http.openapi import document
+from shared.local.template import http_routes, load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _template_routes() -> set[tuple[str, str]]:
+    template = load_template(ROOT / "template.yaml")
+    return {(r.method.upper(), r.path) for r in http_routes(template)}
+
+
+def test_every_catalogued_route_is_deployed_and_every_deployed_api_route_is_catalogued() -> None:
+    catalogued = {(r.method, r.path) for r in ROUTES}
+    deployed = {(m, p) for m, p in _template_routes() if p.startswith("/v1/")}
+    assert catalogued == deployed
+
+
+def test_only_the_openapi_document_is_public() -> None:
+    public = [r.path for r in ROUTES if not r.roles]
+    assert public == ["/v1/openapi.json"]
+
+
+def test_openapi_document_has_an_operation_per_route() -> None:
+    paths = document()["paths"]
+    assert {(m.upper(), p) for p, ops in paths.items() for m in ops} == {
+        (r.method, r.path) for r in ROUTES
+    }
