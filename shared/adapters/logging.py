@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.logging.types import LogRecord
 
 REDACTED_KEYS = frozenset(
     {
@@ -34,7 +35,7 @@ def redact(value: Any) -> Any:
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):
-    def serialize(self, log: dict[str, Any]) -> str:
+    def serialize(self, log: LogRecord) -> str:
         return super().serialize(redact(log))
 
 
