@@ -1,0 +1,201 @@
+"""Binary decision trees re-laid as complete trees of one depth and walked level by level.
+
+scikit-learn stores a fitted forest as per-tree node arrays (children, feature,
+threshold). Walking those node by node from Python is slow, so the forest is
+re-laid once, at load time, as complete binary trees of a common depth ``D``
+("heap" layout): at level ``l`` slot ``g = tree * 2**l + local`` has children
+``2g`` and ``2g + 1``. A leaf above the bottom level is padded with pass-through
+splits that send every row to copies of itself. Walking every row through every
+tree is then ``D`` rounds of array gathers and no child look-ups.
+
+Splits follow scikit-learn's tree ``apply`` exactly: the input is cast to float32
+as scikit-learn does, a row goes left when ``x <= threshold`` (a float64 threshold
+compared with a float32 value), and a NaN goes the way ``missing_go_to_left`` says.
+Rounding each threshold down to the largest float32 not above it gives the same
+comparison in float32, which halves the memory traffic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+MAX_DEPTH = 16
+# Rows walked together: small enough that the working arrays stay in cache.
+_CHUNK_ROWS = 256
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class FlatTrees:
+    """scikit-learn's per-tree node arrays, concatenated; children are tree-local ids."""
+
+    node_offsets: IntArray  # (n_trees + 1,): tree k owns nodes [off[k], off[k+1])
+    children_left: IntArray
+    children_right: IntArray
+    feature: IntArray  # column of the full input matrix, -2 at leaves
+    threshold: FloatArray
+    missing_go_to_left: npt.NDArray[np.bool_]
+
+    @property
+    def n_trees(self) -> int:
+        return len(self.node_offsets) - 1
+
+    def validate(self, n_features: int) -> None:
+        n_nodes = int(self.node_offsets[-1])
+        arrays = (
+            self.children_left,
+            self.children_right,
+            self.feature,
+            self.threshold,
+            self.missing_go_to_left,
+        )
+        if any(a.shape != (n_nodes,) for a in arrays):
+            raise ValueError("tree arrays disagree with node_offsets")
+        if self.n_trees < 1 or np.any(np.diff(self.node_offsets) < 1):
+            raise ValueError("every tree needs at least one node")
+        internal = self.children_left >= 0
+        sizes = np.repeat(np.diff(self.node_offsets), np.diff(self.node_offsets))
+        for children in (self.children_left, self.children_right):
+            if np.any(children[internal] >= sizes[internal]) or np.any((children < 0) != ~internal):
+                raise ValueError("child index out of range")
+        features = self.feature[internal]
+        if features.size and (features.min() < 0 or features.max() >= n_features):
+            raise ValueError("split feature out of range")
+
+
+def float32_thresholds(threshold: FloatArray) -> npt.NDArray[np.float32]:
+    """Largest float32 not above each threshold: ``x32 <= t64`` iff ``x32 <= t32``."""
+    t32 = threshold.astype(np.float32)
+    too_high = t32.astype(np.float64) > threshold
+    t32[too_high] = np.nextafter(t32[too_high], np.float32(-np.inf))
+    return t32
+
+
+class HeapForest:
+    """A forest in heap layout; ``leaf_node`` maps bottom slots back to original node ids."""
+
+    def __init__(self, trees: FlatTrees, n_features: int) -> None:
+        trees.validate(n_features)
+        self.n_trees = trees.n_trees
+        self.n_features = n_features
+        tree_start = trees.node_offsets[:-1].astype(np.int64)
+        node_tree = np.repeat(np.arange(self.n_trees), np.diff(trees.node_offsets))
+        left = np.where(trees.children_left >= 0, trees.children_left + tree_start[node_tree], -1)
+        right = np.where(
+            trees.children_right >= 0, trees.children_right + tree_start[node_tree], -1
+        )
+        t32 = float32_thresholds(trees.threshold)
+        depth = np.zeros(len(left), dtype=np.int64)
+
+        split_feature: list[IntArray] = []
+        split_threshold: list[npt.NDArray[np.float32]] = []
+        missing_left: list[npt.NDArray[np.bool_]] = []
+        path_feature: list[IntArray] = []
+        slots = tree_start.copy()
+        fresh = np.ones(len(slots), dtype=bool)
+        level = 0
+        while True:
+            depth[slots[fresh]] = level + 1  # scikit-learn counts the root as depth 1
+            leaf = left[slots] < 0
+            if leaf.all():
+                break
+            if level == MAX_DEPTH:
+                raise ValueError(f"trees deeper than {MAX_DEPTH} levels are not supported")
+            # Pass-through splits: +inf sends every row (NaN included) left; both
+            # children of a padded slot are the same leaf, so the side is irrelevant.
+            split_feature.append(np.where(leaf, 0, trees.feature[slots]).astype(np.int64))
+            split_threshold.append(np.where(leaf, np.float32(np.inf), t32[slots]))
+            missing_left.append(np.where(leaf, True, trees.missing_go_to_left[slots]))
+            path_feature.append(np.where(leaf, -1, trees.feature[slots]).astype(np.int64))
+            nxt = np.stack(
+                [np.where(leaf, slots, left[slots]), np.where(leaf, slots, right[slots])],
+                axis=1,
+            )
+            fresh = np.repeat(~leaf, 2)
+            slots = nxt.ravel()
+            level += 1
+
+        self.depth = level
+        self._split_feature = split_feature
+        self._split_threshold = split_threshold
+        self._missing_left = missing_left
+        self._path_feature = path_feature
+        self.leaf_node: IntArray = slots
+        self.node_depth: IntArray = depth
+        self._roots = np.arange(self.n_trees, dtype=np.int64)
+
+    def leaves(self, matrix: npt.ArrayLike) -> IntArray:
+        """Bottom-level slot reached by every row in every tree, shape (n_rows, n_trees)."""
+        x32 = self._as_float32(matrix)
+        out = np.empty((x32.shape[0], self.n_trees), dtype=np.int64)
+        for start, stop in _chunks(x32.shape[0]):
+            out[start:stop] = self._walk(x32[start:stop])
+        return out
+
+    def path_features_many(self, matrix: npt.ArrayLike) -> IntArray:
+        """Split feature at each level of each row's path, shape (n_rows, depth, n_trees)."""
+        x32 = self._as_float32(matrix)
+        out = np.empty((x32.shape[0], self.depth, self.n_trees), dtype=np.int64)
+        for start, stop in _chunks(x32.shape[0]):
+            self._walk(x32[start:stop], out[start:stop])
+        return out
+
+    def _as_float32(self, matrix: npt.ArrayLike) -> npt.NDArray[np.float32]:
+        x = np.asarray(matrix, dtype=np.float64)
+        if x.ndim == 1:
+            x = x.reshape(1, -1)
+        if x.ndim != 2 or x.shape[1] != self.n_features:
+            raise ValueError(f"expected rows of {self.n_features} features, got shape {x.shape}")
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def _walk(
+        self,
+        x32: npt.NDArray[np.float32],
+        path_out: npt.NDArray[np.int64] | None = None,
+    ) -> IntArray:
+        n = x32.shape[0]
+        flat = x32.ravel()
+        has_nan = bool(np.isnan(flat).any())
+        base = (np.arange(n, dtype=np.int64) * self.n_features)[:, None]
+        if self.depth == 0:
+            return np.tile(self._roots, (n, 1))
+        value = np.empty((n, self.n_trees), dtype=np.float32)
+        threshold = np.empty(value.shape, dtype=np.float32)
+        right = np.empty(value.shape, dtype=bool)
+        # Every row starts at the roots, so level 0 needs no per-row table look-ups.
+        np.take(x32, self._split_feature[0], axis=1, out=value, mode="clip")
+        np.greater(value, self._split_threshold[0], out=right)
+        if has_nan:
+            right |= np.isnan(value) & ~self._missing_left[0]
+        if path_out is not None:
+            path_out[:, 0] = self._path_feature[0]
+        # int64 (intp) indices: np.take would otherwise copy-convert them on every call.
+        slot = self._roots << 1
+        slot = slot + right
+        column = np.empty(value.shape, dtype=np.int64)
+        for level in range(1, self.depth):
+            # mode="clip" skips bounds errors; slots are in range by construction.
+            if path_out is not None:
+                np.take(self._path_feature[level], slot, out=path_out[:, level], mode="clip")
+            np.take(self._split_feature[level], slot, out=column, mode="clip")
+            column += base
+            np.take(flat, column, out=value, mode="clip")
+            np.take(self._split_threshold[level], slot, out=threshold, mode="clip")
+            np.greater(value, threshold, out=right)
+            if has_nan:
+                nan = np.isnan(value)
+                right |= nan & ~np.take(self._missing_left[level], slot)
+            slot <<= 1
+            slot += right
+        return slot
+
+
+def _chunks(n_rows: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, n_rows, _CHUNK_ROWS):
+        yield start, min(start + _CHUNK_ROWS, n_rows)
