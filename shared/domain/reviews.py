@@ -1,0 +1,223 @@
+"""Finance review: who may decide a flagged referral, and what each decision does.
+
+A referral in `review` is approved by one finance user, or by two different ones when the
+rewards it would pay exceed the program's `dual_approval_over`. One rejection settles it.
+Every rule here is a pure function of the referral, the program and the actor; the service
+writes the result conditionally on the version it read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel
+
+from shared.domain.programs import Program
+from shared.domain.referrals import Approval, Reason, Referral, ReferralStatus
+from shared.errors import Conflict
+
+ReviewDecision = Literal["approve", "reject"]
+TIMEOUT_ACTOR = "system:expire-reviews"
+
+__all__ = [
+    "TIMEOUT_ACTOR",
+    "AlreadyApproved",
+    "Approval",
+    "DecisionOutcome",
+    "NotUnderReview",
+    "OpenReview",
+    "ReviewDecision",
+    "ReviewLabel",
+    "approvals_needed",
+    "decide",
+    "enter_review",
+    "expire",
+    "review_deadline",
+    "review_opened_at",
+    "rewards_total",
+]
+
+
+class NotUnderReview(Conflict):
+    """Decisions are taken only on referrals in `review`."""
+
+    title = "Not under review"
+
+
+class AlreadyApproved(Conflict):
+    """The same person cannot supply both approvals of a dual approval."""
+
+    title = "Already approved by this user"
+
+
+def rewards_total(program: Program, advocate_rewarded_referrals: int) -> Decimal:
+    """What approving this referral would pay: both rewards and the tier bonus it would earn.
+
+    The tier is the one the advocate crosses with this referral as their next rewarded one;
+    the per-advocate cap is ignored on purpose, so the threshold errs towards a second look.
+    """
+    total = Decimal(0)
+    for terms in (program.advocate_reward, program.referee_reward):
+        if terms is not None:
+            total += terms.amount
+    tier = program.tier_bonus_for(advocate_rewarded_referrals + 1)
+    if tier is not None:
+        total += tier.advocate_bonus.amount
+    return total
+
+
+def approvals_needed(program: Program, total: Decimal) -> int:
+    threshold = program.dual_approval_over
+    return 2 if threshold is not None and total > threshold else 1
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    referral: Referral  # the new state, version already advanced
+    action: str  # the audit action
+    final: bool  # whether the review is closed
+
+
+def _check_open(referral: Referral) -> None:
+    if referral.status != ReferralStatus.REVIEW:
+        raise NotUnderReview(
+            f"referral {referral.referral_id} is {referral.status.value}, not under review"
+        )
+
+
+def decide(
+    referral: Referral,
+    decision: ReviewDecision,
+    *,
+    actor: str,
+    at: datetime,
+    needed: int,
+    note: str | None = None,
+) -> DecisionOutcome:
+    """Apply one finance user's decision to a referral under review."""
+    _check_open(referral)
+    version = referral.version + 1
+    if decision == "reject":
+        rejected = referral.model_copy(
+            update={
+                "status": ReferralStatus.REJECTED,
+                "decided_by": actor,
+                "decided_at": at,
+                "decision_note": note,
+                "updated_at": at,
+                "version": version,
+            }
+        )
+        return DecisionOutcome(rejected, "review.rejected", final=True)
+    if any(approval.by == actor for approval in referral.approvals):
+        raise AlreadyApproved(
+            f"{actor} has already approved referral {referral.referral_id}; "
+            "a second, different finance user must complete the approval"
+        )
+    approvals = [*referral.approvals, Approval(by=actor, at=at)]
+    if len(approvals) < needed:
+        waiting = referral.model_copy(
+            update={"approvals": approvals, "updated_at": at, "version": version}
+        )
+        return DecisionOutcome(waiting, "review.approval_recorded", final=False)
+    # The holding period keeps running from the qualifying event, not from this decision.
+    approved = referral.model_copy(
+        update={
+            "status": ReferralStatus.HOLDING,
+            "approvals": approvals,
+            "decided_by": actor,
+            "decided_at": at,
+            "decision_note": note,
+            "updated_at": at,
+            "version": version,
+        }
+    )
+    return DecisionOutcome(approved, "review.approved", final=True)
+
+
+def review_opened_at(referral: Referral) -> datetime:
+    """When the review opened; older records fall back to the scoring or qualifying time."""
+    if referral.review_opened_at is not None:
+        return referral.review_opened_at
+    if referral.risk is not None:
+        return referral.risk.scored_at
+    return referral.qualified_at or referral.updated_at
+
+
+def review_deadline(referral: Referral, program: Program) -> datetime:
+    return review_opened_at(referral) + timedelta(days=program.review_timeout_days)
+
+
+def expire(referral: Referral, program: Program, at: datetime) -> DecisionOutcome:
+    """Resolve a review left undecided past the program's timeout by its configured action."""
+    _check_open(referral)
+    approve = program.review_timeout_action == "approve"
+    target = ReferralStatus.HOLDING if approve else ReferralStatus.REJECTED
+    resolved = referral.model_copy(
+        update={
+            "status": target,
+            "decided_by": TIMEOUT_ACTOR,
+            "decided_at": at,
+            "decision_note": (
+                f"no decision within {program.review_timeout_days} days; "
+                f"the program's timeout action is {program.review_timeout_action}"
+            ),
+            "updated_at": at,
+            "version": referral.version + 1,
+        }
+    )
+    action = "review.timeout_approved" if approve else "review.timeout_rejected"
+    return DecisionOutcome(resolved, action, final=True)
+
+
+def enter_review(referral: Referral, at: datetime) -> Referral:
+    """The referral moved (or stays) in review: keep the opening time, restart approvals
+    when it arrives from another status, since they were given on other evidence."""
+    if referral.status == ReferralStatus.REVIEW:
+        if referral.review_opened_at is not None:
+            return referral
+        return referral.model_copy(update={"review_opened_at": at})
+    return referral.model_copy(
+        update={
+            "status": ReferralStatus.REVIEW,
+            "review_opened_at": at,
+            "approvals": [],
+            "decided_by": None,
+            "decided_at": None,
+            "decision_note": None,
+        }
+    )
+
+
+class OpenReview(BaseModel):
+    """What the review list shows without reading the referral: one row per open review."""
+
+    referral_id: str
+    program_id: str
+    advocate_id: str
+    score: Decimal
+    decision: str
+    reasons: list[Reason]
+    model_version: str
+    opened_at: datetime
+    qualified_at: datetime | None
+    approvals: list[Approval]
+
+
+class ReviewLabel(BaseModel):
+    """A reviewer's final decision, kept as a training label with what the scorer saw."""
+
+    label_id: str
+    referral_id: str
+    program_id: str
+    decision: ReviewDecision
+    fraud: bool
+    decided_by: list[str]
+    decided_at: datetime
+    score: Decimal | None
+    model_version: str | None
+    reason_codes: list[str]
+    features: dict[str, float] | None = None

@@ -1,0 +1,63 @@
+"""Program counters for the stats endpoint, maintained by the writers that change the figures.
+
+Each writer adds `ProgramCounters.add_op(...)` to the transaction that makes the change, so a
+counter moves exactly when its fact does. Counters live on a few shard items beside the
+program (not on the program item), so busy intake does not serialise on one item and does
+not conflict with the ledger's budget updates; reading the stats is one query of the shards.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import StrEnum
+
+from shared.repositories import keys
+from shared.storage.table import Table, Update, query_all
+
+
+class Counter(StrEnum):
+    REFERRALS = "referrals"  # +1 per recorded referral (intake, self-referrals included)
+    QUALIFIED = "qualified"  # +1 when a referral's first qualifying event is recorded
+    FLAGGED = "flagged"  # +1 when a referral first enters review
+    REJECTED = "rejected"  # +1 entering `rejected`, -1 leaving it (re-scoring may reopen)
+    PAYOUTS = "payouts"  # +1 when a referral becomes `rewarded`
+    PAYOUT_SECONDS = "payout_seconds"  # + seconds from its qualifying event to that moment
+
+
+def paid_amount(kind: str) -> str:
+    """Amount confirmed paid for a reward kind (minus clawbacks)."""
+    return f"paid_amount_{kind}"
+
+
+def paid_count(kind: str) -> str:
+    """Rewards of that kind confirmed paid (minus clawbacks)."""
+    return f"paid_count_{kind}"
+
+
+class ProgramCounters:
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    @staticmethod
+    def add_op(
+        program_id: str, deltas: Mapping[str, Decimal | int], shard: int | None = None
+    ) -> Update:
+        """ADD the deltas on one shard; put it in the same transaction as the change."""
+        number = shard if shard is not None else random.randrange(keys.STATS_SHARDS)
+        return Update(
+            keys.program_stats(program_id),
+            keys.stats_shard(number % keys.STATS_SHARDS),
+            add={str(name): delta for name, delta in deltas.items()},
+            set={"type": "stats"},
+        )
+
+    def totals(self, program_id: str) -> dict[str, Decimal]:
+        sums: dict[str, Decimal] = {}
+        for item in query_all(self._table, keys.program_stats(program_id)):
+            for name, value in item.items():
+                if name in ("pk", "sk", "type") or not isinstance(value, (Decimal, int)):
+                    continue
+                sums[name] = sums.get(name, Decimal(0)) + Decimal(value)
+        return sums
