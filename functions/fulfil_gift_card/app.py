@@ -1,0 +1,21 @@
+"""Pays gift-card rewards from their queue exactly once (see shared.services.fulfilment)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import wiring
+from shared.adapters.fulfilment_batch import fulfilment_handler
+
+logger = Logger(service="fulfil-gift-card")
+_handle = fulfilment_handler(
+    "gift_card", logger, wiring.fulfilment_service, wiring.queue_visibility
+)
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return _handle(event, context)

@@ -1,0 +1,27 @@
+"""The hourly release job: expire stale pending referrals, release held ones, queue rewards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import wiring
+from shared.clock import parse_iso
+
+logger = Logger(service="release")
+
+
+def _now(event: dict[str, Any]) -> datetime | None:
+    """The EventBridge event's `time` is "now" (the CLI's --now sets it); else the clock's."""
+    return parse_iso(event["time"]) if event.get("time") else None
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    report = wiring.release_service().run(_now(event))
+    summary = report.summary()
+    logger.info("release finished", extra=summary)
+    return summary

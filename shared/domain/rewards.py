@@ -1,0 +1,246 @@
+"""Reward ledger entries, their life cycle, and what a released referral is entitled to.
+
+An entry is created when its referral is released (budget and cap already taken), queued
+for its payout kind, sent once it is committed to a provider, and confirmed when the
+provider says it arrived. `sent` is written *before* the provider call: from then on the
+money may be gone, so a refund claws back instead of cancelling, and a redelivery looks
+the order up by key before it asks again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from shared.domain.programs import Program, RewardKind, RewardTerms
+
+Beneficiary = Literal["advocate", "referee"]
+
+
+class RewardStatus(StrEnum):
+    CREATED = "created"
+    QUEUED = "queued"
+    SENT = "sent"
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    CLAWED_BACK = "clawed_back"
+
+
+R = RewardStatus
+# Self-moves record bookkeeping (an attempt, a provider reference) without a status change.
+REWARD_TRANSITIONS: dict[RewardStatus, frozenset[RewardStatus]] = {
+    R.CREATED: frozenset({R.QUEUED, R.SENT, R.CANCELLED}),
+    R.QUEUED: frozenset({R.QUEUED, R.SENT, R.CANCELLED}),
+    R.SENT: frozenset({R.SENT, R.CONFIRMED, R.FAILED, R.CLAWED_BACK}),
+    R.CONFIRMED: frozenset({R.CLAWED_BACK}),
+    R.FAILED: frozenset(),
+    R.CANCELLED: frozenset(),
+    R.CLAWED_BACK: frozenset({R.CLAWED_BACK}),
+}
+# Nothing has been asked of a provider yet: a refund cancels these and returns the budget.
+NOT_YET_SENT = frozenset({R.CREATED, R.QUEUED})
+# The provider may have paid (or has): a refund claws these back.
+PAID_OR_PAYING = frozenset({R.SENT, R.CONFIRMED})
+# Entries whose amount is spent from the program budget.
+HOLDS_BUDGET = frozenset({R.CREATED, R.QUEUED, R.SENT, R.CONFIRMED, R.CLAWED_BACK})
+
+
+class IllegalRewardTransition(Exception):
+    def __init__(self, reward_id: str, current: RewardStatus, target: RewardStatus) -> None:
+        super().__init__(f"reward {reward_id} cannot move from {current} to {target}")
+        self.current = current
+        self.target = target
+
+
+def can_move(current: RewardStatus, target: RewardStatus) -> bool:
+    return target in REWARD_TRANSITIONS[current]
+
+
+class Clawback(BaseModel):
+    at: datetime
+    reason: str
+    amount: Decimal
+    refund_order_id: str | None = None
+
+
+class Reward(BaseModel):
+    reward_id: str
+    referral_id: str
+    program_id: str
+    beneficiary: Beneficiary
+    customer_id: str
+    advocate_id: str
+    kind: RewardKind
+    amount: Decimal
+    currency: str
+    # The tier's `min_successful_referrals` for a tier bonus; None for the base rewards.
+    tier: int | None = None
+    status: RewardStatus
+    provider: str | None = None
+    provider_reference: str | None = None
+    idempotency_key: str | None = None
+    attempts: int = 0
+    last_attempt_at: datetime | None = None
+    last_error: str | None = None
+    failure_reason: str | None = None
+    clawback: Clawback | None = None
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+    def moved(self, target: RewardStatus, at: datetime, **changes: Any) -> Reward:
+        """The entry in `target`, one version on; refuses moves the table does not allow."""
+        if not can_move(self.status, target):
+            raise IllegalRewardTransition(self.reward_id, self.status, target)
+        return self.model_copy(
+            update={**changes, "status": target, "updated_at": at, "version": self.version + 1}
+        )
+
+
+def reward_id_for(referral_id: str, slot: str) -> str:
+    """Deterministic, so a retried release can only ever meet the entry it already wrote.
+
+    `slot` is "advocate", "referee" or "tier<N>"; referral ids carry no "-", so the
+    referral is recoverable from the reward id (see `referral_of`).
+    """
+    return f"{referral_id}-{slot}"
+
+
+def referral_of(reward_id: str) -> str:
+    return reward_id.rsplit("-", 1)[0]
+
+
+@dataclass(frozen=True)
+class RewardMessage:
+    """What the fulfilment queues carry: enough to find the entry, nothing to trust."""
+
+    reward_id: str
+    referral_id: str
+
+    def body(self) -> str:
+        return json.dumps({"reward_id": self.reward_id, "referral_id": self.referral_id})
+
+    @classmethod
+    def parse(cls, body: str) -> RewardMessage:
+        data = json.loads(body)
+        if not isinstance(data, dict):
+            raise ValueError("a reward message is a JSON object")
+        reward_id, referral_id = data.get("reward_id"), data.get("referral_id")
+        if not isinstance(reward_id, str) or not reward_id:
+            raise ValueError("a reward message names its reward_id")
+        if not isinstance(referral_id, str) or not referral_id:
+            referral_id = referral_of(reward_id)
+        return cls(reward_id=reward_id, referral_id=referral_id)
+
+
+# --- entitlement ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    slot: str
+    beneficiary: Beneficiary
+    customer_id: str
+    terms: RewardTerms
+    tier: int | None = None
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    """What releasing one referral creates, and whether it takes one of the advocate's slots.
+
+    `ordinal` is the advocate's count of rewarded referrals including this one (None when
+    the cap leaves no slot); `withheld` names advocate-side rewards the cap kept back.
+    """
+
+    entitlements: tuple[Entitlement, ...]
+    ordinal: int | None
+    withheld: tuple[str, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((e.terms.amount for e in self.entitlements), Decimal(0))
+
+
+def plan_release(
+    program: Program,
+    *,
+    advocate_customer_id: str,
+    referee_customer_id: str,
+    rewarded_referrals: int,
+) -> ReleasePlan:
+    """The rewards one released referral earns, given the advocate's count so far.
+
+    Every released referral within the cap takes one advocate slot (and is the advocate's
+    `rewarded_referrals + 1`-th successful referral, which is what tiers count); past the
+    cap the advocate's reward and any tier bonus are withheld, while the referee's reward
+    is not capped.
+    """
+    entitlements: list[Entitlement] = []
+    withheld: list[str] = []
+    cap = program.per_advocate_cap
+    has_slot = cap is None or rewarded_referrals < cap
+    ordinal = rewarded_referrals + 1 if has_slot else None
+    if program.advocate_reward is not None:
+        if has_slot:
+            entitlements.append(
+                Entitlement("advocate", "advocate", advocate_customer_id, program.advocate_reward)
+            )
+        else:
+            withheld.append("advocate")
+    tier = program.tier_bonus_for(rewarded_referrals + 1)
+    if tier is not None:
+        slot = f"tier{tier.min_successful_referrals}"
+        if has_slot:
+            entitlements.append(
+                Entitlement(
+                    slot,
+                    "advocate",
+                    advocate_customer_id,
+                    tier.advocate_bonus,
+                    tier=tier.min_successful_referrals,
+                )
+            )
+        else:
+            withheld.append(slot)
+    if program.referee_reward is not None:
+        entitlements.append(
+            Entitlement("referee", "referee", referee_customer_id, program.referee_reward)
+        )
+    return ReleasePlan(tuple(entitlements), ordinal, tuple(withheld))
+
+
+# --- refunds ----------------------------------------------------------------------------
+
+
+class RefundRecord(BaseModel):
+    referral_id: str
+    order_id: str
+    amount: Decimal
+    currency: str
+    occurred_at: datetime
+    recorded_at: datetime
+    body_hash: str
+    order_amount_left: Decimal
+    reversed: bool
+
+    @staticmethod
+    def digest(order_id: str, amount: Decimal, currency: str, occurred_at: str | None) -> str:
+        text = json.dumps([order_id, f"{amount:f}", currency, occurred_at])
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def reverses_referral(order_amount_left: Decimal, min_order_value: Decimal | None) -> bool:
+    """A refund of the qualifying order reverses the referral only when what is left of the
+    order no longer qualifies: below `min_order_value`, or nothing at all without one."""
+    if min_order_value is None:
+        return order_amount_left <= 0
+    return order_amount_left < min_order_value

@@ -1,0 +1,130 @@
+"""Reward ledger and refund requests and responses.
+
+The entry model is `RewardEntryOut` (not `RewardOut`): `shared.schemas.programs` already
+names a program's reward *terms* `RewardOut`, and the OpenAPI components are keyed by
+class name.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from shared.domain.programs import RewardKind
+from shared.domain.referrals import ReferralStatus
+from shared.domain.rewards import RefundRecord, Reward, RewardStatus
+from shared.money import format_amount
+from shared.schemas.common import (
+    Amount,
+    Currency,
+    Identifier,
+    Out,
+    PageOut,
+    Strict,
+    Timestamp,
+    money_scale,
+)
+
+
+class RefundCreate(Strict):
+    order_id: Identifier
+    currency: Currency
+    amount: Amount
+    occurred_at: Timestamp | None = None
+
+    _scale = field_validator("amount")(money_scale)
+
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, amount: object) -> object:
+        if amount is not None and amount == 0:
+            raise ValueError("a refund amount is more than zero")
+        return amount
+
+
+class ClawbackOut(Out):
+    at: Timestamp
+    reason: str
+    amount: str
+
+
+class RewardEntryOut(Out):
+    reward_id: str
+    referral_id: str
+    program_id: str
+    beneficiary: Literal["advocate", "referee"]
+    customer_id: str
+    kind: RewardKind
+    amount: str
+    currency: str
+    status: RewardStatus
+    provider: str | None
+    provider_reference: str | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    tier: int | None = Field(
+        default=None, description="The tier's min_successful_referrals, for a tier bonus"
+    )
+    clawback: ClawbackOut | None = None
+
+    @classmethod
+    def of(cls, reward: Reward) -> RewardEntryOut:
+        clawback = None
+        if reward.clawback is not None:
+            clawback = ClawbackOut(
+                at=reward.clawback.at,
+                reason=reward.clawback.reason,
+                amount=format_amount(reward.clawback.amount, reward.currency),
+            )
+        return cls(
+            reward_id=reward.reward_id,
+            referral_id=reward.referral_id,
+            program_id=reward.program_id,
+            beneficiary=reward.beneficiary,
+            customer_id=reward.customer_id,
+            kind=reward.kind,
+            amount=format_amount(reward.amount, reward.currency),
+            currency=reward.currency,
+            status=reward.status,
+            provider=reward.provider,
+            provider_reference=reward.provider_reference,
+            created_at=reward.created_at,
+            updated_at=reward.updated_at,
+            tier=reward.tier,
+            clawback=clawback,
+        )
+
+
+RewardEntryPage = PageOut[RewardEntryOut]
+
+
+class RewardListQuery(Strict):
+    referral_id: Identifier | None = None
+    status: RewardStatus | None = None
+
+
+class RefundOut(Out):
+    referral_id: str
+    order_id: str
+    amount: str
+    currency: str
+    occurred_at: Timestamp
+    order_amount_left: str
+    reversed: bool = Field(description="Whether this refund reversed the referral")
+    status: ReferralStatus
+    rewards: list[RewardEntryOut]
+
+    @classmethod
+    def of(cls, record: RefundRecord, status: ReferralStatus, rewards: list[Reward]) -> RefundOut:
+        return cls(
+            referral_id=record.referral_id,
+            order_id=record.order_id,
+            amount=format_amount(record.amount, record.currency),
+            currency=record.currency,
+            occurred_at=record.occurred_at,
+            order_amount_left=format_amount(record.order_amount_left, record.currency),
+            reversed=record.reversed,
+            status=status,
+            rewards=[RewardEntryOut.of(r) for r in rewards],
+        )

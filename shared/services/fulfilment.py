@@ -1,0 +1,346 @@
+"""Fulfilment: pay one queued ledger entry through its provider, exactly once.
+
+The rules that make at-least-once delivery pay once:
+
+1. The entry moves `queued -> sent` (conditionally) *before* the provider is called. Only
+   the delivery that makes that move calls the provider straight away; a refund that
+   arrives first cancels the entry and the call never happens.
+2. Every call carries `idempotency_key_for(reward_id, provider)`, so a repeat of the same
+   entry can only ever return the original order.
+3. Any delivery that finds the entry already `sent` (a duplicate, a redelivery after a
+   crash, a retry after a 5xx) looks the order up by key first and pays only if the
+   provider has none.
+4. After a 5xx or a timeout the order is looked up by key before anything else; a 429
+   leaves the message for a later delivery (`RetryLater`) without touching the provider.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.clock import Clock
+from shared.domain.rewards import (
+    NOT_YET_SENT,
+    Reward,
+    RewardMessage,
+    RewardStatus,
+)
+from shared.payouts import (
+    PayoutOrder,
+    PayoutProvider,
+    PayoutRequest,
+    ProviderConflict,
+    ProviderError,
+    ProviderMisconfigured,
+    ProviderOutcomeUnknown,
+    ProviderRateLimited,
+    ProviderRejected,
+    idempotency_key_for,
+)
+from shared.repositories.advocates import AdvocateRepository
+from shared.repositories.referrals import ReferralRepository
+from shared.repositories.stats import ProgramCounters, paid_amount, paid_count
+from shared.services.ledger import Change, Decide, RewardLedger
+from shared.storage.table import Table
+
+logger = logging.getLogger(__name__)
+
+ACTOR = "system:fulfilment"
+# After an answer that may or may not have paid and a lookup that found nothing yet.
+UNKNOWN_OUTCOME_RETRY_S = 30.0
+# Credentials or permissions are wrong: retrying soon only burns receives.
+MISCONFIGURED_RETRY_S = 300.0
+MIN_RETRY_S = 1.0
+
+_MESSAGES = {
+    "advocate": "Thank you for referring a friend: here is your reward.",
+    "referee": "Welcome: here is the reward your friend's referral earned you.",
+}
+
+
+class RetryLater(Exception):
+    """Leave the message on the queue and deliver it again after `delay_seconds`."""
+
+    def __init__(self, delay_seconds: float, reason: str) -> None:
+        super().__init__(f"{reason} (retry in {delay_seconds:g}s)")
+        self.delay_seconds = max(MIN_RETRY_S, delay_seconds)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class FulfilmentOutcome:
+    reward_id: str
+    status: RewardStatus | None
+    action: str  # paid | recorded | settled_already | not_paid | failed | unknown_reward
+
+
+class FulfilmentService:
+    def __init__(self, table: Table, clock: Clock, providers: Mapping[str, PayoutProvider]) -> None:
+        self._clock = clock
+        self._providers = dict(providers)
+        self._ledger = RewardLedger(table, clock)
+        self._rewards = self._ledger.rewards
+        self._advocates = AdvocateRepository(table)
+        self._referrals = ReferralRepository(table)
+
+    def fulfil(self, message: RewardMessage) -> FulfilmentOutcome:
+        reward = self._rewards.get(message.referral_id, message.reward_id)
+        if reward is None:
+            logger.warning("no such reward", extra={"reward_id": message.reward_id})
+            return FulfilmentOutcome(message.reward_id, None, "unknown_reward")
+        if reward.status in (RewardStatus.CONFIRMED, RewardStatus.FAILED, RewardStatus.CANCELLED):
+            return FulfilmentOutcome(reward.reward_id, reward.status, "settled_already")
+        provider = self.provider_for(reward)
+        key = reward.idempotency_key or idempotency_key_for(reward.reward_id, provider.name)
+        if reward.status == RewardStatus.CLAWED_BACK:
+            return self._note_clawed_back_payment(reward, provider, key)
+        if reward.status in NOT_YET_SENT:
+            applied = self._ledger.apply(
+                reward.referral_id, reward.reward_id, self._commit(provider.name, key)
+            )
+            if applied is None or applied.reward.status != RewardStatus.SENT:
+                settled = applied.reward.status if applied else None
+                return FulfilmentOutcome(reward.reward_id, settled, "not_paid")
+            reward = applied.reward
+            order = (
+                self._create(reward, provider, key)
+                if applied.changed
+                else self._look_up_then_create(reward, provider, key)
+            )
+        else:
+            order = self._look_up_then_create(reward, provider, key)
+        if order is None:
+            current = self._rewards.get(reward.referral_id, reward.reward_id)
+            status = current.status if current else None
+            action = "failed" if status == RewardStatus.FAILED else "not_paid"
+            return FulfilmentOutcome(reward.reward_id, status, action)
+        return self.record(reward, order, action="paid")
+
+    def provider_for(self, reward: Reward) -> PayoutProvider:
+        provider = self._providers.get(reward.kind)
+        if provider is None:
+            raise RetryLater(MISCONFIGURED_RETRY_S, f"no provider is configured for {reward.kind}")
+        if reward.provider is not None and reward.provider != provider.name:
+            # The key belongs to the provider the entry was sent through; paying it
+            # elsewhere could pay twice.
+            raise RetryLater(
+                MISCONFIGURED_RETRY_S,
+                f"reward {reward.reward_id} was sent through {reward.provider}, "
+                f"but {reward.kind} is now paid through {provider.name}",
+            )
+        return provider
+
+    # --- steps --------------------------------------------------------------------------
+
+    def _commit(self, provider: str, key: str) -> Decide:
+        now = self._clock.now()
+
+        def decide(current: Reward) -> Change | None:
+            if current.status not in NOT_YET_SENT:
+                return None
+            return Change(
+                current.moved(
+                    RewardStatus.SENT,
+                    now,
+                    provider=provider,
+                    idempotency_key=key,
+                    attempts=current.attempts + 1,
+                    last_attempt_at=now,
+                )
+            )
+
+        return decide
+
+    def _look_up_then_create(
+        self, reward: Reward, provider: PayoutProvider, key: str
+    ) -> PayoutOrder | None:
+        existing = self._look_up(provider, key)
+        if existing is not None:
+            return existing
+        applied = self._ledger.apply(
+            reward.referral_id, reward.reward_id, self._attempt(self._clock.now())
+        )
+        if applied is None or applied.reward.status != RewardStatus.SENT:
+            # Clawed back since, and the lookup above found no order: nothing to pay.
+            return None
+        return self._create(applied.reward, provider, key)
+
+    @staticmethod
+    def _attempt(now: datetime) -> Decide:
+        def decide(current: Reward) -> Change | None:
+            if current.status != RewardStatus.SENT:
+                return None
+            return Change(
+                current.moved(
+                    RewardStatus.SENT, now, attempts=current.attempts + 1, last_attempt_at=now
+                )
+            )
+
+        return decide
+
+    def _look_up(self, provider: PayoutProvider, key: str) -> PayoutOrder | None:
+        try:
+            return provider.find_order(key)
+        except ProviderRateLimited as exc:
+            raise RetryLater(exc.retry_after_seconds, f"lookup rate limited: {exc}") from exc
+        except ProviderError as exc:
+            raise RetryLater(UNKNOWN_OUTCOME_RETRY_S, f"lookup failed: {exc}") from exc
+
+    def _create(self, reward: Reward, provider: PayoutProvider, key: str) -> PayoutOrder | None:
+        email = self._recipient(reward)
+        if email is None:
+            self._fail(reward, "the recipient's email address was erased")
+            return None
+        try:
+            request = PayoutRequest(
+                idempotency_key=key,
+                reward_id=reward.reward_id,
+                kind=reward.kind,
+                amount=reward.amount,
+                currency=reward.currency,
+                recipient_email=email,
+                message=_MESSAGES[reward.beneficiary],
+            )
+        except ValueError as exc:
+            self._fail(reward, f"not payable: {exc}")
+            return None
+        try:
+            order = provider.create_order(request)
+        except ProviderRateLimited as exc:
+            self._note_error(reward, str(exc))
+            raise RetryLater(exc.retry_after_seconds, "provider rate limited") from exc
+        except ProviderOutcomeUnknown as exc:
+            found = self._look_up(provider, key)
+            if found is None:
+                self._note_error(reward, str(exc))
+                raise RetryLater(UNKNOWN_OUTCOME_RETRY_S, f"outcome unknown: {exc}") from exc
+            order = found
+        except ProviderConflict as exc:
+            # The key already paid this entry (with terms since changed, e.g. the
+            # recipient's address): that order is this entry's payment.
+            logger.error(
+                "payout key reused with other terms", extra={"reward_id": reward.reward_id}
+            )
+            found = self._look_up(provider, key)
+            if found is None:
+                self._fail(reward, f"provider conflict: {exc}")
+                return None
+            order = found
+        except ProviderRejected as exc:
+            self._fail(reward, exc.reason)
+            return None
+        except ProviderMisconfigured as exc:
+            self._note_error(reward, str(exc))
+            raise RetryLater(MISCONFIGURED_RETRY_S, f"provider misconfigured: {exc}") from exc
+        except ProviderError as exc:
+            self._note_error(reward, str(exc))
+            raise RetryLater(UNKNOWN_OUTCOME_RETRY_S, f"provider error: {exc}") from exc
+        if order.status not in ("confirmed", "failed"):
+            # Many payouts settle moments after the answer that submits them.
+            with contextlib.suppress(ProviderError):
+                order = provider.find_order(key) or order
+        return order
+
+    def record(
+        self, reward: Reward, order: PayoutOrder, *, action: str = "recorded"
+    ) -> FulfilmentOutcome:
+        """Bring the entry in line with the provider's order for its key."""
+        applied = self._ledger.apply(reward.referral_id, reward.reward_id, self.recording(order))
+        status = applied.reward.status if applied else None
+        if status == RewardStatus.CONFIRMED:
+            self._ledger.settle_referral(reward.referral_id, ACTOR)
+        return FulfilmentOutcome(reward.reward_id, status, action)
+
+    def recording(self, order: PayoutOrder) -> Decide:
+        """How an order the provider holds changes the entry paid by it."""
+        now = self._clock.now()
+        reference = order.provider_reference
+
+        def decide(current: Reward) -> Change | None:
+            if current.status in NOT_YET_SENT:
+                # The provider paid an entry the ledger never marked sent; follow the money.
+                current = current.moved(
+                    RewardStatus.SENT,
+                    now,
+                    provider=order.provider,
+                    idempotency_key=order.idempotency_key,
+                )
+            if current.status == RewardStatus.SENT:
+                if order.status == "confirmed":
+                    paid = ProgramCounters.add_op(
+                        current.program_id,
+                        {paid_amount(current.kind): current.amount, paid_count(current.kind): 1},
+                    )
+                    return Change(
+                        current.moved(
+                            RewardStatus.CONFIRMED,
+                            now,
+                            provider_reference=reference,
+                            last_error=None,
+                        ),
+                        (paid,),
+                    )
+                if order.status == "failed":
+                    failed = self._ledger.failed(
+                        current, order.failure_reason or "the provider failed the payout", now
+                    )
+                    return Change(
+                        failed.reward.model_copy(update={"provider_reference": reference}),
+                        failed.extra,
+                    )
+                if current.provider_reference == reference:
+                    return None
+                return Change(current.moved(RewardStatus.SENT, now, provider_reference=reference))
+            if current.status == RewardStatus.CLAWED_BACK and current.provider_reference is None:
+                if not order.counts_as_paid:
+                    return None
+                return Change(
+                    current.moved(RewardStatus.CLAWED_BACK, now, provider_reference=reference)
+                )
+            return None
+
+        return decide
+
+    def _note_clawed_back_payment(
+        self, reward: Reward, provider: PayoutProvider, key: str
+    ) -> FulfilmentOutcome:
+        """A refund clawed the entry back while it was `sent`: if the payout did go out,
+        keep its reference on the entry so the ledger matches the provider."""
+        if reward.provider_reference is not None or reward.provider is None:
+            return FulfilmentOutcome(reward.reward_id, reward.status, "settled_already")
+        order = self._look_up(provider, key)
+        if order is None:
+            return FulfilmentOutcome(reward.reward_id, reward.status, "not_paid")
+        return self.record(reward, order, action="recorded")
+
+    def _fail(self, reward: Reward, reason: str) -> None:
+        now = self._clock.now()
+
+        def decide(current: Reward) -> Change | None:
+            if current.status != RewardStatus.SENT:
+                return None
+            return self._ledger.failed(current, reason, now)
+
+        logger.warning("payout failed", extra={"reward_id": reward.reward_id, "reason": reason})
+        self._ledger.apply(reward.referral_id, reward.reward_id, decide)
+
+    def _note_error(self, reward: Reward, error: str) -> None:
+        now = self._clock.now()
+
+        def decide(current: Reward) -> Change | None:
+            if current.status != RewardStatus.SENT:
+                return None
+            return Change(current.moved(RewardStatus.SENT, now, last_error=error[:500]))
+
+        self._ledger.apply(reward.referral_id, reward.reward_id, decide)
+
+    def _recipient(self, reward: Reward) -> str | None:
+        if reward.beneficiary == "advocate":
+            advocate = self._advocates.get(reward.advocate_id)
+            return advocate.email if advocate and not advocate.erased else None
+        referral = self._referrals.get(reward.referral_id)
+        return referral.referee_email if referral else None

@@ -1,0 +1,298 @@
+"""Reconciliation: compare the ledger with the providers' records and settle what is stuck.
+
+Three passes, all by idempotency key:
+
+1. Entries still `created`, `queued` or `sent` long after their last change: look the
+   order up by key. If the provider has it, the entry follows it (confirmed, failed, or
+   still in flight with its reference). If not, the entry is queued again, and fulfilment
+   looks the key up once more before it pays; nothing is ever re-issued from here.
+2. The providers' recent orders: each must belong to an entry the ledger counts as paid,
+   for the same amount. A clawed-back entry that turns out to have been paid gets its
+   provider reference.
+3. Recently confirmed entries: each must have an order at its provider.
+
+Whatever cannot be fixed by following the provider is reported as a `Mismatch`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from shared.clock import Clock, iso
+from shared.domain.rewards import Reward, RewardStatus, referral_of
+from shared.payouts import PayoutOrder, PayoutProvider, ProviderError, idempotency_key_for
+from shared.ports import RewardQueue
+from shared.repositories.rewards import RewardRepository
+from shared.services.fulfilment import FulfilmentService
+from shared.storage.table import Table
+
+logger = logging.getLogger(__name__)
+
+# An entry untouched this long is stuck: a queue message lives minutes, not this long.
+STUCK_AFTER = timedelta(minutes=15)
+LOOKBACK = timedelta(days=3)
+PAGE = 100
+_READABLE_KEY = "rwd-"
+
+_PAID_IN_LEDGER = frozenset({RewardStatus.SENT, RewardStatus.CONFIRMED, RewardStatus.CLAWED_BACK})
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    code: str
+    provider: str
+    idempotency_key: str | None
+    reward_id: str | None
+    ledger_status: str | None
+    provider_status: str | None
+    ledger_amount: str | None
+    provider_amount: str | None
+    detail: str
+
+
+@dataclass
+class ReconcileReport:
+    now: datetime
+    checked: int = 0
+    confirmed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    in_flight: list[str] = field(default_factory=list)
+    requeued: list[str] = field(default_factory=list)
+    references_attached: list[str] = field(default_factory=list)
+    provider_orders_seen: int = 0
+    mismatches: list[Mismatch] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.mismatches and not self.errors
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["now"] = iso(self.now)
+        data["clean"] = self.clean
+        return data
+
+
+class ReconcileService:
+    def __init__(
+        self,
+        table: Table,
+        clock: Clock,
+        providers: Mapping[str, PayoutProvider],
+        queue: RewardQueue,
+    ) -> None:
+        self._clock = clock
+        self._providers = dict(providers)
+        self._queue = queue
+        self._rewards = RewardRepository(table)
+        self._fulfilment = FulfilmentService(table, clock, providers)
+
+    def run(self, now: datetime | None = None) -> ReconcileReport:
+        now = now or self._clock.now()
+        report = ReconcileReport(now=now)
+        for status in (RewardStatus.CREATED, RewardStatus.QUEUED, RewardStatus.SENT):
+            for reward in self._changed(status, before=now - STUCK_AFTER):
+                self._settle_stuck(reward, report)
+        seen = self._check_provider_orders(now, report)
+        self._check_confirmed(now, seen, report)
+        log = logger.info if report.clean else logger.warning
+        log("reconcile run", extra={"report": report.as_dict()})
+        return report
+
+    # --- pass 1: stuck entries ------------------------------------------------------------
+
+    def _settle_stuck(self, stale: Reward, report: ReconcileReport) -> None:
+        reward = self._rewards.get(stale.referral_id, stale.reward_id)
+        if reward is None or reward.status != stale.status:
+            return
+        report.checked += 1
+        provider, key = self._provider_and_key(reward, report)
+        if provider is None or key is None:
+            return
+        try:
+            order = provider.find_order(key)
+        except ProviderError as exc:
+            report.errors.append({"reward_id": reward.reward_id, "error": str(exc)})
+            return
+        if order is None:
+            try:
+                self._queue.send_reward(reward.kind, reward.reward_id, reward.referral_id)
+            except Exception as exc:
+                report.errors.append({"reward_id": reward.reward_id, "error": str(exc)})
+                return
+            report.requeued.append(reward.reward_id)
+            return
+        outcome = self._fulfilment.record(reward, order)
+        if outcome.status == RewardStatus.CONFIRMED:
+            report.confirmed.append(reward.reward_id)
+        elif outcome.status == RewardStatus.FAILED:
+            report.failed.append(reward.reward_id)
+        else:
+            report.in_flight.append(reward.reward_id)
+
+    # --- pass 2: every recent provider order belongs to a paid entry ----------------------
+
+    def _check_provider_orders(self, now: datetime, report: ReconcileReport) -> dict[str, set[str]]:
+        seen: dict[str, set[str]] = {}
+        for provider in self._distinct_providers():
+            keys = seen.setdefault(provider.name, set())
+            try:
+                orders = list(provider.list_orders(now - LOOKBACK - STUCK_AFTER))
+            except ProviderError as exc:
+                report.errors.append({"provider": provider.name, "error": str(exc)})
+                continue
+            for order in orders:
+                keys.add(order.idempotency_key)
+                report.provider_orders_seen += 1
+                self._check_order(provider, order, report)
+        return seen
+
+    def _check_order(
+        self, provider: PayoutProvider, order: PayoutOrder, report: ReconcileReport
+    ) -> None:
+        reward_id = reward_id_of_key(order.idempotency_key)
+        if reward_id is None:
+            report.mismatches.append(
+                _mismatch("unknown_key", provider, order, None, "not a readable key of ours")
+            )
+            return
+        reward = self._rewards.get(referral_of(reward_id), reward_id)
+        if reward is None:
+            report.mismatches.append(
+                _mismatch("order_without_entry", provider, order, None, "no such ledger entry")
+            )
+            return
+        if order.counts_as_paid and reward.status == RewardStatus.CLAWED_BACK:
+            if reward.provider_reference is None:
+                self._fulfilment.record(reward, order)
+                report.references_attached.append(reward.reward_id)
+            return
+        if order.counts_as_paid and reward.status not in _PAID_IN_LEDGER:
+            report.mismatches.append(
+                _mismatch(
+                    f"paid_but_{reward.status.value}",
+                    provider,
+                    order,
+                    reward,
+                    "the provider paid an entry the ledger does not count as paid",
+                )
+            )
+            return
+        if order.status == "failed" and reward.status == RewardStatus.CONFIRMED:
+            report.mismatches.append(
+                _mismatch(
+                    "confirmed_but_provider_failed",
+                    provider,
+                    order,
+                    reward,
+                    order.failure_reason or "the provider reports the payout failed",
+                )
+            )
+            return
+        paid = (order.amount, order.currency)
+        if order.counts_as_paid and paid != (reward.amount, reward.currency):
+            report.mismatches.append(
+                _mismatch(
+                    "amount_differs",
+                    provider,
+                    order,
+                    reward,
+                    "the provider paid another amount than the ledger holds",
+                )
+            )
+
+    # --- pass 3: every recently confirmed entry has an order -----------------------------
+
+    def _check_confirmed(
+        self, now: datetime, seen: dict[str, set[str]], report: ReconcileReport
+    ) -> None:
+        for reward in self._changed(RewardStatus.CONFIRMED, after=now - LOOKBACK, before=now):
+            provider, key = self._provider_and_key(reward, report)
+            if provider is None or key is None or key in seen.get(provider.name, set()):
+                continue
+            try:
+                order = provider.find_order(key)
+            except ProviderError as exc:
+                report.errors.append({"reward_id": reward.reward_id, "error": str(exc)})
+                continue
+            if order is None:
+                report.mismatches.append(
+                    Mismatch(
+                        code="confirmed_without_order",
+                        provider=provider.name,
+                        idempotency_key=key,
+                        reward_id=reward.reward_id,
+                        ledger_status=reward.status.value,
+                        provider_status=None,
+                        ledger_amount=f"{reward.amount:f}",
+                        provider_amount=None,
+                        detail="the ledger says confirmed but the provider has no order",
+                    )
+                )
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _changed(
+        self, status: RewardStatus, *, before: datetime, after: datetime | None = None
+    ) -> list[Reward]:
+        found: list[Reward] = []
+        cursor: str | None = None
+        while True:
+            page, cursor = self._rewards.with_status(
+                status, changed_after=after, changed_before=before, limit=PAGE, cursor=cursor
+            )
+            found.extend(page)
+            if cursor is None:
+                return found
+
+    def _provider_and_key(
+        self, reward: Reward, report: ReconcileReport
+    ) -> tuple[PayoutProvider | None, str | None]:
+        provider = self._providers.get(reward.kind)
+        if provider is None or (reward.provider and reward.provider != provider.name):
+            report.errors.append(
+                {
+                    "reward_id": reward.reward_id,
+                    "error": f"provider {reward.provider or reward.kind} is not configured",
+                }
+            )
+            return None, None
+        key = reward.idempotency_key or idempotency_key_for(reward.reward_id, provider.name)
+        return provider, key
+
+    def _distinct_providers(self) -> list[PayoutProvider]:
+        unique: dict[str, PayoutProvider] = {}
+        for provider in self._providers.values():
+            unique.setdefault(provider.name, provider)
+        return list(unique.values())
+
+
+def reward_id_of_key(key: str) -> str | None:
+    """The reward a readable key (`rwd-<reward_id>[.<attempt>]`) was issued for."""
+    if not key.startswith(_READABLE_KEY):
+        return None
+    reward_id = key[len(_READABLE_KEY) :]
+    head, dot, attempt = reward_id.rpartition(".")
+    if dot and attempt.isdigit():
+        reward_id = head
+    return reward_id or None
+
+
+def _mismatch(
+    code: str, provider: PayoutProvider, order: PayoutOrder, reward: Reward | None, detail: str
+) -> Mismatch:
+    return Mismatch(
+        code=code,
+        provider=provider.name,
+        idempotency_key=order.idempotency_key,
+        reward_id=reward.reward_id if reward else reward_id_of_key(order.idempotency_key),
+        ledger_status=reward.status.value if reward else None,
+        provider_status=order.status,
+        ledger_amount=f"{reward.amount:f}" if reward else None,
+        provider_amount=f"{order.amount:f}",
+        detail=detail,
+    )

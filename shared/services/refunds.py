@@ -1,0 +1,232 @@
+"""Refunds: decided by the ledger's state, never by comparing timestamps.
+
+A refund of the qualifying order that leaves less of it than the program's
+`min_order_value` (or nothing, without one) reverses the referral. In the same
+transaction as the refund record and the move to `reversed`:
+
+- entries not yet sent (`created`, `queued`) are cancelled and their amount goes back to
+  the program budget; fulfilment's conditional `queued -> sent` then refuses to pay them;
+- entries `sent` or `confirmed` are clawed back (`clawed_back` with when, why, how much);
+  the budget is not returned, the money is gone;
+- the advocate's `reversed_referrals` (and, for a clawback, `clawed_back_referrals`)
+  counters go up, for the risk features.
+
+The advocate's cap slot is not given back: a reversed referral still counts, so refund
+abuse cannot farm a second tier bonus. Other refunds are recorded as evidence only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from shared.clock import Clock, iso
+from shared.domain.audit import AuditEntry
+from shared.domain.programs import Program
+from shared.domain.referrals import Referral, ReferralStatus, can_move
+from shared.domain.rewards import (
+    NOT_YET_SENT,
+    PAID_OR_PAYING,
+    Clawback,
+    RefundRecord,
+    Reward,
+    RewardStatus,
+    reverses_referral,
+)
+from shared.errors import Conflict, InvalidRequest, NotFound
+from shared.ids import new_id
+from shared.repositories.audit import AuditLog
+from shared.repositories.programs import ProgramRepository
+from shared.repositories.referrals import ReferralRepository
+from shared.repositories.reviews import ReviewIndex
+from shared.repositories.rewards import RewardRepository
+from shared.repositories.stats import ProgramCounters, paid_amount, paid_count
+from shared.schemas.rewards import RefundCreate
+from shared.services.ledger import by_creation
+from shared.services.timing import occurred_at
+from shared.storage.table import ConditionFailed, Table, TransactionConflict, WriteOp
+
+MAX_ATTEMPTS = 8
+CLAWBACK_REASON = "refund"
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    record: RefundRecord
+    status: ReferralStatus
+    rewards: list[Reward]
+    replayed: bool
+
+
+class RefundService:
+    def __init__(self, table: Table, clock: Clock) -> None:
+        self._table = table
+        self._clock = clock
+        self._programs = ProgramRepository(table)
+        self._referrals = ReferralRepository(table)
+        self._rewards = RewardRepository(table)
+        self._audit = AuditLog(table)
+        self._reviews = ReviewIndex(table)
+
+    def record(self, referral_id: str, body: RefundCreate, actor: str = "client") -> RefundOutcome:
+        referral = self._referrals.get(referral_id)
+        if referral is None:
+            raise NotFound(f"no referral {referral_id}")
+        program = self._programs.get(referral.program_id)
+        if program is None:  # pragma: no cover - referrals always name a stored program
+            raise NotFound(f"no program {referral.program_id}")
+        if body.currency != program.currency:
+            raise InvalidRequest.field(
+                "currency",
+                f"must be {program.currency}, the program's currency",
+                "currency_mismatch",
+            )
+        at = occurred_at(body.occurred_at, self._clock)
+        event = self._referrals.get_event(referral_id, body.order_id)
+        if event is None or event.type != "purchase" or event.amount is None:
+            raise InvalidRequest.field(
+                "order_id",
+                "no purchase with this order_id was reported on this referral",
+                "unknown_order",
+            )
+        if at < event.occurred_at:
+            raise InvalidRequest.field(
+                "occurred_at", "is before the purchase it refunds", "before_event"
+            )
+        digest = RefundRecord.digest(
+            body.order_id,
+            body.amount,
+            body.currency,
+            iso(body.occurred_at) if body.occurred_at else None,
+        )
+        for _ in range(MAX_ATTEMPTS):
+            earlier = self._rewards.get_refund(referral_id, body.order_id, digest)
+            if earlier is not None:
+                return self._outcome(earlier, replayed=True)
+            refunded = sum(
+                (r.amount for r in self._rewards.refunds_of_order(referral_id, body.order_id)),
+                Decimal(0),
+            )
+            left = event.amount - refunded - body.amount
+            if left < 0:
+                raise InvalidRequest.field(
+                    "amount",
+                    f"is more than what is left of order {body.order_id} "
+                    f"({event.amount - refunded:f} {program.currency})",
+                    "exceeds_order",
+                )
+            referral = self._referrals.get(referral_id) or referral
+            reverses = (
+                referral.qualifying_order_id == body.order_id
+                and reverses_referral(left, program.min_order_value)
+                and can_move(referral.status, ReferralStatus.REVERSED)
+            )
+            record = RefundRecord(
+                referral_id=referral_id,
+                order_id=body.order_id,
+                amount=body.amount,
+                currency=body.currency,
+                occurred_at=at,
+                recorded_at=self._clock.now(),
+                body_hash=digest,
+                order_amount_left=left,
+                reversed=reverses,
+            )
+            ops: list[WriteOp] = [self._rewards.refund_op(record)]
+            if reverses:
+                ops += self._reversal(referral, program, record, actor)
+            try:
+                self._table.write(ops)
+            except (ConditionFailed, TransactionConflict):
+                # A replay of this refund, or the referral or an entry moved: decide again.
+                continue
+            return self._outcome(record, replayed=False)
+        raise Conflict(  # pragma: no cover - needs sustained contention
+            f"referral {referral_id} is changing too fast; retry the refund"
+        )
+
+    def _reversal(
+        self, referral: Referral, program: Program, record: RefundRecord, actor: str
+    ) -> list[WriteOp]:
+        now = record.recorded_at
+        reversed_referral = referral.model_copy(
+            update={
+                "status": ReferralStatus.REVERSED,
+                "updated_at": now,
+                "version": referral.version + 1,
+            }
+        )
+        ops: list[WriteOp] = [self._referrals.save_op(reversed_referral, referral.version)]
+        # A referral reversed while in review leaves finance's queue in the same transaction.
+        ops += self._reviews.sync_ops(
+            reversed_referral, was_in_review=referral.status == ReferralStatus.REVIEW
+        )
+        returned = Decimal(0)
+        changes: list[dict[str, str]] = []
+        clawed_back = False
+        unpaid: dict[str, Decimal | int] = {}
+        for reward in by_creation(self._rewards.of_referral(referral.referral_id)):
+            if reward.status in NOT_YET_SENT:
+                after = reward.moved(RewardStatus.CANCELLED, now)
+                returned += reward.amount
+            elif reward.status in PAID_OR_PAYING:
+                after = reward.moved(
+                    RewardStatus.CLAWED_BACK,
+                    now,
+                    clawback=Clawback(
+                        at=now,
+                        reason=f"{CLAWBACK_REASON} of order {record.order_id}",
+                        amount=reward.amount,
+                        refund_order_id=record.order_id,
+                    ),
+                )
+                clawed_back = True
+                if reward.status == RewardStatus.CONFIRMED:
+                    unpaid[paid_amount(reward.kind)] = (
+                        unpaid.get(paid_amount(reward.kind), Decimal(0)) - reward.amount
+                    )
+                    unpaid[paid_count(reward.kind)] = unpaid.get(paid_count(reward.kind), 0) - 1
+            else:
+                continue
+            ops.append(self._rewards.save_op(after, reward.version))
+            changes.append(
+                {
+                    "reward_id": reward.reward_id,
+                    "from": reward.status.value,
+                    "to": after.status.value,
+                }
+            )
+        if returned > 0:
+            ops.append(self._rewards.budget_return_op(program.program_id, returned))
+        if unpaid:
+            ops.append(ProgramCounters.add_op(program.program_id, unpaid))
+        ops.append(
+            self._rewards.reversal_flag_op(referral.advocate_id, now, clawed_back=clawed_back)
+        )
+        ops.append(
+            self._audit.entry_op(
+                AuditEntry(
+                    entry_id=new_id("aud"),
+                    at=now,
+                    actor=actor,
+                    action="referral.reversed",
+                    referral_id=referral.referral_id,
+                    program_id=referral.program_id,
+                    before={"status": referral.status.value},
+                    after={"status": ReferralStatus.REVERSED.value, "rewards": changes},
+                    details={
+                        "order_id": record.order_id,
+                        "refund_amount": f"{record.amount:f}",
+                        "order_amount_left": f"{record.order_amount_left:f}",
+                        "budget_returned": f"{returned:f}",
+                    },
+                )
+            )
+        )
+        return ops
+
+    def _outcome(self, record: RefundRecord, *, replayed: bool) -> RefundOutcome:
+        referral = self._referrals.get(record.referral_id)
+        status = referral.status if referral else ReferralStatus.REVERSED
+        rewards = by_creation(self._rewards.of_referral(record.referral_id))
+        return RefundOutcome(record=record, status=status, rewards=rewards, replayed=replayed)

@@ -1,0 +1,405 @@
+"""The release job: pay out referrals whose holding period has passed, expire stale ones.
+
+Releasing one referral is one transaction: the referral moves `holding -> rewarding`, the
+program's `budget_left` drops by the total (only if that much is left), the advocate's
+`rewarded_referrals` counter takes the next slot (only if nobody took one since it was
+read, and only below the cap), the entries are created (once: their ids are derived from
+the referral) and an audit entry is appended. Either all of it happens or none of it, so
+parallel releases can neither overspend the budget nor exceed a cap.
+
+When the budget cannot cover a referral, or its program is paused, nothing is written
+but a hold note: the referral stays `holding` and is tried again on every run, so a budget
+top-up or a resume releases it without anybody having to re-approve it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from shared.clock import Clock, iso
+from shared.domain.audit import AuditEntry
+from shared.domain.programs import Program
+from shared.domain.referrals import Referral, ReferralStatus, can_move
+from shared.domain.rewards import (
+    ReleasePlan,
+    Reward,
+    RewardStatus,
+    plan_release,
+    reward_id_for,
+)
+from shared.ids import new_id
+from shared.ports import RewardQueue
+from shared.repositories import keys
+from shared.repositories.audit import AuditLog
+from shared.repositories.programs import ProgramRepository
+from shared.repositories.referrals import ReferralRepository
+from shared.repositories.rewards import RewardRepository
+from shared.services.ledger import Change, RewardLedger
+from shared.storage.table import (
+    ConditionFailed,
+    Equals,
+    Table,
+    TransactionConflict,
+    Update,
+    WriteOp,
+)
+
+logger = logging.getLogger(__name__)
+
+ACTOR = "system:release"
+MAX_ATTEMPTS = 8
+PAGE = 100
+# Entries still `created` this long after their release lost their queue message (the
+# process died between commit and send); a duplicate message is harmless anyway.
+REQUEUE_AFTER = timedelta(minutes=5)
+# The shortest attribution window a program may have: nothing pending is older-due.
+MIN_ATTRIBUTION_DAYS = 1
+
+HOLD_BUDGET = "budget_exhausted"
+HOLD_PAUSED = "program_paused"
+HOLD_REASON = "hold_reason"
+
+
+@dataclass(frozen=True)
+class ReleaseOutcome:
+    referral_id: str
+    result: str  # released | held | not_due | skipped
+    reason: str | None = None
+    rewards: tuple[Reward, ...] = ()
+    queue_failures: tuple[str, ...] = ()
+
+
+@dataclass
+class ReleaseReport:
+    now: datetime
+    expired: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+    held: dict[str, str] = field(default_factory=dict)
+    queued: list[str] = field(default_factory=list)
+    queue_failures: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "now": iso(self.now),
+            "expired": len(self.expired),
+            "released": len(self.released),
+            "held": dict(self.held),
+            "queued": len(self.queued),
+            "queue_failures": list(self.queue_failures),
+        }
+
+
+class _Retry(Exception):
+    """Someone else moved one of the items: read everything again."""
+
+
+class ReleaseService:
+    def __init__(self, table: Table, clock: Clock, queue: RewardQueue) -> None:
+        self._table = table
+        self._clock = clock
+        self._queue = queue
+        self._programs = ProgramRepository(table)
+        self._referrals = ReferralRepository(table)
+        self._rewards = RewardRepository(table)
+        self._ledger = RewardLedger(table, clock)
+        self._audit = AuditLog(table)
+
+    # --- the job ------------------------------------------------------------------------
+
+    def run(self, now: datetime | None = None) -> ReleaseReport:
+        now = now or self._clock.now()
+        report = ReleaseReport(now=now)
+        self._expire_pending(now, report)
+        self._release_due(now, report)
+        self._requeue_created(now, report)
+        logger.info("release run", extra=report.summary())
+        return report
+
+    def _expire_pending(self, now: datetime, report: ReleaseReport) -> None:
+        programs: dict[str, Program | None] = {}
+        due_before = now - timedelta(days=MIN_ATTRIBUTION_DAYS)
+        for referral in self._each(ReferralStatus.PENDING, due_before):
+            program = self._program(programs, referral.program_id)
+            if program is None or referral.qualified_at is not None:
+                continue
+            if now <= referral.attribution_deadline(program.attribution_window_days):
+                continue
+            if self.expire(referral.referral_id, now):
+                report.expired.append(referral.referral_id)
+
+    def _release_due(self, now: datetime, report: ReleaseReport) -> None:
+        # Per program, the smallest total the budget could not cover in this run: larger
+        # ones cannot fit either, so they are not tried again until the next run.
+        short: dict[str, Decimal] = {}
+        for referral in self._each(ReferralStatus.HOLDING, now):
+            outcome = self.release(referral.referral_id, now, short=short)
+            if outcome.result == "released":
+                report.released.append(referral.referral_id)
+                failed = set(outcome.queue_failures)
+                report.queued += [r.reward_id for r in outcome.rewards if r.reward_id not in failed]
+                report.queue_failures += list(outcome.queue_failures)
+            elif outcome.result == "held" and outcome.reason:
+                report.held[referral.referral_id] = outcome.reason
+
+    def _requeue_created(self, now: datetime, report: ReleaseReport) -> None:
+        cursor: str | None = None
+        while True:
+            rewards, cursor = self._rewards.with_status(
+                RewardStatus.CREATED, changed_before=now - REQUEUE_AFTER, limit=PAGE, cursor=cursor
+            )
+            for reward in rewards:
+                if self._enqueue(reward, now):
+                    report.queued.append(reward.reward_id)
+                else:
+                    report.queue_failures.append(reward.reward_id)
+            if cursor is None:
+                return
+
+    def _each(self, status: ReferralStatus, due_before: datetime) -> list[Referral]:
+        found: list[Referral] = []
+        cursor: str | None = None
+        while True:
+            page, cursor = self._referrals.with_status(
+                status, due_before=due_before, limit=PAGE, cursor=cursor
+            )
+            found.extend(page)
+            if cursor is None:
+                return found
+
+    def _program(self, cache: dict[str, Program | None], program_id: str) -> Program | None:
+        if program_id not in cache:
+            cache[program_id] = self._programs.get(program_id)
+        return cache[program_id]
+
+    # --- one referral -------------------------------------------------------------------
+
+    def expire(self, referral_id: str, now: datetime) -> bool:
+        for _ in range(MAX_ATTEMPTS):
+            referral = self._referrals.get(referral_id)
+            if referral is None or referral.status != ReferralStatus.PENDING:
+                return False
+            if referral.qualified_at is not None:
+                return False
+            program = self._programs.get(referral.program_id)
+            if program is None or now <= referral.attribution_deadline(
+                program.attribution_window_days
+            ):
+                return False
+            expired = referral.model_copy(
+                update={
+                    "status": ReferralStatus.EXPIRED,
+                    "updated_at": now,
+                    "version": referral.version + 1,
+                }
+            )
+            entry = self._entry(
+                referral,
+                now,
+                "referral.expired",
+                after={"status": ReferralStatus.EXPIRED.value},
+                details={"attribution_window_days": program.attribution_window_days},
+            )
+            try:
+                self._table.write(
+                    [
+                        self._referrals.save_op(expired, referral.version),
+                        self._audit.entry_op(entry),
+                    ]
+                )
+            except (ConditionFailed, TransactionConflict):
+                continue
+            return True
+        return False
+
+    def release(
+        self,
+        referral_id: str,
+        now: datetime | None = None,
+        *,
+        short: dict[str, Decimal] | None = None,
+    ) -> ReleaseOutcome:
+        """Release one `holding` referral if its holding period has passed; then queue it."""
+        now = now or self._clock.now()
+        short = short if short is not None else {}
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                outcome = self._release_once(referral_id, now, short)
+            except _Retry:
+                continue
+            failures = tuple(r.reward_id for r in outcome.rewards if not self._enqueue(r, now))
+            if failures:
+                outcome = replace(outcome, queue_failures=failures)
+            return outcome
+        logger.warning("release gave up after contention", extra={"referral_id": referral_id})
+        return ReleaseOutcome(referral_id, "skipped", "contention")
+
+    def _release_once(
+        self, referral_id: str, now: datetime, short: dict[str, Decimal]
+    ) -> ReleaseOutcome:
+        referral = self._referrals.get(referral_id)
+        if referral is None or referral.status != ReferralStatus.HOLDING:
+            return ReleaseOutcome(referral_id, "skipped", "not holding")
+        program = self._programs.get(referral.program_id)
+        if program is None:
+            return ReleaseOutcome(referral_id, "skipped", "no program")
+        qualified_at = referral.qualified_at or referral.occurred_at
+        if now < qualified_at + timedelta(days=program.holding_period_days):
+            return ReleaseOutcome(referral_id, "not_due")
+        if not program.is_active:
+            return self._hold(referral, now, HOLD_PAUSED)
+        seen, counter_exists = self._rewards.rewarded_referrals(referral.advocate_id)
+        plan = plan_release(
+            program,
+            advocate_customer_id=referral.advocate_customer_id,
+            referee_customer_id=referral.referee_customer_id,
+            rewarded_referrals=seen,
+        )
+        if program.program_id in short and plan.total >= short[program.program_id]:
+            return self._hold(referral, now, HOLD_BUDGET)
+        rewards = self._rewards_of(plan, referral, program, now)
+        # Zero entries (the cap withheld the only reward) leaves nothing to pay out.
+        target = ReferralStatus.REWARDING if rewards else ReferralStatus.REWARDED
+        if not can_move(referral.status, ReferralStatus.REWARDING):  # pragma: no cover
+            return ReleaseOutcome(referral_id, "skipped", "transition refused")
+        released = referral.model_copy(
+            update={"status": target, "updated_at": now, "version": referral.version + 1}
+        )
+        ops: list[WriteOp] = [self._referrals.save_op(released, referral.version)]
+        budget_at = None
+        if plan.total > 0:
+            budget_at = len(ops)
+            ops.append(self._rewards.budget_take_op(program.program_id, plan.total))
+        if plan.ordinal is not None:
+            ops.append(self._rewards.cap_slot_op(referral.advocate_id, seen, counter_exists))
+        ops += [self._rewards.create_op(r) for r in rewards]
+        ops.append(
+            self._audit.entry_op(
+                self._entry(
+                    referral,
+                    now,
+                    "referral.released",
+                    after={
+                        "status": target.value,
+                        "rewards": [_summary(r) for r in rewards],
+                    },
+                    details={
+                        "budget_spent": f"{plan.total:f}",
+                        "advocate_rewarded_referrals": plan.ordinal,
+                        "withheld_by_cap": list(plan.withheld),
+                    },
+                )
+            )
+        )
+        try:
+            self._table.write(ops)
+        except TransactionConflict as exc:
+            raise _Retry from exc
+        except ConditionFailed as exc:
+            if exc.index == budget_at:
+                short[program.program_id] = min(
+                    plan.total, short.get(program.program_id, plan.total)
+                )
+                return self._hold(referral, now, HOLD_BUDGET)
+            # The referral, the cap counter or an entry moved meanwhile: decide again.
+            raise _Retry from exc
+        return ReleaseOutcome(referral_id, "released", rewards=tuple(rewards))
+
+    def _rewards_of(
+        self, plan: ReleasePlan, referral: Referral, program: Program, now: datetime
+    ) -> list[Reward]:
+        return [
+            Reward(
+                reward_id=reward_id_for(referral.referral_id, e.slot),
+                referral_id=referral.referral_id,
+                program_id=program.program_id,
+                beneficiary=e.beneficiary,
+                customer_id=e.customer_id,
+                advocate_id=referral.advocate_id,
+                kind=e.terms.kind,
+                amount=e.terms.amount,
+                currency=program.currency,
+                tier=e.tier,
+                status=RewardStatus.CREATED,
+                created_at=now,
+                updated_at=now,
+            )
+            for e in plan.entitlements
+        ]
+
+    def _hold(self, referral: Referral, now: datetime, reason: str) -> ReleaseOutcome:
+        """Leave the referral `holding` and say why, once per reason (not on every run)."""
+        item = self._table.get(*keys.referral(referral.referral_id))
+        if item is not None and item.get(HOLD_REASON) == reason:
+            return ReleaseOutcome(referral.referral_id, "held", reason)
+        pk, sk = keys.referral(referral.referral_id)
+        note = Update(
+            pk,
+            sk,
+            set={HOLD_REASON: reason, "hold_since": iso(now)},
+            condition=Equals("version", referral.version),
+        )
+        entry = self._entry(
+            referral,
+            now,
+            "referral.release_held",
+            after={"status": referral.status.value, HOLD_REASON: reason},
+        )
+        # If the referral moved meanwhile, the next run looks at it afresh.
+        with contextlib.suppress(ConditionFailed, TransactionConflict):
+            self._table.write([note, self._audit.entry_op(entry)])
+        return ReleaseOutcome(referral.referral_id, "held", reason)
+
+    # --- queueing -----------------------------------------------------------------------
+
+    def _enqueue(self, reward: Reward, now: datetime) -> bool:
+        """Send, then mark `queued`. A crash in between leaves a `created` entry that the
+        next run sends again; fulfilment may already have moved it on, which is fine."""
+        try:
+            self._queue.send_reward(reward.kind, reward.reward_id, reward.referral_id)
+        except Exception:
+            logger.exception("queueing a reward failed", extra={"reward_id": reward.reward_id})
+            return False
+
+        def mark(current: Reward) -> Change | None:
+            if current.status != RewardStatus.CREATED:
+                return None
+            return Change(current.moved(RewardStatus.QUEUED, now))
+
+        self._ledger.apply(reward.referral_id, reward.reward_id, mark)
+        return True
+
+    @staticmethod
+    def _entry(
+        referral: Referral,
+        now: datetime,
+        action: str,
+        *,
+        after: dict[str, object],
+        details: dict[str, object] | None = None,
+    ) -> AuditEntry:
+        return AuditEntry(
+            entry_id=new_id("aud"),
+            at=now,
+            actor=ACTOR,
+            action=action,
+            referral_id=referral.referral_id,
+            program_id=referral.program_id,
+            before={"status": referral.status.value},
+            after=after,
+            details=details or {},
+        )
+
+
+def _summary(reward: Reward) -> dict[str, object]:
+    return {
+        "reward_id": reward.reward_id,
+        "beneficiary": reward.beneficiary,
+        "kind": reward.kind,
+        "amount": f"{reward.amount:f}",
+        "currency": reward.currency,
+        "tier": reward.tier,
+    }
