@@ -64,7 +64,9 @@ def referral_body(program_id: str, code: str, **overrides: Any) -> dict[str, Any
     return body
 
 
-def purchase_body(order_id: str | None = None, amount: str = "45.00", **overrides: Any) -> dict[str, Any]:
+def purchase_body(
+    order_id: str | None = None, amount: str = "45.00", **overrides: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": "purchase",
         "order_id": order_id or unique("ord"),

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared import wiring
 from shared.http.api import Api, Reply, Request
 from shared.schemas.referrals import EventAccepted, EventCreate
+from shared.schemas.rewards import RefundCreate, RefundOut
 
 api = Api(service="events")
 
@@ -31,6 +32,21 @@ def record_event(request: Request[EventCreate]) -> Reply:
             status=outcome.status,
             occurred_at=event.occurred_at,
         ),
+    )
+
+
+@api.route("POST", "/v1/referrals/{referral_id}/refunds")
+def record_refund(request: Request[RefundCreate]) -> Reply:
+    outcome = wiring.refund_service().record(
+        request.path["referral_id"], request.body, actor=request.principal.subject
+    )
+    api.logger.info(
+        "refund replayed" if outcome.replayed else "refund recorded",
+        extra={"referral_id": outcome.record.referral_id, "reversed": outcome.record.reversed},
+    )
+    return Reply.of(
+        200 if outcome.replayed else 201,
+        RefundOut.of(outcome.record, outcome.status, outcome.rewards),
     )
 
 

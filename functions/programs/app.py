@@ -15,6 +15,7 @@ from shared.schemas.programs import (
     ProgramUpdate,
     RewardOut,
 )
+from shared.schemas.reviews import ProgramStatsOut
 
 api = Api(service="programs")
 
@@ -65,6 +66,12 @@ def check_code(request: Request[Any]) -> Reply:
             else None,
         ),
     )
+
+
+@api.route("GET", "/v1/programs/{program_id}/stats")
+def program_stats(request: Request[Any]) -> Reply:
+    stats = wiring.stats_service().for_program(request.path["program_id"])
+    return Reply.of(200, ProgramStatsOut.of(stats))
 
 
 @api.logger.inject_lambda_context(clear_state=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from disposable_email_domains import allowlist as _kept_domains
+from disposable_email_domains import blocklist as _disposable_domains
 from pydantic import BaseModel, ConfigDict
 
 from shared.pii import PiiHasher, PiiKind, canonical_email, email_domain, ip_prefix
@@ -43,6 +45,8 @@ class Fingerprint(BaseModel):
     user_agent: str | None = None
     country: str | None = None
     automation_user_agent: bool = False
+    # Kept as a flag because the raw address may be erased later.
+    disposable_email: bool = False
 
     def indexed(self) -> dict[EvidenceKind, str]:
         pairs = {
@@ -58,6 +62,17 @@ class Fingerprint(BaseModel):
 
 def looks_automated(user_agent: str | None) -> bool:
     return bool(user_agent) and bool(_AUTOMATION.search(user_agent or ""))
+
+
+def is_disposable(email: str | None) -> bool:
+    """Whether the address is at a known throwaway-mail domain (or a subdomain of one)."""
+    if not email:
+        return False
+    domain = email_domain(email)
+    if domain in _kept_domains:
+        return False
+    parts = domain.split(".")
+    return any(".".join(parts[i:]) in _disposable_domains for i in range(len(parts) - 1))
 
 
 def fingerprint(
@@ -80,4 +95,5 @@ def fingerprint(
         user_agent=hasher.digest(PiiKind.USER_AGENT, user_agent) if user_agent else None,
         country=country.strip().upper() if country else None,
         automation_user_agent=looks_automated(user_agent),
+        disposable_email=is_disposable(email),
     )

@@ -59,6 +59,13 @@ class Risk(BaseModel):
     scored_at: datetime
 
 
+class Approval(BaseModel):
+    """One finance user's approval of a referral under review."""
+
+    by: str
+    at: datetime
+
+
 class Referral(BaseModel):
     referral_id: str
     program_id: str
@@ -77,6 +84,12 @@ class Referral(BaseModel):
     qualified_at: datetime | None = None
     qualifying_order_id: str | None = None
     qualifying_amount: Decimal | None = None
+    # Finance review: approvals so far, the final decision, and when the review opened.
+    approvals: list[Approval] = Field(default_factory=list)
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+    review_opened_at: datetime | None = None
     version: int = 1
 
     def attribution_deadline(self, window_days: int) -> datetime:

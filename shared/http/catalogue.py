@@ -20,6 +20,18 @@ from shared.schemas.referrals import (
     ReferralCreated,
     ReferralOut,
 )
+from shared.schemas.reviews import (
+    AuditEntryOut,
+    BlocklistEntryOut,
+    BlocklistIn,
+    DecisionIn,
+    DecisionOut,
+    ErasureOut,
+    OpenReviewOut,
+    ProgramStatsOut,
+    ReviewDetailOut,
+)
+from shared.schemas.rewards import RefundCreate, RefundOut, RewardEntryOut
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,92 @@ ROUTES: tuple[RouteSpec, ...] = (
         "Report a signup or purchase; the first qualifying one triggers scoring",
         EventCreate,
         {202: EventAccepted, 200: EventAccepted},
+    ),
+    # --- finance review, audit, blocklist, stats, erasure ---
+    _r(
+        "GET",
+        "/v1/reviews",
+        {"finance"},
+        "Open reviews, highest risk first; filters: status=open, program_id, min_score, reason",
+        responses={200: PageOut[OpenReviewOut]},
+        list_query=True,
+    ),
+    _r(
+        "GET",
+        "/v1/reviews/{referral_id}",
+        {"finance"},
+        "One review with its evidence, timeline and approvals so far",
+        responses={200: ReviewDetailOut},
+    ),
+    _r(
+        "POST",
+        "/v1/reviews/{referral_id}/decision",
+        {"finance"},
+        "Approve or reject; 202 while a second, different approver is still needed",
+        DecisionIn,
+        {200: DecisionOut, 202: DecisionOut},
+    ),
+    _r(
+        "GET",
+        "/v1/audit",
+        {"finance"},
+        "Append-only audit entries of a referral, a program, or global changes",
+        responses={200: PageOut[AuditEntryOut]},
+        list_query=True,
+    ),
+    _r(
+        "POST",
+        "/v1/blocklist",
+        {"finance"},
+        "Block an advocate, email domain, device, IP or payment fingerprint",
+        BlocklistIn,
+        {201: BlocklistEntryOut},
+    ),
+    _r(
+        "GET",
+        "/v1/blocklist",
+        {"finance"},
+        "Blocklist entries, newest first",
+        responses={200: PageOut[BlocklistEntryOut]},
+        list_query=True,
+    ),
+    _r(
+        "DELETE",
+        "/v1/blocklist/{entry_id}",
+        {"finance"},
+        "Remove a blocklist entry",
+        responses={200: BlocklistEntryOut},
+    ),
+    _r(
+        "GET",
+        "/v1/programs/{program_id}/stats",
+        {"admin", "finance"},
+        "Referrals, conversions, rewards paid, budget, flagged and fraud rate",
+        responses={200: ProgramStatsOut},
+    ),
+    _r(
+        "DELETE",
+        "/v1/customers/{customer_id}",
+        {"admin"},
+        "Erase a customer's personal data; hashes, ledger and audit stay",
+        responses={200: ErasureOut},
+    ),
+    # --- reward fulfilment ---
+    _r(
+        "POST",
+        "/v1/referrals/{referral_id}/refunds",
+        {"client"},
+        "Report a refund: cancels unpaid rewards or claws back paid ones (replay: 200)",
+        RefundCreate,
+        {201: RefundOut, 200: RefundOut},
+    ),
+    _r(
+        "GET",
+        "/v1/rewards",
+        {"finance"},
+        "Reward ledger entries, filtered by referral_id and/or status",
+        responses={200: PageOut[RewardEntryOut]},
+        list_query=True,
     ),
     _r("GET", "/v1/openapi.json", set(), "This document", responses={200: None}),
 )

@@ -50,6 +50,11 @@ def _persistence() -> DynamoDBPersistenceLayer:
     return _store
 
 
+def forget_store() -> None:
+    global _store
+    _store = None
+
+
 def register_context(context: LambdaContext) -> None:
     _config.register_lambda_context(context)
 

@@ -16,6 +16,7 @@ from shared.ports import ScoringQueue
 from shared.repositories.evidence import EvidenceIndex, Observation
 from shared.repositories.programs import ProgramRepository
 from shared.repositories.referrals import ReferralRepository
+from shared.repositories.stats import Counter, ProgramCounters
 from shared.schemas.referrals import EventCreate
 from shared.services.timing import occurred_at
 from shared.storage.table import ConditionFailed, Table, WriteOp
@@ -120,6 +121,7 @@ class EventService:
                 }
             )
             ops.append(self._referrals.save_op(qualified, referral.version))
+            ops.append(ProgramCounters.add_op(referral.program_id, {Counter.QUALIFIED: 1}))
         try:
             self._table.write(ops)
         except ConditionFailed as exc:

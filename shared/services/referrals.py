@@ -14,6 +14,7 @@ from shared.repositories.advocates import AdvocateRepository
 from shared.repositories.evidence import EvidenceIndex, Observation
 from shared.repositories.programs import ProgramRepository
 from shared.repositories.referrals import DuplicateReferee, ReferralRepository
+from shared.repositories.stats import Counter, ProgramCounters
 from shared.schemas.referrals import ReferralCreate
 from shared.services.timing import occurred_at
 from shared.storage.table import Table
@@ -93,8 +94,12 @@ class ReferralService:
                 EvidenceKind.ADVOCATE: advocate.advocate_id,
             }.items()
         ]
+        counts: dict[str, int] = {Counter.REFERRALS: 1}
+        if referral.status == ReferralStatus.REJECTED:
+            counts[Counter.REJECTED] = 1
+        counters = ProgramCounters.add_op(program.program_id, counts)
         try:
-            self._referrals.add(referral, self._evidence.put_ops(observations))
+            self._referrals.add(referral, [*self._evidence.put_ops(observations), counters])
         except DuplicateReferee as exc:
             raise Conflict(
                 f"customer {body.referee.customer_id} was already referred in this program "

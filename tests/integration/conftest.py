@@ -132,8 +132,7 @@ Invoke = Callable[..., tuple[int, dict[str, str], Any]]
 def invoke(aws: dict[str, str]) -> Invoke:
     from shared import wiring
 
-    for cached in (wiring.table, wiring.hasher, wiring._scoring_queue):
-        cached.cache_clear()
+    wiring.reset()
     modules: dict[str, ModuleType] = {}
 
     def call(

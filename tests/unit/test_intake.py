@@ -22,7 +22,9 @@ def _program(s: Services, **overrides: object) -> str:
 
 
 def _advocate(s: Services, program_id: str, **overrides: object) -> tuple[str, str]:
-    enrolment = s.advocates.enrol(program_id, AdvocateEnrol.model_validate(advocate_body(**overrides)))
+    enrolment = s.advocates.enrol(
+        program_id, AdvocateEnrol.model_validate(advocate_body(**overrides))
+    )
     return enrolment.advocate.advocate_id, enrolment.advocate.referral_code
 
 
@@ -32,7 +34,9 @@ def _referral(s: Services, program_id: str, code: str, **overrides: object) -> s
 
 
 class TestPrograms:
-    def test_reward_in_another_currency_than_the_budget_names_the_field(self, services: Services) -> None:
+    def test_reward_in_another_currency_than_the_budget_names_the_field(
+        self, services: Services
+    ) -> None:
         body = program_body(
             rewards={"advocate": {"kind": "cash", "amount": "10.00", "currency": "EUR"}}
         )

@@ -1,0 +1,101 @@
+"""Rules and model combined into one risk: a 0-100 score, a decision and its reasons.
+
+A pure function of its inputs, so a replay and live traffic decide alike. The rules
+score is the chance that at least one fired signal is real, treating each rule's
+weight as an independent probability; the model contributes its own 0-100 score with
+its own thresholds, and the referral gets the more severe of the two decisions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from shared.domain.referrals import Decision, Reason, Risk
+from shared.scoring.rules import ANOMALY, RULES_VERSION, RuleHit, plain
+
+REVIEW_AT = 40.0
+REJECT_AT = 80.0
+_SEVERITY: dict[Decision, int] = {"approve": 0, "review": 1, "reject": 2}
+_CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class ModelVerdict:
+    """What the trained model said about one referral."""
+
+    version: str
+    score: float  # 0..100, higher is riskier
+    review_at: float
+    reject_at: float | None = None  # None: the model alone never rejects
+    # (feature name, sentence, value) of the features that drove the score, strongest first.
+    drivers: tuple[tuple[str, str, float], ...] = field(default_factory=tuple)
+
+    @property
+    def decision(self) -> Decision:
+        if self.reject_at is not None and self.score >= self.reject_at:
+            return "reject"
+        return "review" if self.score >= self.review_at else "approve"
+
+
+def rules_score(hits: Sequence[RuleHit]) -> float:
+    if any(h.hard_reject for h in hits):
+        return 100.0
+    clear = 1.0
+    for hit in hits:
+        clear *= 1.0 - min(max(hit.weight, 0.0), 1.0)
+    return 100.0 * (1.0 - clear)
+
+
+def _rules_decision(score: float, hits: Sequence[RuleHit]) -> Decision:
+    if any(h.hard_reject for h in hits) or score >= REJECT_AT:
+        return "reject"
+    return "review" if score >= REVIEW_AT else "approve"
+
+
+def anomaly_reason(verdict: ModelVerdict) -> Reason:
+    sentences = [sentence for _, sentence, _ in verdict.drivers[:3]]
+    detail = "; ".join(sentences) if sentences else "no single feature stands out"
+    return Reason(
+        code=ANOMALY,
+        message=f"Unusual for this program's referrals: {detail}.",
+        evidence=plain(
+            {
+                "model_score": round(verdict.score, 2),
+                "model_version": verdict.version,
+                "features": {name: value for name, _, value in verdict.drivers[:3]},
+            }
+        ),
+    )
+
+
+def decide(
+    hits: Sequence[RuleHit],
+    verdict: ModelVerdict | None,
+    *,
+    auto_reject: bool,
+    scored_at: datetime,
+) -> Risk:
+    rule_score = rules_score(hits)
+    decision = _rules_decision(rule_score, hits)
+    score = rule_score
+    ordered = sorted(hits, key=lambda h: (not h.hard_reject, -h.weight, h.code))
+    reasons = [hit.reason for hit in ordered]
+    if verdict is not None:
+        score = max(score, min(max(verdict.score, 0.0), 100.0))
+        if verdict.decision != "approve":
+            reasons.append(anomaly_reason(verdict))
+        if _SEVERITY[verdict.decision] > _SEVERITY[decision]:
+            decision = verdict.decision
+    if decision == "reject" and not auto_reject:
+        # The merchant wants a person to see every refusal.
+        decision = "review"
+    return Risk(
+        score=Decimal(repr(score)).quantize(_CENT, rounding=ROUND_HALF_EVEN),
+        decision=decision,
+        reasons=reasons,
+        model_version=verdict.version if verdict is not None else RULES_VERSION,
+        scored_at=scored_at,
+    )

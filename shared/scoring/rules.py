@@ -1,0 +1,354 @@
+"""Explicit fraud rules: each a stable reason code, a short sentence and its evidence.
+
+A rule's `weight` (0..1) is how strongly it alone points to fraud; the decision combines
+weights as independent signals (1 - prod(1 - w)). Thresholds are set so that a signal
+that innocent people produce too (a shared household IP, a different country) never
+flags a referral by itself, while the same signal beside others does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shared.domain.referrals import Reason
+from shared.ports import BlockEntry
+from shared.scoring.feature_spec import format_value
+from shared.scoring.features import Features
+
+RULES_VERSION = "rules-1"
+
+SELF_REFERRAL_DEVICE = "SELF_REFERRAL_DEVICE"
+SELF_REFERRAL_IP = "SELF_REFERRAL_IP"
+EMAIL_ALIAS = "EMAIL_ALIAS"
+SHARED_PAYMENT = "SHARED_PAYMENT"
+DISPOSABLE_EMAIL = "DISPOSABLE_EMAIL"
+AUTOMATION = "AUTOMATION"
+VELOCITY_ADVOCATE = "VELOCITY_ADVOCATE"
+VELOCITY_DEVICE = "VELOCITY_DEVICE"
+VELOCITY_IP = "VELOCITY_IP"
+VELOCITY_PAYMENT = "VELOCITY_PAYMENT"
+RING = "RING"
+FAST_CONVERSION = "FAST_CONVERSION"
+COUNTRY_MISMATCH = "COUNTRY_MISMATCH"
+REFERRER_REVERSALS = "REFERRER_REVERSALS"
+BLOCKED = "BLOCKED"
+ANOMALY = "ANOMALY"
+
+REASON_CODES: tuple[str, ...] = (
+    SELF_REFERRAL_DEVICE,
+    SELF_REFERRAL_IP,
+    EMAIL_ALIAS,
+    SHARED_PAYMENT,
+    DISPOSABLE_EMAIL,
+    AUTOMATION,
+    VELOCITY_ADVOCATE,
+    VELOCITY_DEVICE,
+    VELOCITY_IP,
+    VELOCITY_PAYMENT,
+    RING,
+    FAST_CONVERSION,
+    COUNTRY_MISMATCH,
+    REFERRER_REVERSALS,
+    BLOCKED,
+    ANOMALY,
+)
+
+# Similar mailbox names at or above this share are treated as one person's addresses.
+SIMILAR_EMAIL = 0.85
+# An advocate's outcomes only count once there are enough of them to be a pattern.
+MIN_DECIDED_FOR_REVERSALS = 3
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    reason: Reason
+    weight: float
+    hard_reject: bool = False
+
+    @property
+    def code(self) -> str:
+        return self.reason.code
+
+
+def plain(value: Any) -> Any:
+    """Evidence as stored and served: no floats (DynamoDB refuses them, JSON rounds them).
+
+    Whole numbers become ints, other fractions a decimal string of at most four places.
+    """
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        return f"{value:.4f}".rstrip("0")
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def _hit(code: str, weight: float, message: str, **evidence: Any) -> RuleHit:
+    return RuleHit(Reason(code=code, message=message, evidence=plain(evidence)), weight)
+
+
+def _count(value: float) -> int:
+    return round(value)
+
+
+def self_referral_device(f: Features) -> RuleHit | None:
+    if not f["same_device"]:
+        return None
+    return _hit(
+        SELF_REFERRAL_DEVICE,
+        0.6,
+        "The referee used a device the advocate has used.",
+        advocate_customer_id=f.evidence.get("advocate_customer_id"),
+        same_ip=bool(f["same_ip"]),
+        same_user_agent=bool(f["same_user_agent"]),
+    )
+
+
+def self_referral_ip(f: Features) -> RuleHit | None:
+    if not f["same_ip"]:
+        return None
+    if f["same_user_agent"]:
+        # Still a household more often than not: only a flag beside other signals.
+        return _hit(
+            SELF_REFERRAL_IP,
+            0.3,
+            "The referee came from the advocate's IP address with the same browser.",
+            same_user_agent=True,
+        )
+    # Families and flatmates share one address: by itself this is only a hint.
+    return _hit(
+        SELF_REFERRAL_IP,
+        0.15,
+        "The referee came from the advocate's IP address (common in households).",
+        same_user_agent=False,
+    )
+
+
+def email_alias(f: Features) -> RuleHit | None:
+    if f["email_alias"]:
+        return _hit(
+            EMAIL_ALIAS,
+            0.9,
+            "The referee's email is an alias of the advocate's (same mailbox).",
+            similarity_percent=100,
+        )
+    similarity = f["email_local_similarity"]
+    if similarity >= SIMILAR_EMAIL:
+        return _hit(
+            EMAIL_ALIAS,
+            0.4,
+            f"The referee's email name is {similarity:.0%} similar to the advocate's.",
+            similarity_percent=round(similarity * 100),
+        )
+    return None
+
+
+def shared_payment(f: Features) -> RuleHit | None:
+    if not f["same_payment_fingerprint"]:
+        return None
+    return _hit(
+        SHARED_PAYMENT,
+        0.85,
+        "The referee paid with a card the advocate has used.",
+        links_to_advocate=f.evidence.get("links_to_advocate", []),
+    )
+
+
+def disposable_email(f: Features) -> RuleHit | None:
+    if not f["disposable_email"]:
+        return None
+    return _hit(
+        DISPOSABLE_EMAIL,
+        0.35,
+        "The referee signed up with a disposable email address.",
+        email_domain=f.evidence.get("referee_email_domain"),
+    )
+
+
+def automation(f: Features) -> RuleHit | None:
+    if not f["automation_user_agent"]:
+        return None
+    return _hit(AUTOMATION, 0.5, "The referee's browser looks automated.")
+
+
+def velocity_advocate(f: Features) -> RuleHit | None:
+    counts = {
+        "1h": _count(f["advocate_referrals_1h"]),
+        "24h": _count(f["advocate_referrals_24h"]),
+        "7d": _count(f["advocate_referrals_7d"]),
+    }
+    # Influencers cause bursts too: velocity alone never flags, it strengthens other signals.
+    weight = max(
+        0.3 if counts["1h"] >= 10 else 0.2 if counts["1h"] >= 5 else 0.0,
+        0.3 if counts["24h"] >= 40 else 0.2 if counts["24h"] >= 15 else 0.0,
+        0.2 if counts["7d"] >= 50 else 0.0,
+    )
+    if not weight:
+        return None
+    return _hit(
+        VELOCITY_ADVOCATE,
+        weight,
+        f"The advocate's code was used {counts['1h']} times within an hour and "
+        f"{counts['24h']} times within a day of this referral.",
+        **{f"referrals_{k}": v for k, v in counts.items()},
+    )
+
+
+def velocity_device(f: Features) -> RuleHit | None:
+    count = _count(f["device_referrals_24h"])
+    if count < 1:
+        return None
+    return _hit(
+        VELOCITY_DEVICE,
+        0.8 if count >= 3 else 0.45,
+        f"{count} other referral{'s' if count > 1 else ''} came from the same device "
+        "within 24 hours.",
+        referrals_24h=count,
+        customers=f.evidence.get("device_referees", []),
+    )
+
+
+def velocity_ip(f: Features) -> RuleHit | None:
+    count = _count(f["ip_referrals_24h"])
+    network = _count(f["ip_prefix_referrals_24h"])
+    if count >= 3:
+        return _hit(
+            VELOCITY_IP,
+            0.6 if count >= 8 else 0.3,
+            f"{count} other referrals came from the same IP address within 24 hours.",
+            referrals_24h=count,
+            network_referrals_24h=network,
+            customers=f.evidence.get("ip_referees", []),
+        )
+    if network >= 15:
+        return _hit(
+            VELOCITY_IP,
+            0.2,
+            f"{network} other referrals came from the same /24 network within 24 hours.",
+            referrals_24h=count,
+            network_referrals_24h=network,
+        )
+    return None
+
+
+def velocity_payment(f: Features) -> RuleHit | None:
+    count = _count(f["payment_fingerprint_referrals_7d"])
+    if count < 1:
+        return None
+    return _hit(
+        VELOCITY_PAYMENT,
+        0.9 if count >= 3 else 0.6,
+        f"{count} other referral{'s' if count > 1 else ''} paid with the same card within 7 days.",
+        referrals_7d=count,
+        customers=f.evidence.get("payment_referees", []),
+    )
+
+
+def ring(f: Features) -> RuleHit | None:
+    if not f["ring_cycle"]:
+        return None
+    path = f.evidence.get("ring", [])
+    return _hit(
+        RING,
+        0.9,
+        f"The referral closes a ring of {max(len(path) - 1, 2)} referrals "
+        "that leads back to the advocate.",
+        customers=path,
+        length=max(len(path) - 1, 2),
+    )
+
+
+def fast_conversion(f: Features) -> RuleHit | None:
+    seconds = f["seconds_to_conversion"]
+    # Signing up straight from a link is normal; buying within a minute rarely is.
+    if f.evidence.get("qualifying_event") == "signup":
+        weight = 0.2 if seconds < 10 else 0.0
+    else:
+        weight = 0.3 if seconds < 60 else 0.15 if seconds < 300 else 0.0
+    if not weight:
+        return None
+    return _hit(
+        FAST_CONVERSION,
+        weight,
+        f"The referee converted only {format_value('seconds', seconds)} after the referral.",
+        seconds_to_conversion=round(seconds),
+    )
+
+
+def country_mismatch(f: Features) -> RuleHit | None:
+    if not f["country_mismatch"]:
+        return None
+    return _hit(
+        COUNTRY_MISMATCH,
+        0.1,
+        "The referee is in a different country from the advocate.",
+        **f.evidence.get("countries", {}),
+    )
+
+
+def referrer_reversals(f: Features) -> RuleHit | None:
+    decided = int(f.evidence.get("advocate_decided_referrals", 0))
+    rate = f["advocate_reversal_rate"]
+    if decided < MIN_DECIDED_FOR_REVERSALS or rate < 0.3:
+        return None
+    return _hit(
+        REFERRER_REVERSALS,
+        0.45 if rate >= 0.5 else 0.2,
+        f"{rate:.0%} of the advocate's {decided} recent decided referrals were reversed "
+        "or rejected.",
+        reversal_rate_percent=round(rate * 100),
+        decided_referrals=decided,
+        reversed_or_rejected=f.evidence.get("advocate_reversed_or_rejected", 0),
+    )
+
+
+Rule = Callable[[Features], RuleHit | None]
+RULES: tuple[Rule, ...] = (
+    self_referral_device,
+    self_referral_ip,
+    email_alias,
+    shared_payment,
+    disposable_email,
+    automation,
+    velocity_advocate,
+    velocity_device,
+    velocity_ip,
+    velocity_payment,
+    ring,
+    fast_conversion,
+    country_mismatch,
+    referrer_reversals,
+)
+
+
+def blocked(entries: Sequence[BlockEntry]) -> RuleHit | None:
+    """Blocked evidence is a hard reject, whatever else the referral looks like."""
+    if not entries:
+        return None
+    kinds = sorted({e.kind.replace("_", " ") for e in entries})
+    return RuleHit(
+        Reason(
+            code=BLOCKED,
+            message=f"Blocked by finance: {', '.join(kinds)} on the blocklist.",
+            evidence={
+                "entries": [
+                    {"entry_id": e.entry_id, "kind": e.kind, "reason": e.reason}
+                    for e in sorted(entries, key=lambda e: (e.kind, e.entry_id))
+                ]
+            },
+        ),
+        1.0,
+        hard_reject=True,
+    )
+
+
+def evaluate(features: Features, blocks: Sequence[BlockEntry] = ()) -> list[RuleHit]:
+    """Every rule that fires, in a fixed order (blocked evidence first)."""
+    hits = [blocked(blocks)]
+    hits += [rule(features) for rule in RULES]
+    return [hit for hit in hits if hit is not None]
