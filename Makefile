@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 3000
 UV_VERSION := 0.9.30
 
-.PHONY: install run test lint typecheck template-lint unit integration e2e bench train clean
+.PHONY: install run test lint typecheck template-lint unit integration e2e browser bench train clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,8 +38,14 @@ unit: install
 integration: install
 	$(BIN)/pytest -q tests/integration
 
-e2e: install
+e2e: install browser
 	$(BIN)/pytest -q tests/e2e
+
+# The console test drives Debian's Chromium (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else echo "chromium missing: run 'sudo apt-get install chromium' for the console test"; fi; }
 
 bench: install
 	$(BIN)/python -m shared.bench

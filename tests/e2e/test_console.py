@@ -3,6 +3,7 @@ approve a high-value referral that scoring sent to review."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,9 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        # CI installs Chromium (make browser); only a developer machine may lack it.
+        if os.environ.get("CI"):
+            pytest.fail(f"no Chromium at {CHROMIUM}: `make browser` installs it")
         pytest.skip(f"no Chromium at {CHROMIUM}")
     with playwright_api.sync_playwright() as p:
         launched = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
