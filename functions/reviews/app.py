@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ValidationError
 
 from shared import wiring
-from shared.errors import InvalidRequest
 from shared.http.api import Api, Reply, Request
-from shared.http.problem import field_errors
 from shared.repositories.reviews import ReviewFilter
 from shared.schemas.reviews import (
     AuditEntryOut,
@@ -26,21 +23,11 @@ from shared.schemas.reviews import (
 
 api = Api(service="reviews")
 
-Q = TypeVar("Q", bound=BaseModel)
-
-
-def _query(model: type[Q], request: Request[Any]) -> Q:
-    fields = model.model_fields
-    try:
-        return model.model_validate({k: v for k, v in request.query.items() if k in fields})
-    except ValidationError as exc:
-        raise InvalidRequest(field_errors(exc)) from exc
-
 
 @api.route("GET", "/v1/reviews")
 def list_reviews(request: Request[Any]) -> Reply:
     page = request.list_query()
-    query = _query(ReviewQuery, request)
+    query = request.filters(ReviewQuery)
     where = ReviewFilter(
         program_id=query.program_id, min_score=query.min_score, reason=query.reason
     )
@@ -76,7 +63,7 @@ def decide(request: Request[DecisionIn]) -> Reply:
 @api.route("GET", "/v1/audit")
 def list_audit(request: Request[Any]) -> Reply:
     page = request.list_query()
-    query = _query(AuditQuery, request)
+    query = request.filters(AuditQuery)
     entries, cursor = wiring.audit_service().entries(
         referral_id=query.referral_id,
         program_id=query.program_id,

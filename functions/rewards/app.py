@@ -5,12 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from shared import wiring
-from shared.errors import InvalidRequest
 from shared.http.api import Api, Reply, Request
-from shared.http.problem import field_errors
 from shared.schemas.rewards import RewardEntryOut, RewardListQuery
 
 api = Api(service="rewards")
@@ -19,12 +16,7 @@ api = Api(service="rewards")
 @api.route("GET", "/v1/rewards")
 def list_rewards(request: Request[Any]) -> Reply:
     page = request.list_query()
-    try:
-        filters = RewardListQuery.model_validate(
-            {k: v for k, v in request.query.items() if k in ("referral_id", "status")}
-        )
-    except ValidationError as exc:
-        raise InvalidRequest(field_errors(exc)) from exc
+    filters = request.filters(RewardListQuery)
     rewards, cursor = wiring.reward_ledger().list(
         referral_id=filters.referral_id, status=filters.status, limit=page.limit, cursor=page.cursor
     )

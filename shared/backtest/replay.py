@@ -99,6 +99,7 @@ class Backtest:
         store: Table = table if table is not None else MemoryTable()
         self.clock = FixedClock(datetime.fromisoformat("2000-01-01T00:00:00+00:00"))
         hasher = PiiHasher(lambda: BACKTEST_KEY)
+        self.hasher = hasher
         self.tracker: FootprintTracker | None = None
         if incremental:
             journal = JournalingTable(store)
@@ -209,6 +210,14 @@ class Backtest:
             self.reviews.decide(
                 referral_id, body.get("decision", ""), body.get("note"), str(body.get("by", ""))
             )
+
+    def referral_id_of(self, program_ref: str, referee: str) -> str | None:
+        """The id a replayed referral got, by its program ref and referee customer id."""
+        program_id = self._program_ids.get(program_ref)
+        if program_id is None:
+            return None
+        referral = self._referral_repo.find_by_referee(program_id, referee)
+        return referral.referral_id if referral else None
 
     def _program_id(self, ref: str) -> str:
         program_id = self._program_ids.get(ref)

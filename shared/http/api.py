@@ -28,6 +28,7 @@ MAX_BODY_BYTES = 64 * 1024
 IDEMPOTENCY_KEY_MAX = 255
 
 B = TypeVar("B", bound=BaseModel)
+Q = TypeVar("Q", bound=BaseModel)
 
 
 class ListQuery(BaseModel):
@@ -41,6 +42,14 @@ class Request(Generic[B]):
     body: B
     path: dict[str, str]
     query: dict[str, str]
+
+    def filters(self, model: type[Q]) -> Q:
+        """The route's filter parameters, validated like a body (422 names the parameter)."""
+        fields = model.model_fields
+        try:
+            return model.model_validate({k: v for k, v in self.query.items() if k in fields})
+        except ValidationError as exc:
+            raise InvalidRequest(field_errors(exc)) from exc
 
     def list_query(self) -> ListQuery:
         try:

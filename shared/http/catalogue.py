@@ -22,6 +22,7 @@ from shared.schemas.referrals import (
 )
 from shared.schemas.reviews import (
     AuditEntryOut,
+    AuditQuery,
     BlocklistEntryOut,
     BlocklistIn,
     DecisionIn,
@@ -30,8 +31,9 @@ from shared.schemas.reviews import (
     OpenReviewOut,
     ProgramStatsOut,
     ReviewDetailOut,
+    ReviewQuery,
 )
-from shared.schemas.rewards import RefundCreate, RefundOut, RewardEntryOut
+from shared.schemas.rewards import RefundCreate, RefundOut, RewardEntryOut, RewardListQuery
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class RouteSpec:
     request: type[BaseModel] | None = None
     responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     list_query: bool = False
+    query: type[BaseModel] | None = None
 
     @property
     def key(self) -> str:
@@ -57,8 +60,11 @@ def _r(
     request: type[BaseModel] | None = None,
     responses: dict[int, type[BaseModel] | None] | None = None,
     list_query: bool = False,
+    query: type[BaseModel] | None = None,
 ) -> RouteSpec:
-    return RouteSpec(method, path, frozenset(roles), summary, request, responses or {}, list_query)
+    return RouteSpec(
+        method, path, frozenset(roles), summary, request, responses or {}, list_query, query
+    )
 
 
 ROUTES: tuple[RouteSpec, ...] = (
@@ -132,6 +138,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         "Open reviews, highest risk first; filters: status=open, program_id, min_score, reason",
         responses={200: PageOut[OpenReviewOut]},
         list_query=True,
+        query=ReviewQuery,
     ),
     _r(
         "GET",
@@ -155,6 +162,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         "Append-only audit entries of a referral, a program, or global changes",
         responses={200: PageOut[AuditEntryOut]},
         list_query=True,
+        query=AuditQuery,
     ),
     _r(
         "POST",
@@ -209,6 +217,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         "Reward ledger entries, filtered by referral_id and/or status",
         responses={200: PageOut[RewardEntryOut]},
         list_query=True,
+        query=RewardListQuery,
     ),
     _r("GET", "/v1/openapi.json", set(), "This document", responses={200: None}),
 )

@@ -63,6 +63,12 @@ def _operation(route: RouteSpec, names: Names) -> dict[str, Any]:
             },
             {"name": "cursor", "in": "query", "schema": {"type": "string"}},
         ]
+    if route.query is not None:
+        schema = route.query.model_json_schema(ref_template="#/components/schemas/{model}")
+        params += [
+            {"name": name, "in": "query", "required": False, "schema": prop}
+            for name, prop in schema.get("properties", {}).items()
+        ]
     if params:
         op["parameters"] = params
     if route.request is not None:

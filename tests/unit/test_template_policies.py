@@ -61,6 +61,7 @@ def test_functions_that_only_read_hold_no_write_action() -> None:
         for name, function in FUNCTIONS.items()
         if function.get("Metadata", {}).get("Access") == "read-only"
     ]
+    assert "RewardsFunction" in readers
     for name in readers:
         actions = {a for s in _statements(FUNCTIONS[name]) for a in _as_list(s["Action"])}
         assert not actions & WRITE_ACTIONS, f"{name} is read-only but may write"
