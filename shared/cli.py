@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "shared.local.jobs",
     "shared.labels_cli",
     "shared.training.cli",
+    "shared.training.backtest_eval",
     "shared.backtest.cli",
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -108,8 +109,23 @@ def test_two_finance_users_approve_a_flagged_referral_in_the_console(
     expect(row).to_have_count(0)
     page.close()
 
-    read = client_for("finance").get(f"/v1/referrals/{referral_id}").json()
-    assert read["status"] == "holding"
+    finance = client_for("finance")
+    assert finance.get(f"/v1/referrals/{referral_id}").json()["status"] == "holding"
+
+    # Past the 14-day holding period, the release pays it, and a second release pays nothing.
+    later = datetime.now(UTC) + timedelta(days=15)
+    stack.run_job("release", later)
+    stack.drain()
+    stack.run_job("release", later + timedelta(hours=1))
+    stack.drain()
+    paid = finance.get(f"/v1/referrals/{referral_id}").json()
+    assert paid["status"] == "rewarded"
+    assert sorted((r["beneficiary"], r["status"]) for r in paid["rewards"]) == [
+        ("advocate", "confirmed"),
+        ("referee", "confirmed"),
+    ]
+    ledger = finance.get("/v1/rewards", params={"referral_id": referral_id}).json()["items"]
+    assert len(ledger) == 2
 
 
 def test_a_client_token_is_refused_in_the_console(

@@ -1,0 +1,105 @@
+"""How a backtest's decisions score against labels: `rewards evaluate DECISIONS LABELS EVENTS`.
+
+The figures are the ones a merchant cares about at the end of a replay: ranking quality
+(ROC-AUC, PR-AUC, recall at 1% legit FPR over scored referrals), how much fraud was left
+unpaid (an approved referral still holding counts as paid; a reversed one whose rewards were all
+cancelled or clawed back counts as unpaid), how many legitimate converted
+referrals were sent to review or rejected, and the share of fraud reward money paid out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+UNPAID = {"pending", "review", "rejected", "expired", "refused"}
+PAID_REWARD = {"created", "queued", "sent", "confirmed"}
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _program_reward_value(events: Path) -> dict[str, Decimal]:
+    values: dict[str, Decimal] = {}
+    for op in _rows(events):
+        if op["op"] == "program":
+            rewards = op["body"].get("rewards", {})
+            values[op["ref"]] = sum(
+                (Decimal(r["amount"]) for r in rewards.values() if r), Decimal(0)
+            )
+    return values
+
+
+def evaluate(decisions: Path, labels: Path, events: Path) -> dict[str, Any]:
+    from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+    label_of = {(r["program"], r["referee"]): r["label"] for r in _rows(labels)}
+    value_of = _program_reward_value(events)
+    scores, ys = [], []
+    fraud = fraud_unpaid = legit_scored = legit_flagged = 0
+    fraud_value = fraud_leaked = Decimal(0)
+    for line in _rows(decisions):
+        label = label_of.get((line["program"], line["referee"]))
+        if label is None:
+            continue
+        risk = line.get("risk")
+        is_fraud = label == "fraud"
+        if risk is not None:
+            scores.append(float(risk["score"]))
+            ys.append(1 if is_fraud else 0)
+        if is_fraud:
+            fraud += 1
+            paid_now = any(r["status"] in PAID_REWARD for r in line.get("rewards", []))
+            fraud_unpaid += line["status"] in UNPAID or (
+                line["status"] == "reversed" and not paid_now
+            )
+            if risk is not None:
+                fraud_value += value_of.get(line["program"], Decimal(0))
+                paid = sum(
+                    (
+                        Decimal(r["amount"])
+                        for r in line.get("rewards", [])
+                        if r["status"] in PAID_REWARD
+                    ),
+                    Decimal(0),
+                )
+                if line["status"] == "holding":
+                    paid = value_of.get(line["program"], Decimal(0))
+                fraud_leaked += paid
+        elif risk is not None:
+            legit_scored += 1
+            legit_flagged += risk["decision"] in ("review", "reject")
+    y, s = np.asarray(ys), np.asarray(scores)
+    fpr, tpr, _ = roc_curve(y, s)
+    return {
+        "scored": len(ys),
+        "roc_auc": round(float(roc_auc_score(y, s)), 4),
+        "pr_auc": round(float(average_precision_score(y, s)), 4),
+        "recall_at_1pct_fpr": round(float(np.interp(0.01, fpr, tpr)), 4),
+        "fraud_referrals": fraud,
+        "fraud_unpaid_share": round(fraud_unpaid / fraud, 4) if fraud else None,
+        "legit_converted": legit_scored,
+        "legit_flagged_share": round(legit_flagged / legit_scored, 4) if legit_scored else None,
+        "fraud_money_leaked_share": (
+            round(float(fraud_leaked / fraud_value), 4) if fraud_value else None
+        ),
+    }
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("evaluate", help="score a backtest's decisions against labels")
+    parser.add_argument("decisions", type=Path)
+    parser.add_argument("labels", type=Path)
+    parser.add_argument("events", type=Path)
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    print(json.dumps(evaluate(args.decisions, args.labels, args.events), indent=2))
+    return 0
