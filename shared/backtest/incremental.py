@@ -48,6 +48,7 @@ from shared.storage.table import (
     Table,
     Update,
     WriteOp,
+    in_key_range,
     query_all,
 )
 
@@ -80,16 +81,6 @@ def _without_none(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_none(v) for v in value]
     return value
-
-
-def _in_range(sk: str, key_range: KeyRange | None) -> bool:
-    if key_range is None:
-        return True
-    if key_range.begins_with is not None and not sk.startswith(key_range.begins_with):
-        return False
-    if key_range.low is not None and sk < key_range.low:
-        return False
-    return key_range.high is None or sk <= key_range.high
 
 
 class JournalingTable:
@@ -156,7 +147,7 @@ class JournalingTable:
             self._reads.append(Read(pk, begins_with=rng.begins_with, low=rng.low, index=index))
             if index is None and limit is None and cursor is None:
                 rows = self._partition(pk)
-                found = [row for row in rows if _in_range(row["sk"], key_range)]
+                found = [row for row in rows if in_key_range(row["sk"], key_range)]
                 return Page(items=found if forward else found[::-1], cursor=None)
         return self.inner.query(
             pk, index=index, key_range=key_range, forward=forward, limit=limit, cursor=cursor

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from shared.domain.referrals import Decision, Referral, ReferralStatus
+from shared.domain.referrals import Decision, Referral, ReferralStatus, Risk
 from shared.schemas.common import (
     Amount,
     Context,
@@ -83,6 +83,18 @@ class RiskOut(Out):
     model_version: str
     scored_at: Timestamp
 
+    @classmethod
+    def of(cls, risk: Risk | None) -> RiskOut | None:
+        if risk is None:
+            return None
+        return cls(
+            score=float(risk.score),
+            decision=risk.decision,
+            reasons=[ReasonOut(**r.model_dump()) for r in risk.reasons],
+            model_version=risk.model_version,
+            scored_at=risk.scored_at,
+        )
+
 
 class RefereeOut(Out):
     customer_id: str
@@ -105,15 +117,7 @@ class ReferralOut(Out):
 
     @classmethod
     def of(cls, referral: Referral, rewards: list[dict[str, Any]] | None = None) -> ReferralOut:
-        risk = None
-        if referral.risk is not None:
-            risk = RiskOut(
-                score=float(referral.risk.score),
-                decision=referral.risk.decision,
-                reasons=[ReasonOut(**r.model_dump()) for r in referral.risk.reasons],
-                model_version=referral.risk.model_version,
-                scored_at=referral.risk.scored_at,
-            )
+        risk = RiskOut.of(referral.risk)
         return cls(
             referral_id=referral.referral_id,
             program_id=referral.program_id,

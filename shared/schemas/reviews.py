@@ -140,15 +140,7 @@ class ReviewDetailOut(Out):
     @classmethod
     def of(cls, detail: ReviewDetail) -> ReviewDetailOut:
         referral = detail.referral
-        risk = None
-        if referral.risk is not None:
-            risk = RiskOut(
-                score=float(referral.risk.score),
-                decision=referral.risk.decision,
-                reasons=[ReasonOut(**r.model_dump()) for r in referral.risk.reasons],
-                model_version=referral.risk.model_version,
-                scored_at=referral.risk.scored_at,
-            )
+        risk = RiskOut.of(referral.risk)
         return cls(
             referral_id=referral.referral_id,
             program_id=referral.program_id,

@@ -23,6 +23,7 @@ from shared.storage.table import (
     decode_cursor,
     encode_cursor,
     evaluate,
+    in_key_range,
 )
 
 
@@ -53,7 +54,7 @@ class MemoryTable:
         _, sk_name = INDEX_KEYS[index]
         with self._lock:
             rows = [self._items[key] for key in self._partitions[index].get(pk, ())]
-            rows = [r for r in rows if sk_name in r and _in_range(str(r[sk_name]), key_range)]
+            rows = [r for r in rows if sk_name in r and in_key_range(str(r[sk_name]), key_range)]
 
             def position(row: Item) -> tuple[str, str, str]:
                 return (str(row[sk_name]), row["pk"], row["sk"])
@@ -142,13 +143,3 @@ def _number(value: Any) -> Any:
     if isinstance(value, list):
         return [_number(v) for v in value]
     return value
-
-
-def _in_range(sk: str, key_range: KeyRange | None) -> bool:
-    if key_range is None:
-        return True
-    if key_range.begins_with is not None and not sk.startswith(key_range.begins_with):
-        return False
-    if key_range.low is not None and sk < key_range.low:
-        return False
-    return not (key_range.high is not None and sk > key_range.high)

@@ -150,6 +150,17 @@ class KeyRange:
     high: str | None = None
 
 
+def in_key_range(sk: str, key_range: KeyRange | None) -> bool:
+    """Whether a sort key falls in the range, as DynamoDB's key condition would decide."""
+    if key_range is None:
+        return True
+    if key_range.begins_with is not None and not sk.startswith(key_range.begins_with):
+        return False
+    if key_range.low is not None and sk < key_range.low:
+        return False
+    return key_range.high is None or sk <= key_range.high
+
+
 @dataclass(frozen=True)
 class Page:
     items: list[Item]
