@@ -13,7 +13,7 @@ import pytest
 
 from shared.local.stack import LocalStack
 from tests.e2e.conftest import MakeClient, token
-from tests.support import advocate_body, program_body, purchase_body, referral_body
+from tests.support import advocate_body, program_body, purchase_body, referral_body, unique
 
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_ARGS = [
@@ -45,7 +45,7 @@ def browser() -> Iterator[object]:
 
 
 def _referral_in_review(client_for: MakeClient, stack: LocalStack) -> tuple[str, str]:
-    """A referee on the advocate's own device and IP: scoring would reject it, and this
+    """A referee on the advocate's own device, IP and mailbox: scoring would reject it, and this
     program sends would-be rejections to finance instead (auto_reject: false)."""
     admin, client = client_for("admin"), client_for("client")
     created = admin.post(
@@ -54,9 +54,16 @@ def _referral_in_review(client_for: MakeClient, stack: LocalStack) -> tuple[str,
     assert created.status_code == 201, created.text
     program_id = created.json()["program_id"]
     context = {"ip": "203.0.113.50", "device_id": "console-e2e-phone", "country": "US"}
-    enrolled = client.post(f"/v1/programs/{program_id}/advocates", advocate_body(context=context))
+    advocate = unique("adv")
+    enrolled = client.post(
+        f"/v1/programs/{program_id}/advocates",
+        advocate_body(advocate, email=f"{advocate}@gmail.com", context=context),
+    )
     assert enrolled.status_code == 201, enrolled.text
-    body = referral_body(program_id, enrolled.json()["referral_code"], context=context)
+    referee = {"customer_id": unique("ref"), "email": f"{advocate}+deal@gmail.com"}
+    body = referral_body(
+        program_id, enrolled.json()["referral_code"], context=context, referee=referee
+    )
     referral = client.post("/v1/referrals", body)
     assert referral.status_code == 201, referral.text
     referral_id = referral.json()["referral_id"]

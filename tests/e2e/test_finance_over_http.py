@@ -19,9 +19,18 @@ def _in_review(client_for: MakeClient, stack: LocalStack, **program: object) -> 
     assert created.status_code == 201, created.text
     program_id = created.json()["program_id"]
     context = {"ip": "203.0.113.61", "device_id": unique("phone"), "country": "US"}
-    enrolled = client.post(f"/v1/programs/{program_id}/advocates", advocate_body(context=context))
+    # The advocate's own device, IP and mailbox (a gmail plus-tag alias): scoring would
+    # reject it, and this program sends would-be rejections to finance instead.
+    advocate = unique("adv")
+    enrolled = client.post(
+        f"/v1/programs/{program_id}/advocates",
+        advocate_body(advocate, email=f"{advocate}@gmail.com", context=context),
+    )
     code = enrolled.json()["referral_code"]
-    referral = client.post("/v1/referrals", referral_body(program_id, code, context=context))
+    referee = {"customer_id": unique("ref"), "email": f"{advocate}+deal@gmail.com"}
+    referral = client.post(
+        "/v1/referrals", referral_body(program_id, code, context=context, referee=referee)
+    )
     referral_id = referral.json()["referral_id"]
     assert client.post(f"/v1/referrals/{referral_id}/events", purchase_body()).status_code == 202
     stack.drain()
