@@ -31,8 +31,7 @@ def create_program(request: Request[ProgramCreate]) -> Reply:
 def list_programs(request: Request[Any]) -> Reply:
     query = request.list_query()
     programs, cursor = wiring.program_service().list(query.limit, query.cursor)
-    items = [ProgramOut.of(p).model_dump(mode="json") for p in programs]
-    return Reply.of(200, {"items": items, "next_cursor": cursor})
+    return Reply.page([ProgramOut.of(p) for p in programs], cursor)
 
 
 @api.route("GET", "/v1/programs/{program_id}")

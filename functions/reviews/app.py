@@ -32,8 +32,7 @@ def list_reviews(request: Request[Any]) -> Reply:
         program_id=query.program_id, min_score=query.min_score, reason=query.reason
     )
     reviews, cursor = wiring.review_service().open_reviews(where, page.limit, page.cursor)
-    items = [OpenReviewOut.of(r).model_dump(mode="json") for r in reviews]
-    return Reply.of(200, {"items": items, "next_cursor": cursor})
+    return Reply.page([OpenReviewOut.of(r) for r in reviews], cursor)
 
 
 @api.route("GET", "/v1/reviews/{referral_id}")
@@ -70,8 +69,7 @@ def list_audit(request: Request[Any]) -> Reply:
         limit=page.limit,
         cursor=page.cursor,
     )
-    items = [AuditEntryOut.of(e).model_dump(mode="json") for e in entries]
-    return Reply.of(200, {"items": items, "next_cursor": cursor})
+    return Reply.page([AuditEntryOut.of(e) for e in entries], cursor)
 
 
 @api.route("POST", "/v1/blocklist")
@@ -88,8 +86,7 @@ def block(request: Request[BlocklistIn]) -> Reply:
 def list_blocklist(request: Request[Any]) -> Reply:
     page = request.list_query()
     entries, cursor = wiring.blocklist_service().list(page.limit, page.cursor)
-    items = [BlocklistEntryOut.of(e).model_dump(mode="json") for e in entries]
-    return Reply.of(200, {"items": items, "next_cursor": cursor})
+    return Reply.page([BlocklistEntryOut.of(e) for e in entries], cursor)
 
 
 @api.route("DELETE", "/v1/blocklist/{entry_id}")

@@ -20,8 +20,7 @@ def list_rewards(request: Request[Any]) -> Reply:
     rewards, cursor = wiring.reward_ledger().list(
         referral_id=filters.referral_id, status=filters.status, limit=page.limit, cursor=page.cursor
     )
-    items = [RewardEntryOut.of(r).model_dump(mode="json") for r in rewards]
-    return Reply.of(200, {"items": items, "next_cursor": cursor})
+    return Reply.page([RewardEntryOut.of(r) for r in rewards], cursor)
 
 
 @api.logger.inject_lambda_context(clear_state=True)

@@ -8,7 +8,7 @@ under the Idempotency-Key, and turns every failure into problem+json.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -69,6 +69,13 @@ class Reply:
     def of(cls, status: int, model: BaseModel | dict[str, Any]) -> Reply:
         data = model.model_dump(mode="json") if isinstance(model, BaseModel) else model
         return cls(status, data)
+
+    @classmethod
+    def page(cls, items: Sequence[BaseModel], cursor: str | None) -> Reply:
+        """A list response: `{"items": [...], "next_cursor": ...}`."""
+        return cls(
+            200, {"items": [i.model_dump(mode="json") for i in items], "next_cursor": cursor}
+        )
 
 
 class _Refused(Exception):

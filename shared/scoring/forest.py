@@ -17,7 +17,7 @@ comparison in float32, which halves the memory traffic.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +41,18 @@ class FlatTrees:
     feature: IntArray  # column of the full input matrix, -2 at leaves
     threshold: FloatArray
     missing_go_to_left: npt.NDArray[np.bool_]
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, npt.ArrayLike]) -> FlatTrees:
+        """The node arrays as an exported artifact (npz) stores them."""
+        return cls(
+            node_offsets=np.asarray(arrays["node_offsets"], dtype=np.int64),
+            children_left=np.asarray(arrays["children_left"], dtype=np.int64),
+            children_right=np.asarray(arrays["children_right"], dtype=np.int64),
+            feature=np.asarray(arrays["feature"], dtype=np.int64),
+            threshold=np.asarray(arrays["threshold"], dtype=np.float64),
+            missing_go_to_left=np.asarray(arrays["missing_go_to_left"], dtype=bool),
+        )
 
     @property
     def n_trees(self) -> int:

@@ -53,14 +53,7 @@ class IsolationForestScorer:
             raise ValueError(f"not an isolation forest artifact (kind={kind}, format={fmt})")
         self.n_features = int(arrays["n_features"])
         self.max_samples = int(arrays["max_samples"])
-        trees = FlatTrees(
-            node_offsets=np.asarray(arrays["node_offsets"], dtype=np.int64),
-            children_left=np.asarray(arrays["children_left"], dtype=np.int64),
-            children_right=np.asarray(arrays["children_right"], dtype=np.int64),
-            feature=np.asarray(arrays["feature"], dtype=np.int64),
-            threshold=np.asarray(arrays["threshold"], dtype=np.float64),
-            missing_go_to_left=np.asarray(arrays["missing_go_to_left"], dtype=bool),
-        )
+        trees = FlatTrees.from_arrays(arrays)
         n_node_samples = np.asarray(arrays["n_node_samples"], dtype=np.int64)
         if n_node_samples.shape != trees.threshold.shape:
             raise ValueError("n_node_samples disagrees with the tree arrays")

@@ -42,14 +42,7 @@ class GradientBoostingScorer:
         self.n_features = int(arrays["n_features"])
         self.init_raw = float(arrays["init_raw"])
         learning_rate = float(arrays["learning_rate"])
-        trees = FlatTrees(
-            node_offsets=np.asarray(arrays["node_offsets"], dtype=np.int64),
-            children_left=np.asarray(arrays["children_left"], dtype=np.int64),
-            children_right=np.asarray(arrays["children_right"], dtype=np.int64),
-            feature=np.asarray(arrays["feature"], dtype=np.int64),
-            threshold=np.asarray(arrays["threshold"], dtype=np.float64),
-            missing_go_to_left=np.asarray(arrays["missing_go_to_left"], dtype=bool),
-        )
+        trees = FlatTrees.from_arrays(arrays)
         leaf_value = np.asarray(arrays["leaf_value"], dtype=np.float64)
         if leaf_value.shape != trees.threshold.shape:
             raise ValueError("leaf_value disagrees with the tree arrays")
