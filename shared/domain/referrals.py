@@ -90,6 +90,8 @@ class Referral(BaseModel):
     decided_at: datetime | None = None
     decision_note: str | None = None
     review_opened_at: datetime | None = None
+    # Set when a refund reversed the referral after its rewards had gone out.
+    clawed_back_at: datetime | None = None
     version: int = 1
 
     def attribution_deadline(self, window_days: int) -> datetime:

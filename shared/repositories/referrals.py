@@ -60,6 +60,8 @@ class ReferralRepository:
             "gsi2pk": keys.status_partition(referral.status.value),
             "gsi2sk": status_due(referral),
             "status": referral.status.value,
+            # Beside the status so the risk features read an outcome without the document.
+            "clawed_back": referral.clawed_back_at is not None,
             "version": referral.version,
             "doc": to_doc(referral),
         }

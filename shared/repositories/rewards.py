@@ -157,6 +157,11 @@ class RewardRepository:
             add[CLAWED_BACK_REFERRALS] = 1
         return Update(pk, sk, set={LAST_REVERSAL_AT: iso(at)}, add=add, condition=Exists())
 
+    def clawed_back_referrals(self, advocate_id: str) -> int:
+        """How many of the advocate's referrals were reversed after their rewards went out."""
+        item = self._table.get(*keys.advocate(advocate_id))
+        return int(item.get(CLAWED_BACK_REFERRALS, 0)) if item else 0
+
     # --- refunds ------------------------------------------------------------------------
 
     def refund_op(self, record: RefundRecord) -> Put:

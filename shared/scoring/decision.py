@@ -4,7 +4,8 @@ A pure function of its inputs, so a replay and live traffic decide alike. The ru
 score is the chance that at least one fired signal is real, treating each rule's
 weight as an independent probability; the model contributes its own 0-100 score with
 its own thresholds, and the referral gets the more severe of the two decisions, except
-that a soft rule's review (below the rules' reject level) needs the model to agree.
+that a soft rule's review (below the rules' reject level) needs the model to agree; a
+firm rule's review stands alone.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from shared.domain.referrals import Decision, Reason, Risk
-from shared.scoring.rules import ANOMALY, RULES_VERSION, RuleHit, plain
+from shared.scoring.rules import ANOMALY, REFUND_AFTER_REWARD, RULES_VERSION, RuleHit, plain
 
 REVIEW_AT = 40.0
 REJECT_AT = 80.0
+# How strongly a refund after payout points to refund abuse, by how many of the advocate's
+# referrals had already been clawed back: ordinary returns happen after payout too, a
+# pattern of them does not.
+CLAWBACK_WEIGHTS = (0.5, 0.7, 0.85)
 _SEVERITY: dict[Decision, int] = {"approve": 0, "review": 1, "reject": 2}
 _CENT = Decimal("0.01")
 
@@ -90,7 +95,12 @@ def decide(
             reasons.append(anomaly_reason(verdict))
         if _SEVERITY[verdict.decision] > _SEVERITY[decision]:
             decision = verdict.decision
-        elif decision == "review" and rule_score < REJECT_AT and verdict.decision == "approve":
+        elif (
+            decision == "review"
+            and rule_score < REJECT_AT
+            and verdict.decision == "approve"
+            and not any(h.firm for h in hits)
+        ):
             # Soft signals the model finds ordinary for this traffic (households sharing an
             # IP, busy advocates, quick buyers) explain; they do not hold a payout alone.
             # Measured on a fresh generator seed: legit referrals flagged 7.3% -> 4.5%, with
@@ -105,4 +115,52 @@ def decide(
         reasons=reasons,
         model_version=verdict.version if verdict is not None else RULES_VERSION,
         scored_at=scored_at,
+    )
+
+
+def after_clawback(
+    risk: Risk | None,
+    *,
+    earlier_clawbacks: int,
+    order_id: str,
+    refunded: Decimal,
+    days_after_payout: float | None,
+    at: datetime,
+) -> Risk:
+    """The referral's risk once a refund reversed it after its rewards went out.
+
+    The refund joins the evidence like any fired rule, so the score reflects everything
+    known about the referral now. The decision stays the one its rewards were paid on:
+    a refund is an outcome, and what it says about the advocate reaches their other
+    referrals through the reversal history.
+    """
+    weight = CLAWBACK_WEIGHTS[min(earlier_clawbacks, len(CLAWBACK_WEIGHTS) - 1)]
+    before = float(risk.score) if risk is not None else 0.0
+    score = 100.0 * (1.0 - (1.0 - before / 100.0) * (1.0 - weight))
+    evidence: dict[str, object] = {
+        "order_id": order_id,
+        "refunded": f"{refunded:f}",
+        "advocate_earlier_clawbacks": earlier_clawbacks,
+    }
+    if days_after_payout is not None:
+        evidence["days_after_payout"] = plain(round(days_after_payout, 2))
+    reason = Reason(
+        code=REFUND_AFTER_REWARD,
+        message=(
+            "The qualifying order was refunded after the rewards were paid"
+            + (
+                f"; {earlier_clawbacks} earlier referral(s) of this advocate were too."
+                if earlier_clawbacks
+                else "."
+            )
+        ),
+        evidence=evidence,
+    )
+    reasons = [r for r in (risk.reasons if risk is not None else []) if r.code != reason.code]
+    return Risk(
+        score=Decimal(repr(score)).quantize(_CENT, rounding=ROUND_HALF_EVEN),
+        decision=risk.decision if risk is not None else "approve",
+        reasons=[reason, *reasons],
+        model_version=risk.model_version if risk is not None else RULES_VERSION,
+        scored_at=at,
     )

@@ -185,6 +185,14 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "{value} other referrals paid with the same card within 7 days",
     ),
     FeatureSpec(
+        "payment_card_customers",
+        "count",
+        "high",
+        "Other customers (not the referee or advocate) who paid with the referee's card in any "
+        "program, up to the scoring time.",
+        "{value} other customers paid with the same card",
+    ),
+    FeatureSpec(
         "seconds_to_conversion",
         "seconds",
         "low",
@@ -209,8 +217,8 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "advocate_shared_fingerprint_referees",
         "count",
         "high",
-        "The advocate's other referees sharing a device, IP or card with this referee.",
-        "{value} of the advocate's other referees share a device, IP or card with this one",
+        "The advocate's other referees sharing a device or card with this referee.",
+        "{value} of the advocate's other referees share a device or card with this one",
     ),
     FeatureSpec(
         "advocate_reversal_rate",

@@ -105,16 +105,57 @@ class Features:
         return [self.values[name] for name in FEATURE_NAMES]
 
 
+# What a mailbox name rebuilt from another's name parts (`mark.jensen` -> `jensenm84`)
+# counts as: as close as a one-letter typo, because character overlap alone misses it.
+REBUILT_NAME_SIMILARITY = 0.95
+_LETTERS = re.compile(r"[a-z]+")
+_NOT_LETTERS = re.compile(r"[^a-z]")
+
+
 @lru_cache(maxsize=4096)
 def email_local_similarity(first: str | None, second: str | None) -> float:
-    """0..1 similarity of two addresses' mailbox names, ignoring case, tags and punctuation."""
+    """0..1 similarity of two addresses' mailbox names, ignoring case, tags and punctuation.
+
+    A name rebuilt from the other's name parts scores `REBUILT_NAME_SIMILARITY` at least."""
     if not first or not second:
         return 0.0
     a = _local_name(first)
     b = _local_name(second)
     if not a or not b:
         return 0.0
-    return round(difflib.SequenceMatcher(None, a, b, autojunk=False).ratio(), 4)
+    ratio = round(difflib.SequenceMatcher(None, a, b, autojunk=False).ratio(), 4)
+    if rebuilt_name(first, second) or rebuilt_name(second, first):
+        return max(ratio, REBUILT_NAME_SIMILARITY)
+    return ratio
+
+
+def rebuilt_name(email: str, source: str) -> bool:
+    """Whether `email`'s mailbox name, digits and punctuation aside, is made of `source`'s
+    name parts (each whole or as its initial, each at most once, in any order), with at
+    least two parts and one whole part of three letters or more."""
+    parts = [p for p in _LETTERS.findall(_raw_local(source)) if len(p) >= 2]
+    target = _NOT_LETTERS.sub("", _raw_local(email))
+    if len(parts) < 2 or len(parts) > 5 or not target:
+        return False
+
+    def build(rest: str, unused: tuple[str, ...], pieces: int, whole: bool) -> bool:
+        if not rest:
+            return pieces >= 2 and whole
+        for i, part in enumerate(unused):
+            others = unused[:i] + unused[i + 1 :]
+            if rest.startswith(part) and build(
+                rest[len(part) :], others, pieces + 1, whole or len(part) >= 3
+            ):
+                return True
+            if rest[0] == part[0] and build(rest[1:], others, pieces + 1, whole):
+                return True
+        return False
+
+    return build(target, tuple(parts), 0, False)
+
+
+def _raw_local(email: str) -> str:
+    return email.lower().rpartition("@")[0].split("+", 1)[0]
 
 
 def _local_name(email: str) -> str:
@@ -187,10 +228,13 @@ class FeatureExtractor:
     def _events(self, referral_id: str) -> list[ReferralEvent]:
         return self._referrals.events(referral_id)
 
-    def _status(self, referral_id: str) -> ReferralStatus | None:
-        # The status is kept beside the document for the status index; no need to parse it.
+    def _status(self, referral_id: str) -> tuple[ReferralStatus, bool] | None:
+        """The referral's status and whether it was clawed back after payout.
+
+        Both are kept beside the document (for the status index and for this); no need to
+        parse it."""
         item = self._table.get(*keys.referral(referral_id))
-        return ReferralStatus(item["status"]) if item else None
+        return (ReferralStatus(item["status"]), bool(item.get("clawed_back"))) if item else None
 
     def _customer_hash(self, customer_id: str) -> str:
         return self._hasher.digest(PiiKind.CUSTOMER, customer_id)
@@ -243,11 +287,15 @@ class _Extraction:
         ]
         cards = sorted({e.payment_fingerprint for e in self.events if e.payment_fingerprint})
         payment = _Links()
+        card_customers: set[str] = set()
         for card in cards:
             found = self._links(EvidenceKind.PAYMENT, card, WEEK, centre=self._card_time(card))
             payment.advocate_seen |= found.advocate_seen
             payment.window_referrals.update(found.window_referrals)
             payment.advocate_referees.update(found.advocate_referees)
+            card_customers.update(o.customer_id for o in self.seen(EvidenceKind.PAYMENT, card))
+        # A family shares a card with the advocate; strangers sharing one are not a family.
+        card_customers -= {referral.referee_customer_id, referral.advocate_customer_id}
 
         values["same_device"] = _flag(device.advocate_seen or _equal(mine.device, theirs.device))
         values["same_ip"] = _flag(ip.advocate_seen or _equal(mine.ip, theirs.ip))
@@ -297,6 +345,8 @@ class _Extraction:
         values["ip_referrals_24h"] = float(len(ip.window_referrals))
         values["ip_prefix_referrals_24h"] = float(len(prefix.window_referrals))
         values["payment_fingerprint_referrals_7d"] = float(len(payment.window_referrals))
+        values["payment_card_customers"] = float(len(card_customers))
+        evidence["card_customers"] = _ids(card_customers)
         evidence["device_referees"] = _ids(device.window_referrals.values())
         evidence["ip_referees"] = _ids(ip.window_referrals.values())
         evidence["payment_referees"] = _ids(payment.window_referrals.values())
@@ -323,18 +373,16 @@ class _Extraction:
         if ring is not None:
             evidence["ring"] = ring
 
-        shared = {
-            **device.advocate_referees,
-            **ip.advocate_referees,
-            **payment.advocate_referees,
-        }
+        # A family behind one router shares an IP; sharing a device or a card is rarer.
+        shared = {**device.advocate_referees, **payment.advocate_referees}
         values["advocate_shared_fingerprint_referees"] = float(len(shared))
         evidence["shared_referees"] = _ids(shared.values())
 
-        decided, bad = self._outcomes(advocate_obs)
+        decided, bad, clawed_back = self._outcomes(advocate_obs)
         values["advocate_reversal_rate"] = round(bad / decided, 4) if decided else 0.0
         evidence["advocate_decided_referrals"] = decided
         evidence["advocate_reversed_or_rejected"] = bad
+        evidence["advocate_clawed_back"] = clawed_back
 
         tenure = (self.t - advocate.enrolled_at).total_seconds() / 86400
         values["advocate_tenure_days"] = round(max(tenure, 0.0), 6)
@@ -419,26 +467,27 @@ class _Extraction:
             frontier = following
         return None
 
-    def _outcomes(self, advocate_obs: Iterable[Seen]) -> tuple[int, int]:
+    def _outcomes(self, advocate_obs: Iterable[Seen]) -> tuple[int, int, int]:
         # Ordered by time then customer, not by the stored key's random id tie-break.
         past = sorted(
             (o for o in advocate_obs if o.referral_id),
             key=lambda o: (o.at, o.customer_id),
         )
-        decided = bad = 0
+        decided = bad = clawed_back = 0
         for referral_id in [o.referral_id for o in past[-REVERSAL_LOOKBACK:] if o.referral_id]:
-            status = self.source._status(referral_id)
-            if status in _DECIDED:
+            outcome = self.source._status(referral_id)
+            if outcome is not None and outcome[0] in _DECIDED:
                 decided += 1
-                bad += status in _BAD_OUTCOME
-        return decided, bad
+                bad += outcome[0] in _BAD_OUTCOME
+                clawed_back += outcome[1]
+        return decided, bad, clawed_back
 
 
-def _outcome(item: Mapping[str, Any] | None) -> tuple[bool, bool] | None:
+def _outcome(item: Mapping[str, Any] | None) -> tuple[bool, bool, bool] | None:
     if item is None or "status" not in item:
         return None
     status = ReferralStatus(item["status"])
-    return (status in _DECIDED, status in _BAD_OUTCOME)
+    return (status in _DECIDED, status in _BAD_OUTCOME, bool(item.get("clawed_back")))
 
 
 def change_matters(

@@ -9,13 +9,13 @@ flags a referral by itself, while the same signal beside others does.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from shared.domain.referrals import Reason
 from shared.ports import BlockEntry
 from shared.scoring.feature_spec import format_value
-from shared.scoring.features import Features
+from shared.scoring.features import REBUILT_NAME_SIMILARITY, Features
 
 RULES_VERSION = "rules-1"
 
@@ -33,6 +33,7 @@ RING = "RING"
 FAST_CONVERSION = "FAST_CONVERSION"
 COUNTRY_MISMATCH = "COUNTRY_MISMATCH"
 REFERRER_REVERSALS = "REFERRER_REVERSALS"
+REFUND_AFTER_REWARD = "REFUND_AFTER_REWARD"
 BLOCKED = "BLOCKED"
 ANOMALY = "ANOMALY"
 
@@ -51,6 +52,7 @@ REASON_CODES: tuple[str, ...] = (
     FAST_CONVERSION,
     COUNTRY_MISMATCH,
     REFERRER_REVERSALS,
+    REFUND_AFTER_REWARD,
     BLOCKED,
     ANOMALY,
 )
@@ -59,6 +61,14 @@ REASON_CODES: tuple[str, ...] = (
 SIMILAR_EMAIL = 0.85
 # An advocate's outcomes only count once there are enough of them to be a pattern.
 MIN_DECIDED_FOR_REVERSALS = 3
+# Refunds after payout: one is an ordinary return; this many from one advocate's referees
+# is a pattern worth a person's look before paying again...
+CLAWBACKS_TO_HOLD = 2
+# ... and this share of their decided referrals: a busy advocate's friends return things too.
+CLAWBACK_SHARE_TO_HOLD = 0.4
+# Other customers on one card: a family shares a card with the advocate (its own rule);
+# this many strangers on it are not a family.
+CARD_SHARED_BY = 2
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,10 @@ class RuleHit:
     reason: Reason
     weight: float
     hard_reject: bool = False
+    # A firm hit holds the payout for review even when the model finds the referral
+    # ordinary: the evidence (a pattern of clawbacks, a card shared by strangers) is about
+    # accumulated behaviour the model's per-referral view cannot weigh.
+    firm: bool = False
 
     @property
     def code(self) -> str:
@@ -90,6 +104,10 @@ def plain(value: Any) -> Any:
 
 def _hit(code: str, weight: float, message: str, **evidence: Any) -> RuleHit:
     return RuleHit(Reason(code=code, message=message, evidence=plain(evidence)), weight)
+
+
+def _firm(hit: RuleHit) -> RuleHit:
+    return replace(hit, firm=True)
 
 
 def _count(value: float) -> int:
@@ -138,6 +156,13 @@ def email_alias(f: Features) -> RuleHit | None:
             similarity_percent=100,
         )
     similarity = f["email_local_similarity"]
+    if similarity == REBUILT_NAME_SIMILARITY:
+        return _hit(
+            EMAIL_ALIAS,
+            0.5,
+            "The referee's email name is made of the advocate's name parts.",
+            similarity_percent=round(similarity * 100),
+        )
     if similarity >= SIMILAR_EMAIL:
         return _hit(
             EMAIL_ALIAS,
@@ -149,13 +174,33 @@ def email_alias(f: Features) -> RuleHit | None:
 
 
 def shared_payment(f: Features) -> RuleHit | None:
+    strangers = _count(f["payment_card_customers"])
     if not f["same_payment_fingerprint"]:
-        return None
+        if strangers < CARD_SHARED_BY:
+            return None
+        return _firm(
+            _hit(
+                SHARED_PAYMENT,
+                0.6,
+                f"The referee's card was also used by {strangers} other customers.",
+                customers=f.evidence.get("card_customers", []),
+            )
+        )
+    if strangers < 1:
+        # The family card: one household member paying with another's is ordinary.
+        return _hit(
+            SHARED_PAYMENT,
+            0.5,
+            "The referee paid with a card the advocate has used.",
+            links_to_advocate=f.evidence.get("links_to_advocate", []),
+        )
     return _hit(
         SHARED_PAYMENT,
         0.85,
-        "The referee paid with a card the advocate has used.",
+        f"The referee paid with a card the advocate has used, and {strangers} other "
+        f"customer{'s' if strangers > 1 else ''} did too.",
         links_to_advocate=f.evidence.get("links_to_advocate", []),
+        customers=f.evidence.get("card_customers", []),
     )
 
 
@@ -294,6 +339,18 @@ def country_mismatch(f: Features) -> RuleHit | None:
 def referrer_reversals(f: Features) -> RuleHit | None:
     decided = int(f.evidence.get("advocate_decided_referrals", 0))
     rate = f["advocate_reversal_rate"]
+    clawed_back = int(f.evidence.get("advocate_clawed_back", 0))
+    if clawed_back >= CLAWBACKS_TO_HOLD and clawed_back >= CLAWBACK_SHARE_TO_HOLD * decided:
+        return _firm(
+            _hit(
+                REFERRER_REVERSALS,
+                0.6,
+                f"{clawed_back} of the advocate's recent referrals were refunded after their "
+                "rewards were paid.",
+                clawed_back_referrals=clawed_back,
+                decided_referrals=decided,
+            )
+        )
     if decided < MIN_DECIDED_FOR_REVERSALS or rate < 0.3:
         return None
     return _hit(

@@ -9,7 +9,10 @@ transaction as the refund record and the move to `reversed`:
 - entries `sent` or `confirmed` are clawed back (`clawed_back` with when, why, how much);
   the budget is not returned, the money is gone;
 - the advocate's `reversed_referrals` (and, for a clawback, `clawed_back_referrals`)
-  counters go up, for the risk features.
+  counters go up, for the risk features;
+- after a clawback, the referral's risk takes the refund in as evidence
+  (`REFUND_AFTER_REWARD`), weighted by the advocate's earlier clawbacks, so its score
+  says what is known now; its decision stays the one the rewards were paid on.
 
 The advocate's cap slot is not given back: a reversed referral still counts, so refund
 abuse cannot farm a second tier bonus. Other refunds are recorded as evidence only.
@@ -18,6 +21,7 @@ abuse cannot farm a second tier bonus. Other refunds are recorded as evidence on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from shared.clock import Clock, iso
@@ -42,6 +46,7 @@ from shared.repositories.reviews import ReviewIndex
 from shared.repositories.rewards import RewardRepository
 from shared.repositories.stats import ProgramCounters, paid_amount, paid_count
 from shared.schemas.rewards import RefundCreate
+from shared.scoring.decision import after_clawback
 from shared.services.ledger import by_creation
 from shared.services.timing import occurred_at
 from shared.storage.table import ConditionFailed, Table, TransactionConflict, WriteOp
@@ -149,21 +154,10 @@ class RefundService:
         self, referral: Referral, program: Program, record: RefundRecord, actor: str
     ) -> list[WriteOp]:
         now = record.recorded_at
-        reversed_referral = referral.model_copy(
-            update={
-                "status": ReferralStatus.REVERSED,
-                "updated_at": now,
-                "version": referral.version + 1,
-            }
-        )
-        ops: list[WriteOp] = [self._referrals.save_op(reversed_referral, referral.version)]
-        # A referral reversed while in review leaves finance's queue in the same transaction.
-        ops += self._reviews.sync_ops(
-            reversed_referral, was_in_review=referral.status == ReferralStatus.REVIEW
-        )
+        ops: list[WriteOp] = []
         returned = Decimal(0)
         changes: list[dict[str, str]] = []
-        clawed_back = False
+        paid_since: datetime | None = None
         unpaid: dict[str, Decimal | int] = {}
         for reward in by_creation(self._rewards.of_referral(referral.referral_id)):
             if reward.status in NOT_YET_SENT:
@@ -180,7 +174,7 @@ class RefundService:
                         refund_order_id=record.order_id,
                     ),
                 )
-                clawed_back = True
+                paid_since = min(paid_since or reward.created_at, reward.created_at)
                 if reward.status == RewardStatus.CONFIRMED:
                     unpaid[paid_amount(reward.kind)] = (
                         unpaid.get(paid_amount(reward.kind), Decimal(0)) - reward.amount
@@ -196,12 +190,21 @@ class RefundService:
                     "to": after.status.value,
                 }
             )
+        reversed_referral = self._reversed(referral, record, paid_since, now)
+        # The referral first: a concurrent move of it fails the whole transaction.
+        ops.insert(0, self._referrals.save_op(reversed_referral, referral.version))
+        # A referral reversed while in review leaves finance's queue in the same transaction.
+        ops[1:1] = self._reviews.sync_ops(
+            reversed_referral, was_in_review=referral.status == ReferralStatus.REVIEW
+        )
         if returned > 0:
             ops.append(self._rewards.budget_return_op(program.program_id, returned))
         if unpaid:
             ops.append(ProgramCounters.add_op(program.program_id, unpaid))
         ops.append(
-            self._rewards.reversal_flag_op(referral.advocate_id, now, clawed_back=clawed_back)
+            self._rewards.reversal_flag_op(
+                referral.advocate_id, now, clawed_back=paid_since is not None
+            )
         )
         ops.append(
             self._audit.entry_op(
@@ -213,7 +216,13 @@ class RefundService:
                     referral_id=referral.referral_id,
                     program_id=referral.program_id,
                     before={"status": referral.status.value},
-                    after={"status": ReferralStatus.REVERSED.value, "rewards": changes},
+                    after={
+                        "status": ReferralStatus.REVERSED.value,
+                        "rewards": changes,
+                        "risk_score": str(reversed_referral.risk.score)
+                        if reversed_referral.risk
+                        else None,
+                    },
                     details={
                         "order_id": record.order_id,
                         "refund_amount": f"{record.amount:f}",
@@ -224,6 +233,30 @@ class RefundService:
             )
         )
         return ops
+
+    def _reversed(
+        self,
+        referral: Referral,
+        record: RefundRecord,
+        paid_since: datetime | None,
+        now: datetime,
+    ) -> Referral:
+        update: dict[str, object] = {
+            "status": ReferralStatus.REVERSED,
+            "updated_at": now,
+            "version": referral.version + 1,
+        }
+        if paid_since is not None:
+            update["clawed_back_at"] = now
+            update["risk"] = after_clawback(
+                referral.risk,
+                earlier_clawbacks=self._rewards.clawed_back_referrals(referral.advocate_id),
+                order_id=record.order_id,
+                refunded=record.amount,
+                days_after_payout=(record.occurred_at - paid_since).total_seconds() / 86400,
+                at=now,
+            )
+        return referral.model_copy(update=update)
 
     def _outcome(self, record: RefundRecord, *, replayed: bool) -> RefundOutcome:
         referral = self._referrals.get(record.referral_id)

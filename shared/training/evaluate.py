@@ -92,6 +92,7 @@ def choose_thresholds(
     *,
     target_review_rate: float,
     reject_legit_fpr: float,
+    review_legit_fpr: float = 1.0,
 ) -> Thresholds:
     """Thresholds from validation scores (``score >= threshold`` flags).
 
@@ -99,8 +100,9 @@ def choose_thresholds(
       referrals score at or above it: auto-rejecting a real customer is the costliest
       mistake, so this is a hard cap.
     * ``review``: the lowest score at or below ``reject`` such that at most
-      ``target_review_rate`` of all referrals land in ``[review, reject)``: the
-      finance team's capacity.
+      ``target_review_rate`` of all referrals land in ``[review, reject)`` (the
+      finance team's capacity) and at most ``review_legit_fpr`` of legitimate referrals
+      score at or above it (every one of them is a good customer kept waiting).
 
     Without labels, pass every score as legitimate: ``reject`` then becomes "the top
     ``reject_legit_fpr`` of traffic".
@@ -126,7 +128,12 @@ def choose_thresholds(
         share = in_band / ordered.size
     else:
         share = np.zeros(len(below_reject))
-    ok = below_reject[share <= target_review_rate]
+    if legit.size:
+        at_or_above = legit.size - np.searchsorted(legit, below_reject, side="left")
+        legit_ok = at_or_above / legit.size <= review_legit_fpr
+    else:
+        legit_ok = np.ones(len(below_reject), dtype=bool)
+    ok = below_reject[(share <= target_review_rate) & legit_ok]
     review = float(ok.min()) if ok.size else reject
     return Thresholds(review=min(review, reject), reject=reject)
 

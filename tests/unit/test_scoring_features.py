@@ -8,7 +8,7 @@ import pytest
 
 from shared.domain.referrals import ReferralStatus
 from shared.scoring.feature_spec import FEATURE_NAMES
-from shared.scoring.features import email_local_similarity
+from shared.scoring.features import REBUILT_NAME_SIMILARITY, email_local_similarity, rebuilt_name
 from tests.unit.scoring_support import World, fresh_ip
 
 
@@ -103,6 +103,26 @@ class TestEmails:
         f = world.features(world.refer(advocate, email="markjensen84@example.net"))
         assert f["email_alias"] == 0.0
         assert f["email_local_similarity"] >= 0.85
+
+    @pytest.mark.parametrize(
+        "look_alike",
+        ["nelsonm89@gmail.com", "m.nelson8@outlook.com", "nelson.michelle@yahoo.com"],
+    )
+    def test_a_name_rebuilt_from_the_advocates_name_parts_is_nearly_the_same(
+        self, look_alike: str
+    ) -> None:
+        assert rebuilt_name(look_alike, "michelle.nelson@gmail.com")
+        assert email_local_similarity(look_alike, "michelle.nelson@gmail.com") >= (
+            REBUILT_NAME_SIMILARITY
+        )
+
+    @pytest.mark.parametrize(
+        "relative", ["anna.nelson@gmail.com", "nelson@gmail.com", "mn@gmail.com"]
+    )
+    def test_a_relative_sharing_only_the_surname_is_no_rebuilt_name(self, relative: str) -> None:
+        # Households share a surname; a different first name (or a bare surname) is no alias.
+        assert not rebuilt_name(relative, "michelle.nelson@gmail.com")
+        assert email_local_similarity(relative, "michelle.nelson@gmail.com") < 0.85
 
     def test_unrelated_names_are_not_similar(self) -> None:
         assert email_local_similarity("mark.jensen@example.com", "zoe.li@example.org") < 0.3
@@ -210,6 +230,31 @@ class TestPayment:
         world.buy(third, card="c1")
         assert world.features(first)["advocate_shared_fingerprint_referees"] == 2.0
 
+    def test_customers_on_the_referees_card_in_any_program_are_counted(self, world: World) -> None:
+        # Given two strangers who paid with card "c-farm" in another program
+        elsewhere = world.program()
+        for _ in range(2):
+            world.buy(world.refer(world.advocate(elsewhere)), card="c-farm")
+        # When a referee here pays with it too
+        referral = world.refer(world.advocate(world.program()))
+        world.buy(referral, card="c-farm")
+        f = world.features(referral)
+        # Then both strangers count, though neither is in this program's 7-day window
+        assert f["payment_card_customers"] == 2.0
+        assert f["payment_fingerprint_referrals_7d"] == 0.0
+        assert len(f.evidence["card_customers"]) == 2
+
+    def test_the_advocate_and_the_referee_are_not_strangers_on_their_card(
+        self, world: World
+    ) -> None:
+        host = world.advocate(world.program())
+        world.buy(world.refer(host, "dora"), card="c-family")
+        referral = world.refer(world.advocate(world.program(), "dora"))
+        world.buy(referral, card="c-family")
+        world.buy(referral, card="c-family")
+        f = world.features(referral)
+        assert (f["same_payment_fingerprint"], f["payment_card_customers"]) == (1.0, 0.0)
+
 
 class TestTiming:
     def test_seconds_to_conversion_from_referral_to_qualifying_event(self, world: World) -> None:
@@ -292,6 +337,31 @@ class TestReversalRate:
         f = world.features(world.refer(advocate))
         assert f["advocate_reversal_rate"] == pytest.approx(1 / 3, abs=1e-3)
         assert f.evidence["advocate_decided_referrals"] == 3
+
+    def test_referrals_clawed_back_after_payout_are_counted_apart(self, world: World) -> None:
+        # Given one referral reversed after payout and one reversed before it
+        advocate = world.advocate(world.program())
+        clawed = world.refer(advocate)
+        world.repo.save(
+            clawed.model_copy(
+                update={
+                    "status": ReferralStatus.REVERSED,
+                    "clawed_back_at": world.clock.now(),
+                    "version": 2,
+                }
+            ),
+            1,
+        )
+        returned = world.refer(advocate)
+        world.repo.save(
+            returned.model_copy(update={"status": ReferralStatus.REVERSED, "version": 2}), 1
+        )
+        world.later(hours=1)
+        # When the advocate's next referral is scored
+        f = world.features(world.refer(advocate))
+        # Then both are bad outcomes, and one of them a clawback
+        assert f.evidence["advocate_reversed_or_rejected"] == 2
+        assert f.evidence["advocate_clawed_back"] == 1
 
     def test_no_history_is_a_zero_rate(self, world: World) -> None:
         f = world.features(world.refer(world.advocate(world.program())))

@@ -12,7 +12,7 @@ from shared.ports import BlockEntry
 from shared.scoring import rules
 from shared.scoring.decision import REJECT_AT, REVIEW_AT, ModelVerdict, decide, rules_score
 from shared.scoring.feature_spec import FEATURE_NAMES
-from shared.scoring.features import Features
+from shared.scoring.features import REBUILT_NAME_SIMILARITY, Features
 from shared.scoring.serving import ModelJudge
 from tests.support import T0
 
@@ -30,6 +30,11 @@ def fired(f: Features, blocks: list[BlockEntry] | None = None) -> list[str]:
 
 def risk_of(f: Features, *, auto_reject: bool = True, verdict: ModelVerdict | None = None):
     return decide(rules.evaluate(f), verdict, auto_reject=auto_reject, scored_at=T0)
+
+
+def ordinary() -> ModelVerdict:
+    """The model finding a referral unremarkable."""
+    return ModelVerdict(version="m-test", score=5.0, review_at=50.0, reject_at=90.0)
 
 
 class TestRules:
@@ -85,6 +90,48 @@ class TestRules:
 
     def test_a_fast_signup_is_normal_in_a_signup_program(self) -> None:
         f = features({"qualifying_event": "signup"}, seconds_to_conversion=40.0)
+        assert fired(f) == []
+
+    def test_a_name_rebuilt_from_the_advocates_is_an_alias_signal(self) -> None:
+        hit = rules.email_alias(features(email_local_similarity=REBUILT_NAME_SIMILARITY))
+        assert hit is not None and hit.code == rules.EMAIL_ALIAS
+        assert "name parts" in hit.reason.message
+
+    def test_a_family_card_alone_waits_for_the_models_agreement(self) -> None:
+        # Given a referee paying with the advocate's card and nobody else's
+        f = features(same_payment_fingerprint=1.0)
+        # When the model finds the referral ordinary
+        risk = risk_of(f, verdict=ordinary())
+        # Then it is approved, with the card named as a reason
+        assert risk.decision == "approve"
+        assert [r.code for r in risk.reasons] == [rules.SHARED_PAYMENT]
+
+    def test_the_advocates_card_used_by_strangers_too_is_rejected(self) -> None:
+        f = features(
+            {"card_customers": ["c1"]}, same_payment_fingerprint=1.0, payment_card_customers=1.0
+        )
+        risk = risk_of(f, verdict=ordinary())
+        assert risk.decision == "reject"
+        assert risk.reasons[0].evidence["customers"] == ["c1"]
+
+    def test_a_card_shared_by_strangers_holds_the_payout_whatever_the_model_says(self) -> None:
+        f = features({"card_customers": ["c1", "c2"]}, payment_card_customers=2.0)
+        risk = risk_of(f, verdict=ordinary())
+        assert risk.decision == "review"
+        assert risk.reasons[0].code == rules.SHARED_PAYMENT
+
+    def test_one_stranger_on_the_card_is_not_enough(self) -> None:
+        assert fired(features(payment_card_customers=1.0)) == []
+
+    def test_repeated_clawbacks_hold_the_payout_whatever_the_model_says(self) -> None:
+        f = features({"advocate_decided_referrals": 3, "advocate_clawed_back": 2})
+        risk = risk_of(f, verdict=ordinary())
+        assert risk.decision == "review"
+        assert risk.reasons[0].code == rules.REFERRER_REVERSALS
+        assert risk.reasons[0].evidence["clawed_back_referrals"] == 2
+
+    def test_a_busy_advocates_occasional_clawbacks_do_not_hold_payouts(self) -> None:
+        f = features({"advocate_decided_referrals": 20, "advocate_clawed_back": 2})
         assert fired(f) == []
 
     def test_reversals_need_a_history_to_count(self) -> None:

@@ -208,3 +208,20 @@ def test_threshold_rule_properties(scores: list[float], legit_share: float, revi
         assert np.mean(legit >= t.reject) <= 0.01
     band = np.mean((values >= t.review) & (values < t.reject))
     assert band <= review + 1e-12
+
+
+@settings(max_examples=60, deadline=None)
+@given(scores=scores_strategy, legit_share=st.floats(0.1, 1.0), cap=st.floats(0.0, 0.2))
+def test_review_line_holds_at_most_the_legit_share_it_is_allowed(
+    scores: list[float], legit_share: float, cap: float
+) -> None:
+    # Given validation scores and a cap on legitimate referrals held for review
+    values = np.array(scores)
+    legit = values[: max(1, int(len(values) * legit_share))]
+    # When thresholds are chosen with a generous review capacity
+    t = choose_thresholds(
+        values, legit, target_review_rate=1.0, reject_legit_fpr=0.01, review_legit_fpr=cap
+    )
+    # Then no more than the cap of legitimate referrals scores at or above the review line
+    if t.review < t.reject:
+        assert np.mean(legit >= t.review) <= cap + 1e-12

@@ -14,7 +14,7 @@ import pytest
 from shared.adapters.memory_queue import MemoryScoringQueue
 from shared.adapters.memory_reward_queue import MemoryRewardQueue
 from shared.clock import FixedClock
-from shared.domain.referrals import ReferralStatus
+from shared.domain.referrals import ReferralStatus, Risk
 from shared.domain.rewards import Reward, RewardMessage
 from shared.payouts import PayoutProvider
 from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider
@@ -89,12 +89,16 @@ class World:
         )
         return referral.referral_id
 
-    def approve(self, referral_id: str) -> None:
+    def approve(self, referral_id: str, risk: Risk | None = None) -> None:
         """What scoring or a finance approval does: the referral waits in `holding`."""
         referral = self.referral_repo.get(referral_id)
         assert referral is not None
         held = referral.model_copy(
-            update={"status": ReferralStatus.HOLDING, "version": referral.version + 1}
+            update={
+                "status": ReferralStatus.HOLDING,
+                "version": referral.version + 1,
+                "risk": risk or referral.risk,
+            }
         )
         self.referral_repo.save(held, referral.version)
 

@@ -8,12 +8,13 @@ from decimal import Decimal
 import pytest
 
 from shared.clock import iso
-from shared.domain.referrals import ReferralStatus
+from shared.domain.referrals import ReferralStatus, Risk
 from shared.domain.rewards import RewardStatus
 from shared.errors import InvalidRequest, NotFound
 from shared.repositories.reviews import ReviewIndex
 from shared.repositories.rewards import CLAWED_BACK_REFERRALS, REVERSED_REFERRALS
 from shared.schemas.referrals import EventCreate
+from shared.scoring import rules
 from shared.services.ledger import Change
 from tests.support import purchase_body
 from tests.unit.rewards.conftest import World
@@ -65,6 +66,83 @@ def test_refund_after_payout_claws_back_with_when_why_and_how_much(world: World)
     item = world.table.get(f"ADVOCATE#{advocate_id}", "ADVOCATE")
     assert item is not None
     assert item[REVERSED_REFERRALS] == 1 and item[CLAWED_BACK_REFERRALS] == 1
+
+
+def _approved_with_low_risk(world: World, program_id: str, code: str) -> str:
+    referral_id = world.qualified(program_id, code)
+    risk = Risk(
+        score=Decimal("4.00"),
+        decision="approve",
+        reasons=[],
+        model_version="m-test",
+        scored_at=world.clock.now(),
+    )
+    world.approve(referral_id, risk)
+    return referral_id
+
+
+def _paid(world: World) -> None:
+    world.release.run()
+    world.drain()
+
+
+def test_refund_after_payout_adds_the_refund_to_the_risk_and_keeps_the_decision(
+    world: World,
+) -> None:
+    # Given a low-risk referral whose rewards were paid
+    program_id = world.program()
+    _, code = world.advocate(program_id)
+    referral_id = _approved_with_low_risk(world, program_id, code)
+    _paid(world)
+
+    # When its order is refunded in full three days later
+    world.later(days=3)
+    world.refund(referral_id, world.order_of(referral_id), "45.00")
+
+    # Then the risk says so: a higher score and the refund as its first reason
+    referral = world.referral_repo.get(referral_id)
+    assert referral is not None and referral.risk is not None
+    assert referral.clawed_back_at == world.clock.now()
+    assert referral.risk.score > Decimal("50")
+    assert referral.risk.reasons[0].code == rules.REFUND_AFTER_REWARD
+    assert referral.risk.reasons[0].evidence["advocate_earlier_clawbacks"] == 0
+    # And the decision its rewards were paid on stands
+    assert referral.risk.decision == "approve"
+
+
+def test_each_earlier_clawback_of_the_advocate_weighs_the_next_refund_more(
+    world: World,
+) -> None:
+    # Given three paid referrals of one advocate
+    program_id = world.program()
+    _, code = world.advocate(program_id)
+    referral_ids = [_approved_with_low_risk(world, program_id, code) for _ in range(3)]
+    _paid(world)
+    world.later(days=3)
+
+    # When each is refunded in turn
+    scores = []
+    for referral_id in referral_ids:
+        world.refund(referral_id, world.order_of(referral_id), "45.00")
+        referral = world.referral_repo.get(referral_id)
+        assert referral is not None and referral.risk is not None
+        scores.append(referral.risk.score)
+
+    # Then every refund after the first says more about the advocate
+    assert scores[0] < scores[1] < scores[2]
+
+
+def test_refund_before_payout_leaves_the_risk_as_it_was(world: World) -> None:
+    program_id = world.program()
+    _, code = world.advocate(program_id)
+    referral_id = _approved_with_low_risk(world, program_id, code)
+    world.release.run()  # released, not yet sent
+
+    world.refund(referral_id, world.order_of(referral_id), "45.00")
+
+    referral = world.referral_repo.get(referral_id)
+    assert referral is not None and referral.risk is not None
+    assert referral.risk.score == Decimal("4.00") and referral.clawed_back_at is None
 
 
 def test_refund_before_release_reverses_the_holding_referral(world: World) -> None:
