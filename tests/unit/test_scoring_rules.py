@@ -220,7 +220,22 @@ class TestDecision:
         assert (risk.decision, risk.model_version) == ("review", "if-test")
         assert risk.reasons[-1].code == rules.ANOMALY
         assert "30 referrals used this code" in risk.reasons[-1].message
-        assert risk.score == Decimal("72.00")
+        # 72 is 12 of the 35 points between the model's lines, placed between the risk lines.
+        assert risk.score == Decimal("53.71")
+
+    def test_the_models_lines_are_the_risk_lines(self) -> None:
+        def placed(score: float) -> float:
+            verdict = ModelVerdict(version="if-test", score=score, review_at=60.0, reject_at=95.0)
+            return verdict.on_risk_scale()
+
+        assert placed(60.0) == pytest.approx(REVIEW_AT)
+        assert placed(95.0) == pytest.approx(REJECT_AT)
+        assert (placed(0.0), placed(100.0)) == (0.0, 100.0)
+        assert placed(30.0) < placed(59.9) < REVIEW_AT < placed(61.0) < placed(94.0) < REJECT_AT
+
+    def test_a_model_that_never_rejects_still_reaches_the_top_of_the_scale(self) -> None:
+        verdict = ModelVerdict(version="if-test", score=80.0, review_at=60.0)
+        assert verdict.on_risk_scale() == pytest.approx(REVIEW_AT + 20.0 * 60.0 / 40.0)
 
     def test_a_calm_model_does_not_overrule_a_rule(self) -> None:
         verdict = ModelVerdict(version="if-test", score=5.0, review_at=60.0, reject_at=95.0)
@@ -242,6 +257,15 @@ class TestCorroboration:
         risk = risk_of(self.soft(), verdict=calm)
         assert risk.decision == "approve"
         assert rules.SELF_REFERRAL_DEVICE in [r.code for r in risk.reasons]
+
+    def test_an_approved_soft_rule_scores_below_the_review_line_in_the_same_order(
+        self,
+    ) -> None:
+        calm = ModelVerdict(version="if-test", score=20.0, review_at=60.0, reject_at=95.0)
+        device = risk_of(self.soft(), verdict=calm)
+        stronger = risk_of(features(same_device=1.0, same_ip=1.0), verdict=calm)
+        assert device.decision == stronger.decision == "approve"
+        assert device.score < stronger.score < Decimal(str(REVIEW_AT))
 
     def test_a_soft_rule_the_model_agrees_with_is_reviewed(self) -> None:
         uneasy = ModelVerdict(version="if-test", score=61.0, review_at=60.0, reject_at=95.0)
