@@ -146,7 +146,7 @@ def decide(
 def after_clawback(
     risk: Risk | None,
     *,
-    earlier_clawbacks: int,
+    other_clawbacks: int,
     order_id: str,
     refunded: Decimal,
     days_after_payout: float | None,
@@ -159,13 +159,14 @@ def after_clawback(
     a refund is an outcome, and what it says about the advocate reaches their other
     referrals through the reversal history.
     """
-    weight = CLAWBACK_WEIGHTS[min(earlier_clawbacks, len(CLAWBACK_WEIGHTS) - 1)]
+    weight = CLAWBACK_WEIGHTS[min(other_clawbacks, len(CLAWBACK_WEIGHTS) - 1)]
     before = float(risk.score) if risk is not None else 0.0
     score = 100.0 * (1.0 - (1.0 - before / 100.0) * (1.0 - weight))
     evidence: dict[str, object] = {
         "order_id": order_id,
         "refunded": f"{refunded:f}",
-        "advocate_earlier_clawbacks": earlier_clawbacks,
+        "advocate_other_clawbacks": other_clawbacks,
+        "risk_before_refund": f"{before:.2f}",
     }
     if days_after_payout is not None:
         evidence["days_after_payout"] = plain(round(days_after_payout, 2))
@@ -174,8 +175,8 @@ def after_clawback(
         message=(
             "The qualifying order was refunded after the rewards were paid"
             + (
-                f"; {earlier_clawbacks} earlier referral(s) of this advocate were too."
-                if earlier_clawbacks
+                f"; so were {other_clawbacks} other referral(s) of this advocate."
+                if other_clawbacks
                 else "."
             )
         ),
@@ -188,4 +189,29 @@ def after_clawback(
         reasons=[reason, *reasons],
         model_version=risk.model_version if risk is not None else RULES_VERSION,
         scored_at=at,
+    )
+
+
+def reweighed_clawback(risk: Risk | None, *, other_clawbacks: int, at: datetime) -> Risk | None:
+    """A clawed-back referral's risk once more of its advocate's referrals were clawed back.
+
+    The first refund after payout looks like an ordinary return; the third from the same
+    advocate says the first was not. None when the referral's refund already counts that
+    many others (or it has none to reweigh).
+    """
+    if risk is None:
+        return None
+    refund = next((r for r in risk.reasons if r.code == REFUND_AFTER_REWARD), None)
+    if refund is None or int(refund.evidence.get("advocate_other_clawbacks", 0)) >= other_clawbacks:
+        return None
+    ev = refund.evidence
+    base = risk.model_copy(update={"score": Decimal(str(ev.get("risk_before_refund", "0")))})
+    days = ev.get("days_after_payout")
+    return after_clawback(
+        base,
+        other_clawbacks=other_clawbacks,
+        order_id=str(ev["order_id"]),
+        refunded=Decimal(str(ev["refunded"])),
+        days_after_payout=float(days) if days is not None else None,
+        at=at,
     )

@@ -62,7 +62,8 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "same_device",
         "flag",
         "high",
-        "Referee's device id equals the advocate's device id.",
+        "Referee's device id equals the advocate's device id (0 on a shared terminal: a "
+        "device the advocate shares with 3+ customers paying with their own cards).",
         "the referee used the advocate's device",
     ),
     FeatureSpec(
@@ -210,7 +211,8 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "ring_cycle",
         "flag",
         "high",
-        "The referral closes a cycle of length <= 6 among advocates and referees.",
+        "The referral closes a cycle of 3 to 6 referrals among advocates and referees "
+        "(two customers referring each other is not one).",
         "the referral closes a referral ring",
     ),
     FeatureSpec(
@@ -224,8 +226,9 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "advocate_reversal_rate",
         "share",
         "high",
-        "Share (0..1) of the advocate's past scored referrals refunded, reversed or rejected.",
-        "{value} of the advocate's earlier referrals were reversed or rejected",
+        "Share (0..1) of the advocate's past decided referrals refunded, reversed or "
+        "rejected, counting two more as fine so that one outcome is not yet a pattern.",
+        "the advocate's earlier referrals were reversed or rejected (rate {value})",
     ),
     FeatureSpec(
         "advocate_tenure_days",

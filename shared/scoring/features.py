@@ -44,6 +44,9 @@ RING_MAX_LENGTH = 6
 RING_MAX_CUSTOMERS = 200
 # The advocate's most recent referrals whose outcome is read for the reversal rate.
 REVERSAL_LOOKBACK = 20
+# The rate counts this many more referrals as having gone well: one bad outcome out of
+# one is an accident (a return, a mistaken refusal) more often than a pattern.
+REVERSAL_PRIOR = 2
 # Identifiers listed in evidence are capped; the count is always complete.
 EVIDENCE_IDS = 10
 
@@ -108,6 +111,21 @@ class Features:
 # What a mailbox name rebuilt from another's name parts (`mark.jensen` -> `jensenm84`)
 # counts as: as close as a one-letter typo, because character overlap alone misses it.
 REBUILT_NAME_SIMILARITY = 0.95
+# Similar mailbox names at or above this share hint at one person's addresses.
+SIMILAR_EMAIL = 0.85
+# A device the advocate shares with at least this many other customers, each paying with
+# a card of their own, is a shared terminal (a store tablet, a kiosk at an event).
+TERMINAL_CUSTOMERS = 3
+# What a shared terminal explains: links through the device and the network it sits on.
+TERMINAL_EXPLAINS = (
+    "same_device",
+    "same_ip",
+    "same_ip_prefix24",
+    "same_user_agent",
+    "device_referrals_24h",
+    "ip_referrals_24h",
+    "ip_prefix_referrals_24h",
+)
 _LETTERS = re.compile(r"[a-z]+")
 _NOT_LETTERS = re.compile(r"[^a-z]")
 
@@ -368,18 +386,32 @@ class _Extraction:
             referral.qualifying_amount, self.program.min_order_value
         )
 
-        ring = self._ring()
+        ring, mutual = self._ring()
         values["ring_cycle"] = _flag(ring is not None)
         if ring is not None:
             evidence["ring"] = ring
+        evidence["mutual_referral"] = mutual
+
+        terminal = self._shared_terminal(device, payment, card_customers, values)
+        if terminal:
+            # Many customers each paying with their own card on the advocate's device is an
+            # in-store or event sign-up, not one person's aliases: the device and its network
+            # say nothing about this referee, so they are left out rather than counted.
+            evidence["shared_terminal"] = {
+                "device_customers": len(terminal),
+                "customers": _ids(terminal),
+            }
+            for name in TERMINAL_EXPLAINS:
+                values[name] = 0.0
+            evidence["links_to_advocate"] = ["payment"] if payment.advocate_seen else []
 
         # A family behind one router shares an IP; sharing a device or a card is rarer.
-        shared = {**device.advocate_referees, **payment.advocate_referees}
+        shared = {**({} if terminal else device.advocate_referees), **payment.advocate_referees}
         values["advocate_shared_fingerprint_referees"] = float(len(shared))
         evidence["shared_referees"] = _ids(shared.values())
 
         decided, bad, clawed_back = self._outcomes(advocate_obs)
-        values["advocate_reversal_rate"] = round(bad / decided, 4) if decided else 0.0
+        values["advocate_reversal_rate"] = round(bad / (decided + REVERSAL_PRIOR), 4)
         evidence["advocate_decided_referrals"] = decided
         evidence["advocate_reversed_or_rejected"] = bad
         evidence["advocate_clawed_back"] = clawed_back
@@ -392,6 +424,29 @@ class _Extraction:
             values={name: float(values[name]) for name in FEATURE_NAMES},
             evidence=evidence,
         )
+
+    def _shared_terminal(
+        self,
+        device: _Links,
+        payment: _Links,
+        card_customers: set[str],
+        values: dict[str, float],
+    ) -> set[str]:
+        """The other customers on the advocate's device if it is a shared terminal, else
+        an empty set.
+
+        It is one only for a referee with nothing else tying them to the advocate: their
+        own card (no one else's, not the advocate's), a mailbox name unlike the advocate's.
+        """
+        if not values["same_device"] or not self.events:
+            return set()
+        own_card = any(e.payment_fingerprint for e in self.events)
+        if not own_card or payment.advocate_seen or payment.advocate_referees or card_customers:
+            return set()
+        if values["email_alias"] or values["email_local_similarity"] >= SIMILAR_EMAIL:
+            return set()
+        others = set(device.advocate_referees.values()) - {self.referral.referee_customer_id}
+        return others if len(others) >= TERMINAL_CUSTOMERS else set()
 
     def _window(self, centre: datetime, window: timedelta) -> tuple[str, str]:
         """Inclusive ISO bounds of `centre +- window`, cut at as_of."""
@@ -443,29 +498,39 @@ class _Extraction:
             )
         return sorted(referred)
 
-    def _ring(self) -> list[str] | None:
-        """The shortest referral path from the referee back to the advocate, if it closes a
-        cycle of at most RING_MAX_LENGTH referrals (this one included)."""
+    def _ring(self) -> tuple[list[str] | None, bool]:
+        """The shortest referral path from the referee back to the advocate that closes a
+        cycle of three to RING_MAX_LENGTH referrals (this one included), and whether the
+        referee referred the advocate directly.
+
+        Two friends referring each other (one in each program) is ordinary; three or more
+        people passing referrals round a circle is not, so the direct return does not
+        count as a ring on its own.
+        """
         target = self.referral.advocate_customer_id
         start = self.referral.referee_customer_id
         if start == target:
-            return None
+            return None, False
+        mutual = False
         parent: dict[str, str | None] = {start: None}
         frontier = [start]
         for _ in range(RING_MAX_LENGTH - 1):
             following: list[str] = []
             for customer in frontier:
                 for referee in self._referred_by(customer):
+                    if referee == target and customer == start:
+                        mutual = True
+                        continue
                     if referee == target:
-                        return [target, *_path(parent, customer), target]
+                        return [target, *_path(parent, customer), target], mutual
                     if referee in parent or len(parent) >= RING_MAX_CUSTOMERS:
                         continue
                     parent[referee] = customer
                     following.append(referee)
             if not following:
-                return None
+                return None, mutual
             frontier = following
-        return None
+        return None, mutual
 
     def _outcomes(self, advocate_obs: Iterable[Seen]) -> tuple[int, int, int]:
         # Ordered by time then customer, not by the stored key's random id tie-break.

@@ -15,7 +15,7 @@ from typing import Any
 from shared.domain.referrals import Reason
 from shared.ports import BlockEntry
 from shared.scoring.feature_spec import format_value
-from shared.scoring.features import REBUILT_NAME_SIMILARITY, Features
+from shared.scoring.features import REBUILT_NAME_SIMILARITY, SIMILAR_EMAIL, Features
 
 RULES_VERSION = "rules-1"
 
@@ -30,6 +30,7 @@ VELOCITY_DEVICE = "VELOCITY_DEVICE"
 VELOCITY_IP = "VELOCITY_IP"
 VELOCITY_PAYMENT = "VELOCITY_PAYMENT"
 RING = "RING"
+MUTUAL_REFERRAL = "MUTUAL_REFERRAL"
 FAST_CONVERSION = "FAST_CONVERSION"
 COUNTRY_MISMATCH = "COUNTRY_MISMATCH"
 REFERRER_REVERSALS = "REFERRER_REVERSALS"
@@ -49,6 +50,7 @@ REASON_CODES: tuple[str, ...] = (
     VELOCITY_IP,
     VELOCITY_PAYMENT,
     RING,
+    MUTUAL_REFERRAL,
     FAST_CONVERSION,
     COUNTRY_MISMATCH,
     REFERRER_REVERSALS,
@@ -57,8 +59,11 @@ REASON_CODES: tuple[str, ...] = (
     ANOMALY,
 )
 
-# Similar mailbox names at or above this share are treated as one person's addresses.
-SIMILAR_EMAIL = 0.85
+# Similar mailbox names at or above this share (SIMILAR_EMAIL) hint at one person's
+# addresses, and at or above this share they are one person's name at another provider: rare
+# between different people (a few in ten thousand legitimate referrals), so it holds the
+# payout for a person's look whatever the model thinks.
+NEAR_IDENTICAL_EMAIL = 0.9
 # An advocate's outcomes only count once there are enough of them to be a pattern.
 MIN_DECIDED_FOR_REVERSALS = 3
 # Refunds after payout: one is an ordinary return; this many from one advocate's referees
@@ -157,11 +162,23 @@ def email_alias(f: Features) -> RuleHit | None:
         )
     similarity = f["email_local_similarity"]
     if similarity == REBUILT_NAME_SIMILARITY:
+        # Relatives and namesakes rebuild to the same parts too (`jclark`, `jessica.clark`):
+        # a hint the model has to agree with.
         return _hit(
             EMAIL_ALIAS,
             0.5,
             "The referee's email name is made of the advocate's name parts.",
             similarity_percent=round(similarity * 100),
+        )
+    if similarity >= NEAR_IDENTICAL_EMAIL:
+        return _firm(
+            _hit(
+                EMAIL_ALIAS,
+                0.5,
+                f"The referee's email name is {similarity:.0%} the same as the advocate's, "
+                "at another address.",
+                similarity_percent=round(similarity * 100),
+            )
         )
     if similarity >= SIMILAR_EMAIL:
         return _hit(
@@ -176,14 +193,27 @@ def email_alias(f: Features) -> RuleHit | None:
 def shared_payment(f: Features) -> RuleHit | None:
     strangers = _count(f["payment_card_customers"])
     if not f["same_payment_fingerprint"]:
-        if strangers < CARD_SHARED_BY:
+        reused = _count(f["payment_fingerprint_referrals_7d"])
+        weight = 0.6
+        if strangers >= CARD_SHARED_BY:
+            message = f"The referee's card was also used by {strangers} other customers."
+        elif strangers and reused:
+            weight = 0.4  # VELOCITY_PAYMENT already counts the other referrals
+            # One other customer on a card is a partner or a parent; that card paying for
+            # another referral of the program within the week is a card passed around.
+            message = (
+                f"The referee's card was also used by another customer and paid for {reused} "
+                f"other referral{'s' if reused > 1 else ''} of this program within 7 days."
+            )
+        else:
             return None
         return _firm(
             _hit(
                 SHARED_PAYMENT,
-                0.6,
-                f"The referee's card was also used by {strangers} other customers.",
+                weight,
+                message,
                 customers=f.evidence.get("card_customers", []),
+                referrals_7d=reused,
             )
         )
     if strangers < 1:
@@ -308,6 +338,22 @@ def ring(f: Features) -> RuleHit | None:
     )
 
 
+def mutual_referral(f: Features) -> RuleHit | None:
+    if f["ring_cycle"] or not f.evidence.get("mutual_referral"):
+        return None
+    # Friends refer each other across programs; beside other links it is two accounts
+    # of one person taking turns.
+    return _hit(
+        MUTUAL_REFERRAL,
+        0.3,
+        "The referee has also referred the advocate.",
+        customers=[
+            f.evidence.get("advocate_customer_id"),
+            f.evidence.get("referee_customer_id"),
+        ],
+    )
+
+
 def fast_conversion(f: Features) -> RuleHit | None:
     seconds = f["seconds_to_conversion"]
     # Signing up straight from a link is normal; buying within a minute rarely is.
@@ -338,7 +384,8 @@ def country_mismatch(f: Features) -> RuleHit | None:
 
 def referrer_reversals(f: Features) -> RuleHit | None:
     decided = int(f.evidence.get("advocate_decided_referrals", 0))
-    rate = f["advocate_reversal_rate"]
+    bad = int(f.evidence.get("advocate_reversed_or_rejected", 0))
+    rate = bad / decided if decided else 0.0
     clawed_back = int(f.evidence.get("advocate_clawed_back", 0))
     if clawed_back >= CLAWBACKS_TO_HOLD and clawed_back >= CLAWBACK_SHARE_TO_HOLD * decided:
         return _firm(
@@ -360,7 +407,7 @@ def referrer_reversals(f: Features) -> RuleHit | None:
         "or rejected.",
         reversal_rate_percent=round(rate * 100),
         decided_referrals=decided,
-        reversed_or_rejected=f.evidence.get("advocate_reversed_or_rejected", 0),
+        reversed_or_rejected=bad,
     )
 
 
@@ -377,6 +424,7 @@ RULES: tuple[Rule, ...] = (
     velocity_ip,
     velocity_payment,
     ring,
+    mutual_referral,
     fast_conversion,
     country_mismatch,
     referrer_reversals,

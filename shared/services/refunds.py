@@ -11,8 +11,10 @@ transaction as the refund record and the move to `reversed`:
 - the advocate's `reversed_referrals` (and, for a clawback, `clawed_back_referrals`)
   counters go up, for the risk features;
 - after a clawback, the referral's risk takes the refund in as evidence
-  (`REFUND_AFTER_REWARD`), weighted by the advocate's earlier clawbacks, so its score
-  says what is known now; its decision stays the one the rewards were paid on.
+  (`REFUND_AFTER_REWARD`), weighted by the advocate's other clawbacks, so its score
+  says what is known now; its decision stays the one the rewards were paid on. Once
+  the transaction is in, the advocate's earlier clawed-back referrals are reweighed the
+  same way (their first refund looked like a return; a pattern says otherwise).
 
 The advocate's cap slot is not given back: a reversed referral still counts, so refund
 abuse cannot farm a second tier bonus. Other refunds are recorded as evidence only.
@@ -26,6 +28,7 @@ from decimal import Decimal
 
 from shared.clock import Clock, iso
 from shared.domain.audit import AuditEntry
+from shared.domain.evidence import EvidenceKind
 from shared.domain.programs import Program
 from shared.domain.referrals import Referral, ReferralStatus, can_move
 from shared.domain.rewards import (
@@ -40,13 +43,14 @@ from shared.domain.rewards import (
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.ids import new_id
 from shared.repositories.audit import AuditLog
+from shared.repositories.evidence import EvidenceIndex
 from shared.repositories.programs import ProgramRepository
-from shared.repositories.referrals import ReferralRepository
+from shared.repositories.referrals import ReferralRepository, StaleReferral
 from shared.repositories.reviews import ReviewIndex
 from shared.repositories.rewards import RewardRepository
 from shared.repositories.stats import ProgramCounters, paid_amount, paid_count
 from shared.schemas.rewards import RefundCreate
-from shared.scoring.decision import after_clawback
+from shared.scoring.decision import after_clawback, reweighed_clawback
 from shared.services.ledger import by_creation
 from shared.services.timing import occurred_at
 from shared.storage.table import ConditionFailed, Table, TransactionConflict, WriteOp
@@ -72,6 +76,7 @@ class RefundService:
         self._rewards = RewardRepository(table)
         self._audit = AuditLog(table)
         self._reviews = ReviewIndex(table)
+        self._evidence = EvidenceIndex(table)
 
     def record(self, referral_id: str, body: RefundCreate, actor: str = "client") -> RefundOutcome:
         referral = self._referrals.get(referral_id)
@@ -145,6 +150,8 @@ class RefundService:
             except (ConditionFailed, TransactionConflict):
                 # A replay of this refund, or the referral or an entry moved: decide again.
                 continue
+            if reverses:
+                self._reweigh_clawbacks(referral.advocate_id, record.recorded_at)
             return self._outcome(record, replayed=False)
         raise Conflict(  # pragma: no cover - needs sustained contention
             f"referral {referral_id} is changing too fast; retry the refund"
@@ -250,13 +257,40 @@ class RefundService:
             update["clawed_back_at"] = now
             update["risk"] = after_clawback(
                 referral.risk,
-                earlier_clawbacks=self._rewards.clawed_back_referrals(referral.advocate_id),
+                other_clawbacks=self._rewards.clawed_back_referrals(referral.advocate_id),
                 order_id=record.order_id,
                 refunded=record.amount,
                 days_after_payout=(record.occurred_at - paid_since).total_seconds() / 86400,
                 at=now,
             )
         return referral.model_copy(update=update)
+
+    def _reweigh_clawbacks(self, advocate_id: str, now: datetime) -> None:
+        """Raise the risk of the advocate's earlier clawed-back referrals to what is known now.
+
+        Only scores move: the referrals stay reversed and their decisions stay the ones
+        they were paid on. A referral that changed meanwhile is left for the next refund.
+        """
+        total = self._rewards.clawed_back_referrals(advocate_id)
+        if total < 2:
+            return
+        referral_ids = {
+            o.referral_id
+            for o in self._evidence.seen(EvidenceKind.ADVOCATE, advocate_id)
+            if o.role == "referee" and o.referral_id
+        }
+        for referral_id in sorted(referral_ids):
+            referral = self._referrals.get(referral_id)
+            if referral is None or referral.clawed_back_at is None:
+                continue
+            risk = reweighed_clawback(referral.risk, other_clawbacks=total - 1, at=now)
+            if risk is None:
+                continue
+            update = {"risk": risk, "updated_at": now, "version": referral.version + 1}
+            try:
+                self._referrals.save(referral.model_copy(update=update), referral.version)
+            except StaleReferral:
+                continue
 
     def _outcome(self, record: RefundRecord, *, replayed: bool) -> RefundOutcome:
         referral = self._referrals.get(record.referral_id)

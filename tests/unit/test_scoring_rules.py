@@ -62,9 +62,31 @@ class TestRules:
         assert (risk.decision, [r.code for r in risk.reasons]) == ("reject", [rules.EMAIL_ALIAS])
 
     def test_a_similar_email_is_a_weak_alias_signal(self) -> None:
-        hit = rules.email_alias(features(email_local_similarity=0.9))
-        assert hit is not None and hit.weight < 0.5
-        assert hit.reason.evidence == {"similarity_percent": 90}
+        hit = rules.email_alias(features(email_local_similarity=0.86))
+        assert hit is not None and hit.weight < 0.5 and not hit.firm
+        assert hit.reason.evidence == {"similarity_percent": 86}
+
+    def test_the_advocates_name_at_another_provider_holds_the_payout(self) -> None:
+        # Given a referee whose mailbox name is nearly the advocate's, at another domain
+        f = features(email_local_similarity=0.93)
+        # When the model finds the referral ordinary
+        risk = risk_of(f, verdict=ordinary())
+        # Then a person still looks before it pays
+        assert risk.decision == "review"
+        assert risk.reasons[0].evidence == {"similarity_percent": 93}
+
+    def test_the_referee_referring_the_advocate_back_is_a_weak_signal(self) -> None:
+        f = features({"mutual_referral": True})
+        assert fired(f) == [rules.MUTUAL_REFERRAL]
+        assert risk_of(f).decision == "approve"
+
+    def test_a_mutual_referral_beside_the_advocates_device_goes_to_review(self) -> None:
+        f = features({"mutual_referral": True}, same_device=1.0)
+        assert risk_of(f).decision == "review"
+
+    def test_a_ring_is_not_also_a_mutual_referral(self) -> None:
+        f = features({"mutual_referral": True, "ring": ["a", "b", "c", "a"]}, ring_cycle=1.0)
+        assert fired(f) == [rules.RING]
 
     @pytest.mark.parametrize(
         ("values", "code"),
@@ -94,7 +116,7 @@ class TestRules:
 
     def test_a_name_rebuilt_from_the_advocates_is_an_alias_signal(self) -> None:
         hit = rules.email_alias(features(email_local_similarity=REBUILT_NAME_SIMILARITY))
-        assert hit is not None and hit.code == rules.EMAIL_ALIAS
+        assert hit is not None and hit.code == rules.EMAIL_ALIAS and not hit.firm
         assert "name parts" in hit.reason.message
 
     def test_a_family_card_alone_waits_for_the_models_agreement(self) -> None:
@@ -123,6 +145,22 @@ class TestRules:
     def test_one_stranger_on_the_card_is_not_enough(self) -> None:
         assert fired(features(payment_card_customers=1.0)) == []
 
+    def test_a_strangers_card_paying_for_other_referrals_this_week_holds_the_payout(
+        self,
+    ) -> None:
+        # Given a card another customer used, which paid for another referral this week
+        f = features(
+            {"card_customers": ["c1"]},
+            payment_card_customers=1.0,
+            payment_fingerprint_referrals_7d=1.0,
+        )
+        # When the model finds the referral ordinary
+        risk = risk_of(f, verdict=ordinary())
+        # Then a person looks before it pays
+        assert risk.decision == "review"
+        shared = next(r for r in risk.reasons if r.code == rules.SHARED_PAYMENT)
+        assert shared.evidence == {"customers": ["c1"], "referrals_7d": 1}
+
     def test_repeated_clawbacks_hold_the_payout_whatever_the_model_says(self) -> None:
         f = features({"advocate_decided_referrals": 3, "advocate_clawed_back": 2})
         risk = risk_of(f, verdict=ordinary())
@@ -135,8 +173,8 @@ class TestRules:
         assert fired(f) == []
 
     def test_reversals_need_a_history_to_count(self) -> None:
-        few = features({"advocate_decided_referrals": 2}, advocate_reversal_rate=1.0)
-        many = features({"advocate_decided_referrals": 6}, advocate_reversal_rate=0.5)
+        few = features({"advocate_decided_referrals": 2, "advocate_reversed_or_rejected": 2})
+        many = features({"advocate_decided_referrals": 6, "advocate_reversed_or_rejected": 3})
         assert fired(few) == []
         assert fired(many) == [rules.REFERRER_REVERSALS]
 

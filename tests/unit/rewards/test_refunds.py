@@ -105,7 +105,7 @@ def test_refund_after_payout_adds_the_refund_to_the_risk_and_keeps_the_decision(
     assert referral.clawed_back_at == world.clock.now()
     assert referral.risk.score > Decimal("50")
     assert referral.risk.reasons[0].code == rules.REFUND_AFTER_REWARD
-    assert referral.risk.reasons[0].evidence["advocate_earlier_clawbacks"] == 0
+    assert referral.risk.reasons[0].evidence["advocate_other_clawbacks"] == 0
     # And the decision its rewards were paid on stands
     assert referral.risk.decision == "approve"
 
@@ -130,6 +130,34 @@ def test_each_earlier_clawback_of_the_advocate_weighs_the_next_refund_more(
 
     # Then every refund after the first says more about the advocate
     assert scores[0] < scores[1] < scores[2]
+
+
+def test_a_pattern_of_clawbacks_raises_the_advocates_earlier_ones_too(world: World) -> None:
+    # Given three paid referrals of one advocate, and one of another advocate
+    program_id = world.program()
+    _, code = world.advocate(program_id)
+    referral_ids = [_approved_with_low_risk(world, program_id, code) for _ in range(3)]
+    _, other_code = world.advocate(program_id)
+    bystander = _approved_with_low_risk(world, program_id, other_code)
+    _paid(world)
+    world.later(days=3)
+    world.refund(bystander, world.order_of(bystander), "45.00")
+
+    # When each of the advocate's is refunded in turn
+    for referral_id in referral_ids:
+        world.refund(referral_id, world.order_of(referral_id), "45.00")
+
+    # Then the first refund now weighs as much as the last: each counts two others
+    referrals = [world.referral_repo.get(r) for r in referral_ids]
+    risks = [r.risk for r in referrals if r is not None and r.risk is not None]
+    assert len(risks) == 3 and len({r.score for r in risks}) == 1
+    assert [r.reasons[0].evidence["advocate_other_clawbacks"] for r in risks] == [2, 2, 2]
+    # And the decisions they were paid on stand
+    assert [r.decision for r in risks] == ["approve"] * 3
+    # And the other advocate's refund still counts as an ordinary return
+    other = world.referral_repo.get(bystander)
+    assert other is not None and other.risk is not None
+    assert other.risk.reasons[0].evidence["advocate_other_clawbacks"] == 0
 
 
 def test_refund_before_payout_leaves_the_risk_as_it_was(world: World) -> None:
