@@ -18,13 +18,22 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import pairwise
 
 from shared.domain.referrals import Decision, Reason, Risk
-from shared.scoring.rules import ANOMALY, REFUND_AFTER_REWARD, RULES_VERSION, RuleHit, plain
+from shared.scoring.rules import (
+    ANOMALY,
+    CLAWBACK_SHARE_TO_HOLD,
+    REFUND_AFTER_REWARD,
+    RULES_VERSION,
+    RuleHit,
+    plain,
+)
 
 REVIEW_AT = 40.0
 REJECT_AT = 80.0
 # How strongly a refund after payout points to refund abuse, by how many of the advocate's
-# referrals had already been clawed back: ordinary returns happen after payout too, a
-# pattern of them does not.
+# other referrals were clawed back: ordinary returns happen after payout too, a pattern
+# of them does not. The count only matters while clawbacks are a large share of the
+# referrals the advocate was rewarded for (CLAWBACK_SHARE_TO_HOLD): a busy advocate's
+# friends return things too.
 CLAWBACK_WEIGHTS = (0.5, 0.7, 0.85)
 _SEVERITY: dict[Decision, int] = {"approve": 0, "review": 1, "reject": 2}
 _CENT = Decimal("0.01")
@@ -147,6 +156,7 @@ def after_clawback(
     risk: Risk | None,
     *,
     other_clawbacks: int,
+    rewarded_referrals: int,
     order_id: str,
     refunded: Decimal,
     days_after_payout: float | None,
@@ -159,13 +169,17 @@ def after_clawback(
     a refund is an outcome, and what it says about the advocate reaches their other
     referrals through the reversal history.
     """
-    weight = CLAWBACK_WEIGHTS[min(other_clawbacks, len(CLAWBACK_WEIGHTS) - 1)]
+    clawed_back = other_clawbacks + 1
+    pattern = clawed_back >= CLAWBACK_SHARE_TO_HOLD * max(rewarded_referrals, clawed_back)
+    counted = other_clawbacks if pattern else 0
+    weight = CLAWBACK_WEIGHTS[min(counted, len(CLAWBACK_WEIGHTS) - 1)]
     before = float(risk.score) if risk is not None else 0.0
     score = 100.0 * (1.0 - (1.0 - before / 100.0) * (1.0 - weight))
     evidence: dict[str, object] = {
         "order_id": order_id,
         "refunded": f"{refunded:f}",
         "advocate_other_clawbacks": other_clawbacks,
+        "advocate_rewarded_referrals": rewarded_referrals,
         "risk_before_refund": f"{before:.2f}",
     }
     if days_after_payout is not None:
@@ -192,12 +206,14 @@ def after_clawback(
     )
 
 
-def reweighed_clawback(risk: Risk | None, *, other_clawbacks: int, at: datetime) -> Risk | None:
+def reweighed_clawback(
+    risk: Risk | None, *, other_clawbacks: int, rewarded_referrals: int, at: datetime
+) -> Risk | None:
     """A clawed-back referral's risk once more of its advocate's referrals were clawed back.
 
     The first refund after payout looks like an ordinary return; the third from the same
-    advocate says the first was not. None when the referral's refund already counts that
-    many others (or it has none to reweigh).
+    advocate says the first was not. None when that changes nothing (or the referral has
+    no refund to reweigh).
     """
     if risk is None:
         return None
@@ -207,11 +223,13 @@ def reweighed_clawback(risk: Risk | None, *, other_clawbacks: int, at: datetime)
     ev = refund.evidence
     base = risk.model_copy(update={"score": Decimal(str(ev.get("risk_before_refund", "0")))})
     days = ev.get("days_after_payout")
-    return after_clawback(
+    reweighed = after_clawback(
         base,
         other_clawbacks=other_clawbacks,
+        rewarded_referrals=rewarded_referrals,
         order_id=str(ev["order_id"]),
         refunded=Decimal(str(ev["refunded"])),
         days_after_payout=float(days) if days is not None else None,
         at=at,
     )
+    return reweighed if reweighed.score > risk.score else None

@@ -258,6 +258,7 @@ class RefundService:
             update["risk"] = after_clawback(
                 referral.risk,
                 other_clawbacks=self._rewards.clawed_back_referrals(referral.advocate_id),
+                rewarded_referrals=self._rewards.rewarded_referrals(referral.advocate_id)[0],
                 order_id=record.order_id,
                 refunded=record.amount,
                 days_after_payout=(record.occurred_at - paid_since).total_seconds() / 86400,
@@ -274,6 +275,7 @@ class RefundService:
         total = self._rewards.clawed_back_referrals(advocate_id)
         if total < 2:
             return
+        rewarded = self._rewards.rewarded_referrals(advocate_id)[0]
         referral_ids = {
             o.referral_id
             for o in self._evidence.seen(EvidenceKind.ADVOCATE, advocate_id)
@@ -283,7 +285,9 @@ class RefundService:
             referral = self._referrals.get(referral_id)
             if referral is None or referral.clawed_back_at is None:
                 continue
-            risk = reweighed_clawback(referral.risk, other_clawbacks=total - 1, at=now)
+            risk = reweighed_clawback(
+                referral.risk, other_clawbacks=total - 1, rewarded_referrals=rewarded, at=now
+            )
             if risk is None:
                 continue
             update = {"risk": risk, "updated_at": now, "version": referral.version + 1}

@@ -160,6 +160,25 @@ def test_a_pattern_of_clawbacks_raises_the_advocates_earlier_ones_too(world: Wor
     assert other.risk.reasons[0].evidence["advocate_other_clawbacks"] == 0
 
 
+def test_a_busy_advocates_occasional_returns_each_weigh_as_one(world: World) -> None:
+    # Given ten paid referrals of one advocate
+    program_id = world.program()
+    _, code = world.advocate(program_id)
+    referral_ids = [_approved_with_low_risk(world, program_id, code) for _ in range(10)]
+    _paid(world)
+    world.later(days=3)
+
+    # When three of them are refunded
+    for referral_id in referral_ids[:3]:
+        world.refund(referral_id, world.order_of(referral_id), "45.00")
+
+    # Then each refund weighs as an ordinary return: three in ten is not a pattern
+    referrals = [world.referral_repo.get(r) for r in referral_ids[:3]]
+    risks = [r.risk for r in referrals if r is not None and r.risk is not None]
+    assert len(risks) == 3 and len({r.score for r in risks}) == 1
+    assert [r.reasons[0].evidence["advocate_other_clawbacks"] for r in risks] == [0, 1, 2]
+
+
 def test_refund_before_payout_leaves_the_risk_as_it_was(world: World) -> None:
     program_id = world.program()
     _, code = world.advocate(program_id)
