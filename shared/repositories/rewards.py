@@ -13,6 +13,7 @@ The program's `budget_left`/`budget_used` and the advocate's `rewarded_referrals
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -40,6 +41,12 @@ REWARDED_REFERRALS = "rewarded_referrals"
 REVERSED_REFERRALS = "reversed_referrals"
 CLAWED_BACK_REFERRALS = "clawed_back_referrals"
 LAST_REVERSAL_AT = "last_reversal_at"
+
+
+@dataclass(frozen=True)
+class ClawbackHistory:
+    clawed_back: int
+    rewarded: int
 
 
 class StaleReward(Exception):
@@ -157,10 +164,14 @@ class RewardRepository:
             add[CLAWED_BACK_REFERRALS] = 1
         return Update(pk, sk, set={LAST_REVERSAL_AT: iso(at)}, add=add, condition=Exists())
 
-    def clawed_back_referrals(self, advocate_id: str) -> int:
-        """How many of the advocate's referrals were reversed after their rewards went out."""
-        item = self._table.get(*keys.advocate(advocate_id))
-        return int(item.get(CLAWED_BACK_REFERRALS, 0)) if item else 0
+    def clawback_history(self, advocate_id: str) -> ClawbackHistory:
+        """How many of the advocate's referrals were rewarded, and how many of those were
+        reversed after their rewards went out (one read of the advocate's counters)."""
+        item = self._table.get(*keys.advocate(advocate_id)) or {}
+        return ClawbackHistory(
+            clawed_back=int(item.get(CLAWED_BACK_REFERRALS, 0)),
+            rewarded=int(item.get(REWARDED_REFERRALS, 0)),
+        )
 
     # --- refunds ------------------------------------------------------------------------
 

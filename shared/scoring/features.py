@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -392,7 +392,7 @@ class _Extraction:
             evidence["ring"] = ring
         evidence["mutual_referral"] = mutual
 
-        terminal = self._shared_terminal(device, payment, card_customers, values)
+        terminal = self._shared_terminal(device, payment, cards, card_customers, values)
         if terminal:
             # Many customers each paying with their own card on the advocate's device is an
             # in-store or event sign-up, not one person's aliases: the device and its network
@@ -403,7 +403,9 @@ class _Extraction:
             }
             for name in TERMINAL_EXPLAINS:
                 values[name] = 0.0
-            evidence["links_to_advocate"] = ["payment"] if payment.advocate_seen else []
+            evidence["links_to_advocate"] = [
+                name for name in evidence["links_to_advocate"] if name == "payment"
+            ]
 
         # A family behind one router shares an IP; sharing a device or a card is rarer.
         shared = {**({} if terminal else device.advocate_referees), **payment.advocate_referees}
@@ -429,6 +431,7 @@ class _Extraction:
         self,
         device: _Links,
         payment: _Links,
+        cards: Sequence[str],
         card_customers: set[str],
         values: dict[str, float],
     ) -> set[str]:
@@ -438,10 +441,9 @@ class _Extraction:
         It is one only for a referee with nothing else tying them to the advocate: their
         own card (no one else's, not the advocate's), a mailbox name unlike the advocate's.
         """
-        if not values["same_device"] or not self.events:
+        if not values["same_device"] or not cards:
             return set()
-        own_card = any(e.payment_fingerprint for e in self.events)
-        if not own_card or payment.advocate_seen or payment.advocate_referees or card_customers:
+        if payment.advocate_seen or payment.advocate_referees or card_customers:
             return set()
         if values["email_alias"] or values["email_local_similarity"] >= SIMILAR_EMAIL:
             return set()

@@ -143,15 +143,17 @@ class RefundService:
                 reversed=reverses,
             )
             ops: list[WriteOp] = [self._rewards.refund_op(record)]
+            clawed_back = False
             if reverses:
-                ops += self._reversal(referral, program, record, actor)
+                reversal, clawed_back = self._reversal(referral, program, record, actor)
+                ops += reversal
             try:
                 self._table.write(ops)
             except (ConditionFailed, TransactionConflict):
                 # A replay of this refund, or the referral or an entry moved: decide again.
                 continue
-            if reverses:
-                self._reweigh_clawbacks(referral.advocate_id, record.recorded_at)
+            if clawed_back:
+                self._reweigh_clawbacks(referral, record.recorded_at)
             return self._outcome(record, replayed=False)
         raise Conflict(  # pragma: no cover - needs sustained contention
             f"referral {referral_id} is changing too fast; retry the refund"
@@ -159,7 +161,8 @@ class RefundService:
 
     def _reversal(
         self, referral: Referral, program: Program, record: RefundRecord, actor: str
-    ) -> list[WriteOp]:
+    ) -> tuple[list[WriteOp], bool]:
+        """The writes that reverse the referral, and whether they claw paid rewards back."""
         now = record.recorded_at
         ops: list[WriteOp] = []
         returned = Decimal(0)
@@ -239,7 +242,7 @@ class RefundService:
                 )
             )
         )
-        return ops
+        return ops, paid_since is not None
 
     def _reversed(
         self,
@@ -254,11 +257,12 @@ class RefundService:
             "version": referral.version + 1,
         }
         if paid_since is not None:
+            history = self._rewards.clawback_history(referral.advocate_id)
             update["clawed_back_at"] = now
             update["risk"] = after_clawback(
                 referral.risk,
-                other_clawbacks=self._rewards.clawed_back_referrals(referral.advocate_id),
-                rewarded_referrals=self._rewards.rewarded_referrals(referral.advocate_id)[0],
+                other_clawbacks=history.clawed_back,
+                rewarded_referrals=history.rewarded,
                 order_id=record.order_id,
                 refunded=record.amount,
                 days_after_payout=(record.occurred_at - paid_since).total_seconds() / 86400,
@@ -266,27 +270,30 @@ class RefundService:
             )
         return referral.model_copy(update=update)
 
-    def _reweigh_clawbacks(self, advocate_id: str, now: datetime) -> None:
-        """Raise the risk of the advocate's earlier clawed-back referrals to what is known now.
+    def _reweigh_clawbacks(self, clawed_back: Referral, now: datetime) -> None:
+        """Raise the risk of the advocate's earlier clawed-back referrals to what is known now,
+        after `clawed_back` (already weighed as it was written) joined them.
 
         Only scores move: the referrals stay reversed and their decisions stay the ones
         they were paid on. A referral that changed meanwhile is left for the next refund.
         """
-        total = self._rewards.clawed_back_referrals(advocate_id)
-        if total < 2:
+        history = self._rewards.clawback_history(clawed_back.advocate_id)
+        if history.clawed_back < 2:
             return
-        rewarded = self._rewards.rewarded_referrals(advocate_id)[0]
         referral_ids = {
             o.referral_id
-            for o in self._evidence.seen(EvidenceKind.ADVOCATE, advocate_id)
+            for o in self._evidence.seen(EvidenceKind.ADVOCATE, clawed_back.advocate_id)
             if o.role == "referee" and o.referral_id
-        }
+        } - {clawed_back.referral_id}
         for referral_id in sorted(referral_ids):
             referral = self._referrals.get(referral_id)
             if referral is None or referral.clawed_back_at is None:
                 continue
             risk = reweighed_clawback(
-                referral.risk, other_clawbacks=total - 1, rewarded_referrals=rewarded, at=now
+                referral.risk,
+                other_clawbacks=history.clawed_back - 1,
+                rewarded_referrals=history.rewarded,
+                at=now,
             )
             if risk is None:
                 continue
