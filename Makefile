@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 PORT ?= 3000
 UV_VERSION := 0.9.30
 
-.PHONY: install run test lint typecheck template-lint unit integration e2e browser bench train clean
+CHECKOV := $(VENV)/tools/checkov/bin/checkov
+
+.PHONY: install run test lint typecheck template-lint scan unit integration e2e browser bench train clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,10 +19,16 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
+# checkov pins packages the product pins differently, so it lives in a virtualenv of its own.
+$(CHECKOV): requirements-checkov.lock | $(STAMP)
+	test -x $(VENV)/tools/checkov/bin/python || $(PYTHON) -m venv $(VENV)/tools/checkov
+	$(BIN)/uv pip install -q --python $(VENV)/tools/checkov/bin/python -r requirements-checkov.lock
+	touch $(CHECKOV)
+
 run: install
 	$(BIN)/rewards serve --port $(PORT)
 
-test: install lint typecheck template-lint unit integration e2e
+test: install lint typecheck template-lint scan unit integration e2e
 
 lint: install
 	$(BIN)/ruff check .
@@ -29,8 +37,15 @@ lint: install
 typecheck: install
 	$(BIN)/mypy shared functions
 
+# cfn-lint with the serverless rules; every suppression carries its reason in template.yaml.
 template-lint: install
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint -a cfn_lint_serverless.rules -- template.yaml
+
+# checkov on the template (.checkov.yaml lists the repo-wide decisions) and bandit on the
+# product code at medium severity and up (low: asserts and non-cryptographic randomness).
+scan: install $(CHECKOV)
+	$(CHECKOV) -f template.yaml --config-file .checkov.yaml --skip-download
+	$(BIN)/bandit -q -r shared functions --severity-level medium
 
 unit: install
 	$(BIN)/pytest -q tests/unit

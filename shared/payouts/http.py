@@ -193,7 +193,7 @@ class UrllibTransport:
             url, data=data, headers=sent_headers, method=method
         )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310  # nosec B310
                 response = _response_from(answer.status, dict(answer.headers), answer.read())
         except urllib.error.HTTPError as error:
             with error:
