@@ -39,15 +39,20 @@ def _program_reward_value(events: Path) -> dict[str, Decimal]:
 def evaluate(decisions: Path, labels: Path, events: Path) -> dict[str, Any]:
     from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-    label_of = {(r["program"], r["referee"]): r["label"] for r in _rows(labels)}
+    label_rows = {(r["program"], r["referee"]): r for r in _rows(labels)}
     value_of = _program_reward_value(events)
     scores, ys = [], []
     fraud = fraud_unpaid = legit_scored = legit_flagged = 0
     fraud_value = fraud_leaked = Decimal(0)
+    per_pattern: dict[str, dict[str, Any]] = {}
     for line in _rows(decisions):
-        label = label_of.get((line["program"], line["referee"]))
-        if label is None:
+        row = label_rows.get((line["program"], line["referee"]))
+        if row is None:
             continue
+        label = row["label"]
+        pattern = per_pattern.setdefault(
+            str(row.get("pattern") or label), {"label": label, "referrals": 0, "hits": 0}
+        )
         risk = line.get("risk")
         is_fraud = label == "fraud"
         if risk is not None:
@@ -56,9 +61,10 @@ def evaluate(decisions: Path, labels: Path, events: Path) -> dict[str, Any]:
         if is_fraud:
             fraud += 1
             paid_now = any(r["status"] in PAID_REWARD for r in line.get("rewards", []))
-            fraud_unpaid += line["status"] in UNPAID or (
-                line["status"] == "reversed" and not paid_now
-            )
+            unpaid = line["status"] in UNPAID or (line["status"] == "reversed" and not paid_now)
+            fraud_unpaid += unpaid
+            pattern["referrals"] += 1
+            pattern["hits"] += unpaid
             if risk is not None:
                 fraud_value += value_of.get(line["program"], Decimal(0))
                 paid = sum(
@@ -73,8 +79,11 @@ def evaluate(decisions: Path, labels: Path, events: Path) -> dict[str, Any]:
                     paid = value_of.get(line["program"], Decimal(0))
                 fraud_leaked += paid
         elif risk is not None:
+            flagged = risk["decision"] in ("review", "reject")
             legit_scored += 1
-            legit_flagged += risk["decision"] in ("review", "reject")
+            legit_flagged += flagged
+            pattern["referrals"] += 1
+            pattern["hits"] += flagged
     y, s = np.asarray(ys), np.asarray(scores)
     fpr, tpr, _ = roc_curve(y, s)
     return {
@@ -89,7 +98,24 @@ def evaluate(decisions: Path, labels: Path, events: Path) -> dict[str, Any]:
         "fraud_money_leaked_share": (
             round(float(fraud_leaked / fraud_value), 4) if fraud_value else None
         ),
+        "patterns": _pattern_shares(per_pattern),
     }
+
+
+def _pattern_shares(per_pattern: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per fraud pattern the share of its referrals left unpaid; per legit behaviour the
+    share of its converted referrals sent to review or rejected."""
+    shares: dict[str, dict[str, Any]] = {}
+    for name, counts in sorted(per_pattern.items()):
+        if not counts["referrals"]:
+            continue
+        measure = "unpaid_share" if counts["label"] == "fraud" else "flagged_share"
+        shares[name] = {
+            "label": counts["label"],
+            "referrals": counts["referrals"],
+            measure: round(counts["hits"] / counts["referrals"], 4),
+        }
+    return shares
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

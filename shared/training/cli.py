@@ -1,4 +1,4 @@
-"""`rewards train [--data FILE --labels FILE] [--out models/]`: train, evaluate, write."""
+"""`rewards train [--data FILE --labels FILE]... [--hold-out PATTERN] [--out models/]`."""
 
 from __future__ import annotations
 
@@ -20,38 +20,67 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "models/<version>/. Without --data, a seeded synthetic history is generated."
         ),
     )
-    parser.add_argument("--data", type=Path, default=None, help="history in backtest format")
-    parser.add_argument("--labels", type=Path, default=None, help="labels sidecar for --data")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        help="history in backtest format (repeatable; each replayed on its own)",
+    )
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        action="append",
+        help="labels for the --data in the same position: lines {program, referee, label}",
+    )
     parser.add_argument("--out", type=Path, default=Path("models"), help="model directory")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--hold-out",
+        metavar="PATTERN",
+        default=None,
+        help="keep this labelled pattern out of fitting and report how it is caught",
+    )
     parser.set_defaults(func=_run)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from shared.training.dataset import dataset_from_files
+def _histories(args: argparse.Namespace, tmp: Path) -> tuple[list[tuple[Path, Path]], str]:
     from shared.training.generator import generate, write_jsonl
+
+    data, labels = args.data or [], args.labels or []
+    if len(data) != len(labels):
+        raise ValueError("every --data needs its --labels, in the same order")
+    if data:
+        names = ", ".join(
+            f"{d.name} with labels {lab.name}" for d, lab in zip(data, labels, strict=True)
+        )
+        return list(zip(data, labels, strict=True)), names
+    lines, label_rows = generate(seed=args.seed)
+    history, label_file = tmp / "history.jsonl", tmp / "labels.jsonl"
+    write_jsonl(history, lines)
+    write_jsonl(label_file, label_rows)
+    return [(history, label_file)], f"synthetic history, generator seed {args.seed}"
+
+
+def _run(args: argparse.Namespace) -> int:
+    from shared.training.dataset import combined, dataset_from_files
     from shared.training.train import train
 
-    if (args.data is None) != (args.labels is None):
-        raise ValueError("--data and --labels go together")
     with tempfile.TemporaryDirectory() as tmp:
-        data, labels = args.data, args.labels
-        if data is None:
-            lines, label_rows = generate(seed=args.seed)
-            data, labels = Path(tmp) / "history.jsonl", Path(tmp) / "labels.jsonl"
-            write_jsonl(data, lines)
-            write_jsonl(labels, label_rows)
-            description = f"synthetic history, generator seed {args.seed}"
-        else:
-            description = f"{data.name} with labels {labels.name}"
-        print(f"rewards train: replaying {data} to compute features", file=sys.stderr)
-        dataset = dataset_from_files(data, labels)
+        histories, description = _histories(args, Path(tmp))
+        parts = []
+        for data, labels in histories:
+            print(f"rewards train: replaying {data} to compute features", file=sys.stderr)
+            parts.append(dataset_from_files(data, labels))
+        dataset = combined(parts)
+    if args.hold_out and args.hold_out not in dataset.patterns:
+        raise ValueError(f"--hold-out {args.hold_out}: no labelled referral has that pattern")
     manifest = train(
         dataset.features,
         dataset.labels,
         dataset.patterns,
         args.out,
         seed=args.seed,
+        held_out_pattern=args.hold_out,
         data_sha256=dataset.sha256,
         data_description=description,
     )

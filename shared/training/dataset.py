@@ -60,12 +60,50 @@ def build_dataset(ops: Sequence[Op], labels: Sequence[dict[str, str]], sha256: s
         values = extractor.extract(referral_id, referral.qualified_at, referral).values
         rows.append([float(values[name]) for name in FEATURE_NAMES])
         ys.append(entry["label"])
-        patterns.append(entry["pattern"])
-    return Dataset(np.asarray(rows, dtype=np.float64), ys, patterns, sha256)
+        # A merchant's labels need not name a pattern; the label itself groups them then.
+        patterns.append(str(entry.get("pattern") or entry["label"]))
+    return Dataset(
+        np.asarray(rows, dtype=np.float64).reshape(-1, len(FEATURE_NAMES)), ys, patterns, sha256
+    )
+
+
+LABELS = ("fraud", "legit")
+
+
+def read_labels(path: Path) -> list[dict[str, str]]:
+    """Label lines `{"program", "referee", "label"}`; any other key is optional."""
+    import json
+
+    rows: list[dict[str, str]] = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        missing = [key for key in ("program", "referee", "label") if not row.get(key)]
+        if missing:
+            raise ValueError(f"{path}:{number}: label line lacks {', '.join(missing)}")
+        if row["label"] not in LABELS:
+            raise ValueError(f"{path}:{number}: label must be fraud or legit, not {row['label']!r}")
+        rows.append(row)
+    return rows
 
 
 def dataset_from_files(events: Path, labels: Path) -> Dataset:
-    import json
+    return build_dataset(read_ops(events), read_labels(labels), file_sha256(events, labels))
 
-    label_rows = [json.loads(line) for line in labels.read_text().splitlines() if line.strip()]
-    return build_dataset(read_ops(events), label_rows, file_sha256(events, labels))
+
+def combined(datasets: Sequence[Dataset]) -> Dataset:
+    """Several histories' rows as one training set.
+
+    Each history is replayed on its own, so two histories that happen to reuse an IP or a
+    device string never link their customers to each other.
+    """
+    if len(datasets) == 1:
+        return datasets[0]
+    digest = hashlib.sha256("".join(d.sha256 for d in datasets).encode()).hexdigest()
+    return Dataset(
+        np.vstack([d.features for d in datasets]),
+        [label for d in datasets for label in d.labels],
+        [pattern for d in datasets for pattern in d.patterns],
+        digest,
+    )

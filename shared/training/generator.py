@@ -974,12 +974,6 @@ def write_jsonl(path: Path, rows: Sequence[str] | Sequence[dict[str, Any]]) -> N
             fh.write("\n")
 
 
-def read_labels(path: Path) -> list[dict[str, str]]:
-    """The labels sidecar ``main`` writes, one dict per referral op."""
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Generate labelled synthetic backtest traffic.")
     parser.add_argument("--seed", type=int, default=7)

@@ -59,7 +59,6 @@ from shared.scoring.model import (
 from shared.scoring.supervised import GradientBoostingScorer
 from shared.training.evaluate import Split, choose_thresholds, enough_labels, evaluate, split_rows
 from shared.training.export import export_gradient_boosting, export_isolation_forest, write_npz
-from shared.training.generator import HELD_OUT_PATTERN
 from shared.training.report import model_card, plot_pr
 
 ANOMALY_FILE = "isolation_forest.npz"
@@ -107,7 +106,7 @@ def train(
     seed: int,
     config: TrainConfig | None = None,
     feature_names: Sequence[str] = FEATURE_NAMES,
-    held_out_pattern: str | None = HELD_OUT_PATTERN,
+    held_out_pattern: str | None = None,
     data_sha256: str | None = None,
     data_description: str | None = None,
     created_at: datetime | None = None,

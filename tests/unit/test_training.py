@@ -57,7 +57,9 @@ def small_dataset(seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     x, y, patterns = small_dataset()
     out = tmp_path_factory.mktemp("models")
-    manifest = train(x, y, patterns, out, seed=7, config=FAST, created_at=WHEN)
+    manifest = train(
+        x, y, patterns, out, seed=7, config=FAST, created_at=WHEN, held_out_pattern="device_farm"
+    )
     return out, manifest
 
 
@@ -225,3 +227,10 @@ def test_review_line_holds_at_most_the_legit_share_it_is_allowed(
     # Then no more than the cap of legitimate referrals scores at or above the review line
     if t.review < t.reject:
         assert np.mean(legit >= t.review) <= cap + 1e-12
+
+
+def test_nothing_is_held_out_unless_asked(tmp_path: Path) -> None:
+    x, y, patterns = small_dataset(seed=2)
+    manifest = train(x, y, patterns, tmp_path, seed=2, config=FAST, created_at=WHEN)
+    assert manifest["held_out_pattern"] is None
+    assert manifest["metrics"]["rows"]["held_out"] == 0
