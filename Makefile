@@ -9,7 +9,7 @@ UV_VERSION := 0.9.30
 
 CHECKOV := $(VENV)/tools/checkov/bin/checkov
 
-.PHONY: install run test lint typecheck template-lint scan unit integration e2e browser bench train clean
+.PHONY: install run test lint typecheck template-lint scan unit integration e2e browser bench train eval-generalization clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,7 @@ test: install lint typecheck template-lint scan unit integration e2e
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy shared functions
@@ -68,8 +69,12 @@ bench: install
 train: install
 	$(BIN)/rewards train
 
+# Leave-one-generator-out: the training recipe judged on generators it never saw.
+eval-generalization: install
+	$(BIN)/python -m shared.training.generalization
+
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .eval
 
 # `sam build` builds the shared layer with this target (BuildMethod: makefile).
 build-SharedLayer:
