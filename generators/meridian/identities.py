@@ -654,8 +654,10 @@ class Forge:
         rng = self.rng
         if ios and rng.random() < 0.08:
             # Sign in with Apple's Hide My Email: random letters and digits, like a bot's.
-            local = "".join(rng.choices(string.ascii_lowercase + string.digits, k=10))
-            return self._unique(lambda: f"{local}@privaterelay.appleid.com")
+            alphabet = string.ascii_lowercase + string.digits
+            return self._unique(
+                lambda: "".join(rng.choices(alphabet, k=10)) + "@privaterelay.appleid.com"
+            )
         f = first.lower().replace(" ", "").replace("'", "")
         la = last.lower().replace(" ", "").replace("'", "")
         domain = provider or self.provider(country)
