@@ -1,0 +1,1 @@
+"""Meridian: synthetic referral traffic of a mobile food-delivery and rides marketplace."""

@@ -1,0 +1,3 @@
+from generators.meridian.cli import main
+
+raise SystemExit(main())
