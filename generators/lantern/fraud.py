@@ -50,13 +50,20 @@ def cross_border_minimum(world: World, target: int) -> int:
         poster = world.ids.person(market.country)
         origins = world.rng.sample(BROKER_COUNTRIES[market.country], k=world.rng.choice((1, 1, 2)))
         posted = world.day(hi=world.days - 4)
+        forwarder = world.ids.hosting_ip()
         for _ in range(world.rng.randint(4, 14)):
-            made += _forum_buyer(world, market, poster, world.rng.choice(origins), posted)
+            country = world.rng.choice(origins)
+            made += _forum_buyer(world, market, poster, country, posted, forwarder)
     return made
 
 
 def _forum_buyer(
-    world: World, market: Market, poster: Person, country: str, posted: datetime
+    world: World,
+    market: Market,
+    poster: Person,
+    country: str,
+    posted: datetime,
+    forwarder: tuple[str, str],
 ) -> int:
     buyer = world.ids.person(country, market=market.country)
     buyer.devices = [
@@ -78,8 +85,8 @@ def _forum_buyer(
         ip, seen_in = buyer.home_ip, country
     elif roll < 0.9:
         ip, seen_in = world.ids.mobile_ip(country), country
-    else:  # through the forwarder's own server
-        ip, seen_in = world.ids.hosting_ip()
+    else:  # through the parcel forwarder's own server, one per forum post
+        ip, seen_in = forwarder
     day = posted + timedelta(days=min(21, int(world.rng.expovariate(1 / 4))))
     when = world.local_moment(day, country)
     at = world.refer(

@@ -144,9 +144,15 @@ MAIL_PROVIDERS: dict[str, tuple[tuple[str, int], ...]] = {
     "LT": (("gmail.com", 60), ("inbox.lt", 30), ("one.lt", 10)),
     "BG": (("abv.bg", 45), ("gmail.com", 45), ("mail.bg", 10)),
     "CZ": (("seznam.cz", 50), ("gmail.com", 30), ("email.cz", 10), ("centrum.cz", 10)),
+    "AT": (("gmail.com", 35), ("gmx.at", 25), ("aon.at", 20), ("icloud.com", 20)),
+    "BE": (("gmail.com", 40), ("telenet.be", 20), ("skynet.be", 15), ("hotmail.com", 25)),
+    "IE": (("gmail.com", 50), ("hotmail.com", 20), ("eircom.net", 15), ("icloud.com", 15)),
 }
 
 # fmt: on
+
+# Neighbours whose names come from a listed country (Belgium drawn as Flanders).
+NAME_ORIGIN = {"AT": "DE", "CH": "DE", "BE": "NL", "IE": "GB"}
 
 # Providers that deliver "name+tag@" to "name@"; gmail also ignores dots in the local part.
 PLUS_TAG_PROVIDERS = frozenset(
@@ -206,6 +212,10 @@ RESIDENTIAL: tuple[Network, ...] = (
     Network("O2 Czech", "CZ", "residential", ("90.177",)),
     Network("Cosmote", "GR", "residential", ("94.65",)),
     Network("A1 Hrvatska", "HR", "residential", ("93.136",)),
+    Network("A1 Telekom Austria", "AT", "residential", ("80.108", "91.114")),
+    Network("Proximus", "BE", "residential", ("81.241", "91.180")),
+    Network("Telenet", "BE", "residential", ("84.192", "81.82")),
+    Network("Eir", "IE", "residential", ("86.40", "83.70")),
 )
 
 MOBILE: tuple[Network, ...] = (
@@ -230,6 +240,11 @@ MOBILE: tuple[Network, ...] = (
     Network("Bite", "LT", "mobile", ("88.119",)),
     Network("A1 Bulgaria", "BG", "mobile", ("212.5",)),
     Network("T-Mobile CZ", "CZ", "mobile", ("37.188",)),
+    Network("Magenta AT", "AT", "mobile", ("62.178",)),
+    Network("Orange Belgium", "BE", "mobile", ("46.178",)),
+    Network("Three Ireland", "IE", "mobile", ("37.228",)),
+    Network("Cosmote Mobile", "GR", "mobile", ("109.242",)),
+    Network("Hrvatski Telekom Mobile", "HR", "mobile", ("31.45",)),
 )
 
 HOSTING: tuple[Network, ...] = (
@@ -527,8 +542,9 @@ class IdentityFactory:
     # -- people --
 
     def name(self, country: str) -> tuple[str, str]:
-        firsts = FIRST_NAMES.get(country, FIRST_NAMES["GB"])
-        lasts = LAST_NAMES.get(country, LAST_NAMES["GB"])
+        origin = NAME_ORIGIN.get(country, country)
+        firsts = FIRST_NAMES.get(origin, FIRST_NAMES["GB"])
+        lasts = LAST_NAMES.get(origin, LAST_NAMES["GB"])
         return self.rng.choice(firsts), self.rng.choice(lasts)
 
     def mailbox(self, first: str, last: str, country: str, provider: str | None = None) -> str:

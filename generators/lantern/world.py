@@ -134,6 +134,7 @@ class World:
         self.labels: list[dict[str, str]] = []
         self._enrolled: dict[tuple[str, str], datetime] = {}
         self._referred: dict[tuple[str, str], datetime] = {}
+        self._enrolment_op: dict[tuple[str, str], int] = {}
         self.happy_referees: dict[str, list[tuple[Person, datetime]]] = {m: [] for m in MARKETS}
         for market in MARKETS.values():
             self._add(
@@ -212,13 +213,26 @@ class World:
     def enrol(
         self, market: Market, person: Person, before: datetime, ctx: dict[str, str] | None = None
     ) -> datetime:
-        """Enrols the advocate once, some minutes to days before their first referral."""
+        """Enrols the advocate once, some minutes to days before their earliest referral.
+
+        Patterns draw a group's referral times out of order, so a referral earlier than the
+        enrolment already written moves that enrolment back instead of bunching referrals.
+        """
         key = (market.ref, person.customer_id)
-        if key in self._enrolled:
-            return self._enrolled[key]
         hours = min(24 * 20, self.rng.lognormvariate(0, 1.6) * 6)
         at = max(START - timedelta(days=2), before - timedelta(hours=hours, minutes=2))
+        at = at.replace(microsecond=0)
+        if key in self._enrolled:
+            if self._enrolled[key] < before:
+                return self._enrolled[key]
+            index = self._enrolment_op[key]
+            _, seq, record = self._ops[index]
+            record["at"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            self._ops[index] = (at, seq, record)
+            self._enrolled[key] = at
+            return at
         self._enrolled[key] = at
+        self._enrolment_op[key] = len(self._ops)
         self._add(
             at,
             {
