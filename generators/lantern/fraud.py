@@ -17,7 +17,7 @@ from generators.lantern.identities import (
     ascii_fold,
     user_agent,
 )
-from generators.lantern.world import MARKETS, Market, World
+from generators.lantern.world import MARKETS, Market, World, cents
 
 FRAUD = "fraud"
 # Where the coupon-forum buyers of each market's codes sit; parcels go via forwarders.
@@ -254,7 +254,7 @@ def _farm_account(
         market,
         recruit,
         max(evening, at + timedelta(hours=2)),
-        world.first_box(market, Decimal("0.50")),
+        cents(market.boxes[0] / 2 + market.shipping),  # the cheapest box at the 50% welcome
         card,
     )
     return 1

@@ -355,7 +355,11 @@ def expats_with_vpns(world: World, target: int) -> int:
             at = world.refer(market, advocate, friend, when, ctx, LEGIT, "expat_vpn")
             made += 1
             if at is not None and world.rng.random() < 0.7:
-                world.convert(market, friend, at, fast=side_by_side, keeps_subscription=0.35)
+                # Trying the shop for a friend's sake: the smallest cart more often (15%).
+                amount = world.first_box(market, trial_share=0.15)
+                world.convert(
+                    market, friend, at, fast=side_by_side, amount=amount, keeps_subscription=0.35
+                )
     return made
 
 

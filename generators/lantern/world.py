@@ -148,7 +148,12 @@ class World:
         markets = list(MARKETS.values())
         return self.rng.choices(markets, weights=[m.share for m in markets])[0]
 
-    def first_box(self, market: Market, discount: Decimal | None = None) -> Decimal:
+    def first_box(
+        self, market: Market, discount: Decimal | None = None, trial_share: float = 0.05
+    ) -> Decimal:
+        """A first box at a welcome discount; a few build a trial cart just over the minimum."""
+        if discount is None and self.rng.random() < trial_share:
+            return self.barely_minimum(market)
         price = self.rng.choices(market.boxes, weights=(40, 25, 10, 15, 10)[: len(market.boxes)])
         off = discount if discount is not None else weighted(self.rng, FIRST_BOX_DISCOUNTS)
         return cents(price[0] * (1 - off) + market.shipping)
