@@ -116,6 +116,16 @@ def _forum_buyer(
 
 
 def _alias_mail(world: World, owner: Person) -> str:
+    """A mailbox variant that differs from the owner's (a no-op variant is drawn again)."""
+    for _ in range(5):
+        variant = _mail_variant(world, owner)
+        if variant != owner.email:
+            return variant
+    local, domain = owner.email.split("@")
+    return f"{local}2@{domain}"
+
+
+def _mail_variant(world: World, owner: Person) -> str:
     local, domain = owner.email.split("@")
     base = local.split("+")[0]
     options = ["digit", "provider"]

@@ -20,11 +20,7 @@ COMPANY_DOMAINS = {
 }
 
 
-def _referee_ctx(world: World, person: Person) -> dict[str, str]:
-    return world.home_context(person)
-
-
-def friends(world: World, target: int, pattern: str = "ordinary_friend") -> int:
+def friends(world: World, target: int) -> int:
     """One advocate, one to a few friends in the same market, ordinary pace."""
     made = 0
     while made < target:
@@ -40,7 +36,7 @@ def friends(world: World, target: int, pattern: str = "ordinary_friend") -> int:
                 day + timedelta(days=world.rng.randint(0, 12)), market.country
             )
             at = world.refer(
-                market, advocate, friend, when, _referee_ctx(world, friend), LEGIT, pattern
+                market, advocate, friend, when, world.home_context(friend), LEGIT, "ordinary_friend"
             )
             made += 1
             if at is not None and world.rng.random() < 0.62:
@@ -174,7 +170,7 @@ def _influencer_follower(world: World, market: Market, creator: Person, post: da
     if world.rng.random() < 0.6:
         fan.devices = [world.ids.instagram_device(market.country)]
     when = post + timedelta(seconds=int(world.rng.expovariate(1 / (5 * 3600))))
-    at = world.refer(market, creator, fan, when, _referee_ctx(world, fan), LEGIT, "influencer")
+    at = world.refer(market, creator, fan, when, world.home_context(fan), LEGIT, "influencer")
     if at is not None and world.rng.random() < 0.42:
         world.convert(market, fan, at, fast=world.rng.random() < 0.2, keeps_subscription=0.35)
     return 1
@@ -309,7 +305,7 @@ def ordinary_returns(world: World, target: int) -> int:
             advocate,
             friend,
             world.local_moment(world.day(), market.country),
-            _referee_ctx(world, friend),
+            world.home_context(friend),
             LEGIT,
             "ordinary_return",
         )
