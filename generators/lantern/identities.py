@@ -146,6 +146,7 @@ MAIL_PROVIDERS: dict[str, tuple[tuple[str, int], ...]] = {
     "CZ": (("seznam.cz", 50), ("gmail.com", 30), ("email.cz", 10), ("centrum.cz", 10)),
     "AT": (("gmail.com", 35), ("gmx.at", 25), ("aon.at", 20), ("icloud.com", 20)),
     "BE": (("gmail.com", 40), ("telenet.be", 20), ("skynet.be", 15), ("hotmail.com", 25)),
+    "CH": (("gmail.com", 35), ("bluewin.ch", 30), ("gmx.ch", 20), ("icloud.com", 15)),
     "IE": (("gmail.com", 50), ("hotmail.com", 20), ("eircom.net", 15), ("icloud.com", 15)),
 }
 
@@ -216,6 +217,7 @@ RESIDENTIAL: tuple[Network, ...] = (
     Network("Proximus", "BE", "residential", ("81.241", "91.180")),
     Network("Telenet", "BE", "residential", ("84.192", "81.82")),
     Network("Eir", "IE", "residential", ("86.40", "83.70")),
+    Network("Swisscom", "CH", "residential", ("85.1", "178.197")),
 )
 
 MOBILE: tuple[Network, ...] = (
@@ -243,6 +245,7 @@ MOBILE: tuple[Network, ...] = (
     Network("Magenta AT", "AT", "mobile", ("62.178",)),
     Network("Orange Belgium", "BE", "mobile", ("46.178",)),
     Network("Three Ireland", "IE", "mobile", ("37.228",)),
+    Network("Sunrise Mobile", "CH", "mobile", ("212.243",)),
     Network("Cosmote Mobile", "GR", "mobile", ("109.242",)),
     Network("Hrvatski Telekom Mobile", "HR", "mobile", ("31.45",)),
 )
@@ -390,7 +393,10 @@ INSTAGRAM_MODELS = (
     ("Xiaomi", "23049PCD8G", "marble", "qcom"),
 )
 
-LOCALES = {"DE": "de_DE", "FR": "fr_FR", "NL": "nl_NL", "GB": "en_GB"}
+LOCALES = {
+    "DE": "de_DE", "FR": "fr_FR", "NL": "nl_NL", "GB": "en_GB",
+    "AT": "de_AT", "CH": "de_CH", "BE": "nl_BE", "IE": "en_IE",
+}  # fmt: skip
 
 
 def instagram_ua(rng: random.Random, country: str) -> str:

@@ -10,6 +10,7 @@ from generators.lantern.world import Market, World
 
 LEGIT = "legit"
 NEIGHBOURS = {"DE": ("AT", "PL", "NL"), "FR": ("BE", "ES"), "NL": ("BE", "DE"), "GB": ("IE",)}
+FAN_NEIGHBOURS = {"DE": ("AT", "CH"), "FR": ("BE", "CH"), "NL": ("BE",), "GB": ("IE",)}
 HOLIDAY_COUNTRIES = ("ES", "IT", "PT", "GR", "HR")
 EXPAT_COUNTRIES = ("ES", "IT", "PT", "PL", "RO", "CZ", "GB", "DE", "FR", "NL")
 COMPANY_DOMAINS = {
@@ -166,9 +167,12 @@ def influencers(world: World, target: int) -> int:
 
 
 def _influencer_follower(world: World, market: Market, creator: Person, post: datetime) -> int:
-    fan = world.ids.person(market.country)
+    country = market.country
+    if world.rng.random() < 0.08:  # the creator's audience reaches over the border
+        country = world.rng.choice(FAN_NEIGHBOURS[market.country])
+    fan = world.ids.person(country, market=market.country)
     if world.rng.random() < 0.6:
-        fan.devices = [world.ids.instagram_device(market.country)]
+        fan.devices = [world.ids.instagram_device(country)]
     when = post + timedelta(seconds=int(world.rng.expovariate(1 / (5 * 3600))))
     at = world.refer(market, creator, fan, when, world.home_context(fan), LEGIT, "influencer")
     if at is not None and world.rng.random() < 0.42:
