@@ -1,0 +1,3 @@
+from generators.lantern.cli import main
+
+raise SystemExit(main())
