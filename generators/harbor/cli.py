@@ -25,6 +25,7 @@ PATTERNS: tuple[tuple[Callable[[World, int], None], int], ...] = (
     (legit.vpn_users, 130),
     (legit.shared_family_card, 90),
     (legit.ordinary_returns, 220),
+    (legit.group_trips, 24),
     (campus.campus_networks, 170),
     (fraud.account_takeover, 6),
     (fraud.self_referral_aliases, 24),

@@ -61,7 +61,8 @@ def account_takeover(world: World, victims: int) -> None:
 def takeover_burst(world: World, spec: ProgramSpec, victim: Person, start_day: float) -> None:
     rng = world.rng
     blocks = [world.ids.hosting_block() for _ in range(rng.randint(1, 2))]
-    agent = rng.choice(DESKTOP[:3])
+    # One browser profile for the whole burst; a fifth spoof an iPhone instead.
+    agent = rng.choice(DESKTOP[:3]) if rng.random() < 0.8 else IOS_SAFARI[0]
     moment = world.clock.at(start_day, 0, ANY_HOUR)
     for index in range(rng.randint(8, 24)):
         moment += int(rng.expovariate(1 / (22 * 60))) + 20

@@ -324,3 +324,30 @@ def ordinary_returns(world: World, referrals: int) -> None:
             "ordinary_returns",
             returner,
         )
+
+
+def group_trips(world: World, organisers: int) -> None:
+    """A quiet advocate resurfaces weeks later to outfit a hiking or ski trip: a burst of
+    trip mates in one evening, each from their own home, device and card."""
+    rng = world.rng
+    for _ in range(world.count(organisers)):
+        organiser = world.ids.person(world.country())
+        spec = world.program_for(organiser.country)
+        enrolled = world.enrol_home(spec, organiser, 0, world.days * 0.3)
+        trip_day = enrolled / DAY + rng.uniform(18, 40)
+        if trip_day >= world.days - 1:
+            trip_day = world.days - rng.uniform(1.5, 3)
+        moment = world.clock.at(trip_day, organiser.utc_offset)
+        for _ in range(rng.randint(4, 11)):
+            mate = friend_of(world, organiser)
+            moment += rng.randint(2 * 60, 50 * 60)
+            refer_and_buy(
+                world,
+                spec.ref,
+                organiser,
+                mate,
+                moment,
+                world.visit(mate, 0.4),
+                "group_trip",
+                Buying(chance=0.75, median_hours=30, lean=-0.3),
+            )

@@ -31,27 +31,22 @@ def _reward(kind: str, amount: str, currency: str) -> dict:
     return {"kind": kind, "amount": amount, "currency": currency}
 
 
-def _program(
-    name: str,
-    currency: str,
-    minimum: str,
-    advocate: tuple[str, str],
-    referee: tuple[str, str],
-    tiers: list,
-    window: int,
-    holding: int,
-    cap: int,
-    dual: str,
-) -> dict:
-    return {
+def _spec(ref: str, name: str, currency: str, minimum: str, *, rewards: tuple[tuple, tuple],
+          tiers: list[tuple[int, str, str]], window: int, holding: int, cap: int, dual: str,
+          price_factor: str, tax_rates: tuple[str, ...]) -> ProgramSpec:  # fmt: skip
+    (advocate_kind, advocate_amount), (referee_kind, referee_amount) = rewards
+    body = {
         "name": name,
         "qualifying_event": "purchase",
         "min_order_value": minimum,
         "rewards": {
-            "advocate": _reward(advocate[0], advocate[1], currency),
-            "referee": _reward(referee[0], referee[1], currency),
+            "advocate": _reward(advocate_kind, advocate_amount, currency),
+            "referee": _reward(referee_kind, referee_amount, currency),
         },
-        "tiers": tiers,
+        "tiers": [
+            {"min_successful_referrals": count, "advocate_bonus": _reward(kind, amount, currency)}
+            for count, kind, amount in tiers
+        ],
         "attribution_window_days": window,
         "holding_period_days": holding,
         "budget": {"amount": "2500000.00", "currency": currency},
@@ -61,84 +56,33 @@ def _program(
         "review_timeout_action": "reject",
         "auto_reject": True,
     }
+    return ProgramSpec(ref, currency, Decimal(minimum), holding, window, Decimal(price_factor),
+                       tax_rates, body)  # fmt: skip
 
 
 US_TAX = ("0.0000", "0.0625", "0.0700", "0.0725", "0.0825", "0.0888", "0.0600", "0.0400")
 CA_TAX = ("0.0500", "0.1300", "0.1300", "0.1200", "0.1498", "0.1500", "0.1100")
 
 PROGRAMS = {
-    "p1": ProgramSpec(
-        "p1",
-        "USD",
-        Decimal("50.00"),
-        14,
-        30,
-        Decimal("1.00"),
-        US_TAX,
-        _program(
-            "Trail Crew: give $15, get $20",
-            "USD",
-            "50.00",
-            ("gift_card", "20.00"),
-            ("cash", "15.00"),
-            [
-                {
-                    "min_successful_referrals": 5,
-                    "advocate_bonus": _reward("gift_card", "25.00", "USD"),
-                }
-            ],
-            30,
-            14,
-            25,
-            "100.00",
-        ),
+    "p1": _spec(
+        "p1", "Trail Crew: give $15, get $20", "USD", "50.00",
+        rewards=(("gift_card", "20.00"), ("cash", "15.00")),
+        tiers=[(5, "gift_card", "25.00")],
+        window=30, holding=14, cap=25, dual="100.00", price_factor="1.00", tax_rates=US_TAX,
     ),
-    "p2": ProgramSpec(
-        "p2",
-        "CAD",
-        Decimal("75.00"),
-        21,
-        45,
-        Decimal("1.35"),
-        CA_TAX,
-        _program(
-            "Northern Outfitters Canada: give $20, get $25",
-            "CAD",
-            "75.00",
-            ("cash", "25.00"),
-            ("gift_card", "20.00"),
-            [
-                {"min_successful_referrals": 3, "advocate_bonus": _reward("cash", "15.00", "CAD")},
-                {"min_successful_referrals": 10, "advocate_bonus": _reward("cash", "50.00", "CAD")},
-            ],
-            45,
-            21,
-            15,
-            "150.00",
-        ),
+    "p2": _spec(
+        "p2", "Northern Outfitters Canada: give $20, get $25", "CAD", "75.00",
+        rewards=(("cash", "25.00"), ("gift_card", "20.00")),
+        tiers=[(3, "cash", "15.00"), (10, "cash", "50.00")],
+        window=45, holding=21, cap=15, dual="150.00", price_factor="1.35", tax_rates=CA_TAX,
     ),
-    "p3": ProgramSpec(
-        "p3",
-        "USD",
-        Decimal("30.00"),
-        7,
-        14,
-        Decimal("1.00"),
-        US_TAX,
-        _program(
-            "Campus Crew: $10 for you, $10 for them",
-            "USD",
-            "30.00",
-            ("gift_card", "10.00"),
-            ("gift_card", "10.00"),
-            [],
-            14,
-            7,
-            10,
-            "100.00",
-        ),
+    "p3": _spec(
+        "p3", "Campus Crew: $10 for you, $10 for them", "USD", "30.00",
+        rewards=(("gift_card", "10.00"), ("gift_card", "10.00")),
+        tiers=[],
+        window=14, holding=7, cap=10, dual="100.00", price_factor="1.00", tax_rates=US_TAX,
     ),
-}
+}  # fmt: skip
 
 # USD list prices of the catalogue, cheapest first (socks to down parkas).
 CATALOGUE = (
