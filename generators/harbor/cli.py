@@ -15,7 +15,7 @@ from generators.harbor.world import World
 # (pattern, episodes at scale 1.0). Episode sizes vary per pattern; README lists the
 # referral shares they produce. Fraud is about 8% of converted referrals.
 PATTERNS: tuple[tuple[Callable[[World, int], None], int], ...] = (
-    (legit.ordinary_friends, 1010),
+    (legit.ordinary_friends, 1040),
     (legit.households, 120),
     (legit.coworkers, 26),
     (legit.mobile_cgnat, 170),
@@ -28,10 +28,11 @@ PATTERNS: tuple[tuple[Callable[[World, int], None], int], ...] = (
     (legit.group_trips, 24),
     (campus.campus_networks, 170),
     (fraud.account_takeover, 6),
-    (fraud.self_referral_aliases, 24),
-    (fraud.cross_program_rings, 5),
-    (fraud.refund_after_reward, 8),
+    (fraud.self_referral_aliases, 20),
+    (fraud.cross_program_rings, 4),
+    (fraud.refund_after_reward, 7),
     (fraud.prepaid_slow_drip, 3),
+    (fraud.emulator_farms, 1),
 )
 
 

@@ -7,9 +7,11 @@ from decimal import Decimal
 
 from generators.harbor.identities import (
     DESKTOP,
+    EMULATOR,
     FRESH_PROVIDERS,
     HEADLESS,
     IOS_SAFARI,
+    SPOOFED_ANDROID,
     Device,
     Person,
     weighted,
@@ -377,3 +379,54 @@ def drip(
     world.ledger.purchase(
         referral, referral.at + rng.randint(10 * 60, 6 * HOUR), amount, rng.choice(cards)
     )
+
+
+# --- emulator farm ----------------------------------------------------------------------
+
+
+def emulator_farms(world: World, farms: int) -> None:
+    """A rack of Android emulators behind rotating mobile proxies, scripted sessions at a
+    steady cadence; images are restored from snapshots, so device ids come back."""
+    rng = world.rng
+    for _ in range(world.count(farms)):
+        country = world.country()
+        spec = world.program_for(country)
+        images = [world.ids.device_id() for _ in range(rng.randint(5, 9))]
+        handlers = [farm_account(world, country, images) for _ in range(rng.randint(3, 5))]
+        for handler in handlers:
+            at = world.clock.at(world.clock.day(0, world.days * 0.5), 0, ANY_HOUR)
+            world.ledger.enrol(spec.ref, handler, at, farm_visit(world, handler))
+        for _ in range(rng.randint(3, 5)):
+            farm_session(world, spec, handlers, images, world.clock.day(world.days * 0.1))
+
+
+def farm_account(world: World, country: str, images: list[str]) -> Person:
+    rng = world.rng
+    agent = rng.choice(EMULATOR) if rng.random() < 0.1 else rng.choice(SPOOFED_ANDROID)
+    first, last = world.ids.name()
+    email = world.ids.email(first, f"{last}{rng.randint(100, 999)}", weighted(rng, FRESH_PROVIDERS))
+    card = world.ids.card()
+    return Person(world.ids.customer_id(), first, last, email, country, 0, "",
+                  Device(rng.choice(images), agent), [card])  # fmt: skip
+
+
+def farm_visit(world: World, person: Person) -> dict:
+    ip = world.rng.choice(world.carrier[person.country])
+    return context(ip, person.device.device_id, person.device.user_agent, person.country)
+
+
+def farm_session(world: World, spec: ProgramSpec, handlers: list[Person], images: list[str],
+                 day: float) -> None:  # fmt: skip
+    rng = world.rng
+    moment = world.clock.at(day, 0, ANY_HOUR)
+    cadence = rng.randint(9, 14) * 60
+    for _ in range(rng.randint(6, 15)):
+        moment += cadence + rng.randint(-40, 40)
+        referee = farm_account(world, handlers[0].country, images)
+        referral = refer_fraud(world, spec.ref, rng.choice(handlers), referee, moment,
+                               farm_visit(world, referee), "emulator_farm")  # fmt: skip
+        if referral is None or rng.random() < 0.12:
+            continue
+        card = referee.cards[0] if rng.random() < 0.6 else rng.choice(handlers).cards[0]
+        at = referral.at + rng.randint(2 * 60, 20 * 60)
+        world.ledger.purchase(referral, at, near_minimum(world, spec) + rng.randint(0, 12), card)

@@ -179,6 +179,19 @@ INSTAGRAM_IOS = (
     "(KHTML, like Gecko) Mobile/22G86 Instagram 399.1.0.22.80 (iPhone16,1; iOS 18_6; en_CA; "
     "en; scale=3.00; 1179x2556; 783390127)",
 )
+# Android emulator images as the farm's browsers report them, raw and dressed up.
+EMULATOR = (
+    "Mozilla/5.0 (Linux; Android 14; sdk_gphone64_x86_64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/141.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 13; Android SDK built for x86_64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/140.0.0.0 Mobile Safari/537.36",
+)
+SPOOFED_ANDROID = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/141.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 14; SM-S921U) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/141.0.0.0 Mobile Safari/537.36",
+)
 HEADLESS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "HeadlessChrome/141.0.0.0 Safari/537.36"

@@ -170,7 +170,7 @@ def influencers(world: World, creators: int) -> None:
             posted = world.clock.at(
                 world.clock.day(enrolled / DAY, world.days - 1), creator.utc_offset
             )
-            for _ in range(rng.randint(20, 80)):
+            for _ in range(rng.randint(20, 70)):
                 follower = follower_of(world, creator)
                 at = posted + int(rng.expovariate(1 / (7 * HOUR)))
                 refer_and_buy(
