@@ -49,7 +49,6 @@ class Ledger:
         self._labels: dict[tuple[str, str], dict] = {}
         self._enrolled: dict[tuple[str, str], int] = {}
         self._referred: dict[tuple[str, str], Referral] = {}
-        self._order_serial = 1_040_000
         self._orders: dict[str, Decimal] = {}
         self.converted: set[tuple[str, str]] = set()
 
@@ -113,8 +112,9 @@ class Ledger:
     def purchase(self, referral: Referral, at: int, amount: Decimal, card: str) -> Order | None:
         if at <= referral.at or at >= self.end:
             return None
-        self._order_serial += self.rng.randint(1, 29)
-        order = Order(f"HB{self._order_serial}", referral.program, referral.referee, at, amount)
+        # Numbered in time order when written; a draft key until then.
+        draft = f"draft-{len(self._orders)}"
+        order = Order(draft, referral.program, referral.referee, at, amount)
         self._orders[order.order_id] = amount
         spec = PROGRAMS[referral.program]
         if amount >= spec.min_order and at <= referral.at + spec.window_days * 86_400:
@@ -147,6 +147,7 @@ class Ledger:
 
     def write(self, events: Path, labels: Path) -> None:
         ordered = sorted(self._ops, key=lambda entry: (entry[0], entry[1]))
+        self._number_orders([op for _, _, op in ordered])
         with events.open("w", encoding="utf-8") as out:
             for _, _, op in ordered:
                 out.write(json.dumps(op, separators=(",", ":")) + "\n")
@@ -155,6 +156,19 @@ class Ledger:
                 if op["op"] == "referral":
                     key = (op["program"], op["body"]["referee"]["customer_id"])
                     out.write(json.dumps(self._labels[key], separators=(",", ":")) + "\n")
+
+    def _number_orders(self, ops: list[dict]) -> None:
+        """Storefront order numbers rise with time, with gaps for orders outside referrals."""
+        numbers: dict[str, str] = {}
+        serial = 1_040_000
+        for op in ops:
+            body = op.get("body", {})
+            draft = body.get("order_id", "")
+            if draft.startswith("draft-"):
+                if draft not in numbers:
+                    serial += self.rng.randint(1, 29)
+                    numbers[draft] = f"HB{serial}"
+                body["order_id"] = numbers[draft]
 
     def summary(self) -> dict[str, dict[str, int]]:
         """Referrals and qualifying conversions per pattern and per label."""
