@@ -15,8 +15,8 @@ from generators.harbor.world import World
 # (pattern, episodes at scale 1.0). Episode sizes vary per pattern; README lists the
 # referral shares they produce. Fraud is about 8% of converted referrals.
 PATTERNS: tuple[tuple[Callable[[World, int], None], int], ...] = (
-    (legit.ordinary_friends, 1040),
-    (legit.households, 120),
+    (legit.ordinary_friends, 1100),
+    (legit.households, 140),
     (legit.coworkers, 26),
     (legit.mobile_cgnat, 170),
     (legit.influencers, 6),

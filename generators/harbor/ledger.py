@@ -91,6 +91,8 @@ class Ledger:
         at = max(at, enrolled + self.rng.randint(90, 3_600))
         if at >= self.end:
             return None
+        if self.rng.random() < 0.02:  # storage blocked: the device cookie never got set
+            ctx = {name: value for name, value in ctx.items() if name != "device_id"}
         referral = Referral(program, advocate.customer_id, referee.customer_id, at)
         self._referred[key] = referral
         self._labels[key] = {

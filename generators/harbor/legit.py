@@ -166,7 +166,7 @@ def influencers(world: World, creators: int) -> None:
         creator = world.ids.person(world.country())
         spec = world.program_for(creator.country)
         enrolled = world.enrol_home(spec, creator, 0, world.days * 0.3)
-        for _ in range(rng.randint(1, 3)):
+        for _ in range(rng.randint(1, 2)):
             posted = world.clock.at(
                 world.clock.day(enrolled / DAY, world.days - 1), creator.utc_offset
             )
