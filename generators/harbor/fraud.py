@@ -184,8 +184,7 @@ def alias_visit(world: World, person: Person, alias: Person) -> tuple[str, dict]
         ip = rng.choice(world.carrier[person.country])
     else:
         program = "p2" if program == "p1" else "p1"
-        ip, country = world.ids.vpn_exit()
-        country = "CA" if program == "p2" else "US"
+        ip, country = world.ids.vpn_exit(program_country(program))
     alias.device = device
     return program, context(ip, device.device_id, device.user_agent, country)
 
@@ -203,33 +202,42 @@ def other_browser(world: World, agent: str) -> str:
 
 def cross_program_rings(world: World, rings: int) -> None:
     """Accounts that refer each other round a circle in one program and back round it
-    in another, behind a small rented block of residential proxies, sharing a few cards."""
+    in another, behind a small rented block of residential proxies in each program's
+    country, sharing a few cards."""
     rng = world.rng
     for _ in range(world.count(rings)):
         programs = ("p1", "p2") if rng.random() < 0.6 else ("p1", "p3")
         size = rng.randint(4, 7)
-        proxy = world.ids.residential_ip("US").rsplit(".", 1)[0]
-        proxies = [f"{proxy}.{rng.randint(2, 254)}" for _ in range(rng.randint(2, 3))]
+        proxies = {program: proxy_block(world, program_country(program)) for program in programs}
         cards = [world.ids.card() for _ in range(rng.randint(2, 3))]
-        members = [ring_member(world, programs, proxies) for _ in range(size)]
+        members = [ring_member(world, programs, proxies["p1"]) for _ in range(size)]
         start = world.clock.day(0, world.days * 0.6)
         joined = {}
         for index, member in enumerate(members):
             for program in programs:
                 day = start + index * rng.uniform(0.3, 2.5)
                 at = world.clock.at(day, member.utc_offset)
-                ctx = context(
-                    rng.choice(proxies),
-                    member.device.device_id,
-                    member.device.user_agent,
-                    member.country,
-                )
+                ctx = proxied(world, member, program, proxies[program])
                 joined[(program, index)] = world.ledger.enrol(program, member, at, ctx)
         for program, step in zip(programs, (1, -1), strict=True):
             for index, member in enumerate(members):
                 referee = members[(index + step) % size]
                 since = max(joined[(program, index)], joined[(program, (index + step) % size)])
-                ring_referral(world, program, member, referee, since, proxies, cards)
+                ring_referral(world, program, member, referee, since, proxies[program], cards)
+
+
+def program_country(program: str) -> str:
+    return "CA" if program == "p2" else "US"
+
+
+def proxy_block(world: World, country: str) -> list[str]:
+    block = world.ids.residential_ip(country).rsplit(".", 1)[0]
+    return [f"{block}.{world.rng.randint(2, 254)}" for _ in range(world.rng.randint(2, 3))]
+
+
+def proxied(world: World, person: Person, program: str, proxies: list[str]) -> dict:
+    ip = world.rng.choice(proxies)
+    return context(ip, person.device.device_id, person.device.user_agent, program_country(program))
 
 
 def ring_member(world: World, programs: tuple[str, ...], proxies: list[str]) -> Person:
@@ -251,12 +259,7 @@ def ring_referral(
 ) -> None:
     rng = world.rng
     at = world.after(since, 1.5, advocate)
-    ctx = context(
-        rng.choice(proxies),
-        referee.device.device_id,
-        referee.device.user_agent,
-        "CA" if program == "p2" else "US",
-    )
+    ctx = proxied(world, referee, program, proxies)
     referral = refer_fraud(world, program, advocate, referee, at, ctx, "cross_program_ring")
     if referral is None:
         return

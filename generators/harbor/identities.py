@@ -319,8 +319,9 @@ class Identities:
         """A /24 in a hosting range; attackers' instances land on neighbouring hosts."""
         return self.octets(self.rng.choice(HOSTING_PREFIXES), 1)
 
-    def vpn_exit(self) -> tuple[str, str]:
-        block, country = self.rng.choice(VPN_EXITS)
+    def vpn_exit(self, country: str | None = None) -> tuple[str, str]:
+        exits = [exit for exit in VPN_EXITS if country in (None, exit[1])]
+        block, country = self.rng.choice(exits)
         return f"{block}.{self.rng.randint(2, 250)}", country
 
     def corporate_egress(self) -> list[str]:
