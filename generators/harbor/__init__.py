@@ -1,0 +1,1 @@
+"""harbor: traffic of a North American apparel and outdoor-gear shop's referral programs."""

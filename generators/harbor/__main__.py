@@ -1,0 +1,3 @@
+from generators.harbor.cli import main
+
+raise SystemExit(main())
