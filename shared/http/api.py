@@ -176,6 +176,9 @@ class Api:
             data = json.loads(raw)
         except ValueError as exc:
             raise _Refused(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from exc
+        except RecursionError as exc:
+            # No request model nests more than four levels; the decoder gives up near 1000.
+            raise _Refused(400, "Malformed JSON", "the body's JSON is nested too deeply") from exc
         if not isinstance(data, dict):
             raise InvalidRequest.field("body", "must be a JSON object", "type_error")
         try:
