@@ -61,7 +61,13 @@ def _operation(route: RouteSpec, names: Names) -> dict[str, Any]:
                 "in": "query",
                 "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
             },
-            {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+            {
+                "name": "cursor",
+                "in": "query",
+                "description": "The `next_cursor` of the previous page, sent with the same "
+                "filters (another list or other filters: 422 naming `cursor`)",
+                "schema": {"type": "string"},
+            },
         ]
     if route.query is not None:
         schema = route.query.model_json_schema(ref_template="#/components/schemas/{model}")
