@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -123,7 +124,9 @@ class Api:
 
         def register(fn: Callable[[Request[Any]], Reply]) -> Callable[[Request[Any]], Reply]:
             def endpoint(**path_params: str) -> Response:
-                return self._serve(route, fn, path_params)
+                # API Gateway passes the raw path: its values arrive percent-encoded.
+                decoded = {name: unquote(value) for name, value in path_params.items()}
+                return self._serve(route, fn, decoded)
 
             self.resolver.route(rule, method)(endpoint)
             return fn
