@@ -1,8 +1,8 @@
 """A Powertools HTTP resolver with our contract built in.
 
 Each function registers its routes through `Api.route`, which enforces the catalogue's roles,
-checks media type and size, parses the body into the route's pydantic model, runs POSTs
-under the Idempotency-Key, and turns every failure into problem+json.
+checks media type and size, parses the body into the route's pydantic model, runs POST,
+PATCH and DELETE under the Idempotency-Key, and turns every failure into problem+json.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from shared.adapters.logging import make_logger
 from shared.errors import DomainError, FieldError, InvalidRequest
 from shared.http import idempotency
 from shared.http.auth import Principal, Unauthenticated, principal_of
-from shared.http.catalogue import RouteSpec, spec
+from shared.http.catalogue import IDEMPOTENT_METHODS, RouteSpec, spec
 from shared.http.problem import PROBLEM_TYPE, dumps, field_errors, problem
 from shared.storage.table import InvalidCursor
 
@@ -152,7 +152,7 @@ class Api:
             query["cursor"] = _open_cursor(query["cursor"], binding)
         request = Request(principal=principal, body=body, path=path_params, query=query)
         key = (event.headers or {}).get("idempotency-key")
-        if route.method == "POST" and key is not None:
+        if route.method in IDEMPOTENT_METHODS and key is not None:
             if not key or len(key) > IDEMPOTENCY_KEY_MAX:
                 raise InvalidRequest.field(
                     "Idempotency-Key", "must be 1 to 255 characters", "invalid_header"
