@@ -31,6 +31,7 @@ __all__ = [
     "OpenReview",
     "ReviewDecision",
     "ReviewLabel",
+    "TimeoutRejection",
     "approvals_needed",
     "decide",
     "enter_review",
@@ -151,20 +152,39 @@ def review_deadline(referral: Referral, program: Program) -> datetime:
     return review_opened_at(referral) + timedelta(days=program.review_timeout_days)
 
 
-def expire(referral: Referral, program: Program, at: datetime) -> DecisionOutcome:
-    """Resolve a review left undecided past the program's timeout by its configured action."""
+# Why a timeout rejects a referral whatever the program's timeout action says: approving it
+# needs two people, or a firm rule holds it for a person's decision.
+TimeoutRejection = Literal["dual_approval", "firm_rule"]
+_TIMEOUT_REJECTION_NOTES: dict[str, str] = {
+    "dual_approval": "rejected: it needs two approvals and a timeout is none",
+    "firm_rule": "rejected: a firm rule holds it for a person's decision",
+}
+
+
+def expire(
+    referral: Referral,
+    program: Program,
+    at: datetime,
+    *,
+    reject_because: TimeoutRejection | None = None,
+) -> DecisionOutcome:
+    """Resolve a review left undecided past the program's timeout by its configured action,
+    except that a referral needing dual approval or held by a firm rule is rejected."""
     _check_open(referral)
-    approve = program.review_timeout_action == "approve"
+    approve = program.review_timeout_action == "approve" and reject_because is None
     target = ReferralStatus.HOLDING if approve else ReferralStatus.REJECTED
+    note = (
+        f"no decision within {program.review_timeout_days} days; "
+        f"the program's timeout action is {program.review_timeout_action}"
+    )
+    if reject_because is not None and program.review_timeout_action == "approve":
+        note = f"{note}; {_TIMEOUT_REJECTION_NOTES[reject_because]}"
     resolved = referral.model_copy(
         update={
             "status": target,
             "decided_by": TIMEOUT_ACTOR,
             "decided_at": at,
-            "decision_note": (
-                f"no decision within {program.review_timeout_days} days; "
-                f"the program's timeout action is {program.review_timeout_action}"
-            ),
+            "decision_note": note,
             "updated_at": at,
             "version": referral.version + 1,
         }

@@ -231,6 +231,7 @@ class RefundRecord(BaseModel):
     body_hash: str
     order_amount_left: Decimal
     reversed: bool
+    refund_id: str | None = None
 
     @staticmethod
     def digest(order_id: str, amount: Decimal, currency: str, occurred_at: str | None) -> str:

@@ -1,16 +1,20 @@
 """A Powertools HTTP resolver with our contract built in.
 
 Each function registers its routes through `Api.route`, which enforces the catalogue's roles,
-checks media type and size, parses the body into the route's pydantic model, runs POSTs
-under the Idempotency-Key, and turns every failure into problem+json.
+checks media type and size, parses the body into the route's pydantic model, runs POST,
+PATCH and DELETE under the Idempotency-Key, and turns every failure into problem+json.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,12 +24,16 @@ from shared.adapters.logging import make_logger
 from shared.errors import DomainError, FieldError, InvalidRequest
 from shared.http import idempotency
 from shared.http.auth import Principal, Unauthenticated, principal_of
-from shared.http.catalogue import RouteSpec, spec
+from shared.http.catalogue import IDEMPOTENT_METHODS, RouteSpec, spec
 from shared.http.problem import PROBLEM_TYPE, dumps, field_errors, problem
 from shared.storage.table import InvalidCursor
 
 MAX_BODY_BYTES = 64 * 1024
 IDEMPOTENCY_KEY_MAX = 255
+# A list cursor carries a check over the table's cursor and the list it pages: the route,
+# its path and its filters. The check is not a secret, it makes a cursor tamper-evident.
+_CURSOR_CHECK_KEY = b"referral-rewards list cursor v1"
+_CURSOR_CHECK_BYTES = 12
 
 B = TypeVar("B", bound=BaseModel)
 Q = TypeVar("Q", bound=BaseModel)
@@ -116,7 +124,9 @@ class Api:
 
         def register(fn: Callable[[Request[Any]], Reply]) -> Callable[[Request[Any]], Reply]:
             def endpoint(**path_params: str) -> Response:
-                return self._serve(route, fn, path_params)
+                # API Gateway passes the raw path: its values arrive percent-encoded.
+                decoded = {name: unquote(value) for name, value in path_params.items()}
+                return self._serve(route, fn, decoded)
 
             self.resolver.route(rule, method)(endpoint)
             return fn
@@ -136,14 +146,13 @@ class Api:
         body: BaseModel = _NoBody()
         if route.request is not None:
             body = self._parse(route.request, raw, event.headers)
-        request = Request(
-            principal=principal,
-            body=body,
-            path=path_params,
-            query=dict(event.query_string_parameters or {}),
-        )
+        query = dict(event.query_string_parameters or {})
+        binding = _list_binding(route, path_params, query) if route.list_query else None
+        if binding is not None and query.get("cursor"):
+            query["cursor"] = _open_cursor(query["cursor"], binding)
+        request = Request(principal=principal, body=body, path=path_params, query=query)
         key = (event.headers or {}).get("idempotency-key")
-        if route.method == "POST" and key is not None:
+        if route.method in IDEMPOTENT_METHODS and key is not None:
             if not key or len(key) > IDEMPOTENCY_KEY_MAX:
                 raise InvalidRequest.field(
                     "Idempotency-Key", "must be 1 to 255 characters", "invalid_header"
@@ -154,7 +163,10 @@ class Api:
             payload = body.model_dump(mode="json")
             stored = idempotency.run_once(scope, payload, lambda: self._call(fn, request))
             return _response_of(stored)
-        return _response_of(self._call(fn, request))
+        reply = self._call(fn, request)
+        if binding is not None:
+            reply = _with_bound_cursor(reply, binding)
+        return _response_of(reply)
 
     def _call(self, fn: Callable[[Request[Any]], Reply], request: Request[Any]) -> dict[str, Any]:
         """Run the route; domain failures become the stored first response too."""
@@ -176,6 +188,9 @@ class Api:
             data = json.loads(raw)
         except ValueError as exc:
             raise _Refused(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from exc
+        except RecursionError as exc:
+            # No request model nests more than four levels; the decoder gives up near 1000.
+            raise _Refused(400, "Malformed JSON", "the body's JSON is nested too deeply") from exc
         if not isinstance(data, dict):
             raise InvalidRequest.field("body", "must be a JSON object", "type_error")
         try:
@@ -220,6 +235,42 @@ class Api:
             return _problem_response(
                 problem(500, "Internal error", "the request failed; it is safe to retry")
             )
+
+
+def _list_binding(route: RouteSpec, path: dict[str, str], query: dict[str, str]) -> str:
+    """What a cursor of this list is bound to: the route, its path and its filters (the
+    page size may change from page to page)."""
+    names = set(route.query.model_fields) if route.query is not None else set()
+    filters = {k: v for k, v in query.items() if k in names}
+    return json.dumps([route.key, path, filters], sort_keys=True)
+
+
+def _cursor_check(table_cursor: str, binding: str) -> str:
+    message = f"{binding}\n{table_cursor}".encode()
+    digest = hmac.new(_CURSOR_CHECK_KEY, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:_CURSOR_CHECK_BYTES]).decode()
+
+
+def _seal_cursor(table_cursor: str, binding: str) -> str:
+    return f"{table_cursor}.{_cursor_check(table_cursor, binding)}"
+
+
+def _open_cursor(cursor: str, binding: str) -> str:
+    table_cursor, _, check = cursor.rpartition(".")
+    if not table_cursor or not hmac.compare_digest(
+        check.encode(), _cursor_check(table_cursor, binding).encode()
+    ):
+        raise InvalidCursor(
+            "was not issued by this list with these filters; start again without it"
+        )
+    return table_cursor
+
+
+def _with_bound_cursor(stored: dict[str, Any], binding: str) -> dict[str, Any]:
+    body = stored.get("body")
+    if not isinstance(body, dict) or not body.get("next_cursor"):
+        return stored
+    return {**stored, "body": {**body, "next_cursor": _seal_cursor(body["next_cursor"], binding)}}
 
 
 def _domain_problem(exc: DomainError) -> dict[str, Any]:

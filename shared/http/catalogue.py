@@ -35,6 +35,9 @@ from shared.schemas.reviews import (
 )
 from shared.schemas.rewards import RefundCreate, RefundOut, RewardEntryOut, RewardListQuery
 
+# The methods that change something: each takes an Idempotency-Key and runs once per key.
+IDEMPOTENT_METHODS = frozenset({"POST", "PATCH", "DELETE"})
+
 
 @dataclass(frozen=True)
 class RouteSpec:

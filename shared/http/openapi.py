@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from shared.http.catalogue import ROUTES, RouteSpec
+from shared.http.catalogue import IDEMPOTENT_METHODS, ROUTES, RouteSpec
 from shared.schemas.common import Problem
 
 _PROBLEMS = {
@@ -45,7 +45,7 @@ def _operation(route: RouteSpec, names: Names) -> dict[str, Any]:
         {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
         for p in re.findall(r"{(\w+)}", route.path)
     ]
-    if route.method == "POST":
+    if route.method in IDEMPOTENT_METHODS:
         params.append(
             {
                 "name": "Idempotency-Key",
@@ -61,7 +61,13 @@ def _operation(route: RouteSpec, names: Names) -> dict[str, Any]:
                 "in": "query",
                 "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
             },
-            {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+            {
+                "name": "cursor",
+                "in": "query",
+                "description": "The `next_cursor` of the previous page, sent with the same "
+                "filters (another list or other filters: 422 naming `cursor`)",
+                "schema": {"type": "string"},
+            },
         ]
     if route.query is not None:
         schema = route.query.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -86,6 +92,8 @@ def _operation(route: RouteSpec, names: Names) -> dict[str, Any]:
     problem_statuses = [401, 403, 404, 422] if route.roles else []
     if route.request is not None:
         problem_statuses += [400, 409, 413, 415]
+    if route.method in IDEMPOTENT_METHODS:
+        problem_statuses.append(409)
     for status in sorted(set(problem_statuses)):
         op["responses"][str(status)] = {
             "description": _PROBLEMS[status],

@@ -14,7 +14,9 @@ What the adapter relies on, from PayPal's Payouts API reference:
   original batch (older answers say "Duplicate batch request" without a link). PayPal
   documents that after a 5xx the same `sender_batch_id` can be retried safely. The
   adapter follows the link, compares amount, currency and receiver with the request
-  (`ProviderConflict` if they differ) and returns the original order.
+  (`ProviderConflict` if they differ, the batch still recorded under the key) and
+  returns the original order. A duplicate without a link, whose batch the index does not
+  know either, is `ProviderDuplicateUnlocated`: the money may have gone out.
   `PayPal-Request-Id` is not used: PayPal's own issue tracker reports it is not
   enforced on this endpoint, and the batch id already is.
 - `GET /v1/payments/payouts/{payout_batch_id}`: `batch_header.batch_status` is
@@ -56,6 +58,7 @@ from shared.payouts.port import (
     PayoutStatus,
     PayoutTerms,
     ProviderConflict,
+    ProviderDuplicateUnlocated,
     ProviderError,
     ProviderMisconfigured,
     ProviderRejected,
@@ -262,13 +265,20 @@ class PayPalPayoutsProvider:
     def _adopt_original(self, request: PayoutRequest, batch_id: str | None) -> PayoutOrder:
         batch_id = batch_id or self._references.reference_for(request.idempotency_key)
         if batch_id is None:
-            raise ProviderConflict(
-                f"PayPal already has a batch for {request.idempotency_key} but did not say "
-                "which; find it in the PayPal dashboard before paying again",
+            # A lost first answer or a concurrent duplicate: the money may have gone out.
+            raise ProviderDuplicateUnlocated(
+                f"PayPal refused a duplicate batch for {request.idempotency_key} without "
+                "naming the original; the payout may have gone out, so the entry waits "
+                "until the batch is known",
                 provider=self.name,
             )
         document = self._read(batch_id)
         if _terms_of(document) != request.terms():
+            # The key did pay that batch: a lookup by key must find it.
+            created_at = _time((document.get("batch_header") or {}).get("time_created"))
+            self._references.remember(
+                request.idempotency_key, batch_id, created_at or self._clock.now()
+            )
             raise ProviderConflict(
                 f"sender_batch_id {request.idempotency_key} already paid batch {batch_id} "
                 "with other terms",

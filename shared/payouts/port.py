@@ -174,6 +174,11 @@ class ProviderTimeout(ProviderOutcomeUnknown):
     """No answer in time."""
 
 
+class ProviderDuplicateUnlocated(ProviderOutcomeUnknown):
+    """The provider already holds a payout for this key but did not say which one: the
+    money may have gone out. Look the key up; never fail the entry on this answer."""
+
+
 class ProviderRejected(ProviderError):
     """Permanent refusal of this payout (bad recipient, insufficient funds, invalid amount)."""
 

@@ -162,3 +162,8 @@ def payout_references(provider: str) -> str:
 def drift_reference(model_version: str) -> tuple[str, str]:
     """Feature histograms that drift is measured against, one item per model version."""
     return ("DRIFT#REFERENCE", f"MODEL#{model_version}")
+
+
+def refund_total(referral_id: str, order_id: str) -> tuple[str, str]:
+    """How much of one order is refunded so far: a conditional running total."""
+    return (f"REFERRAL#{referral_id}", f"REFUNDED#{order_id}")

@@ -22,6 +22,7 @@ from shared.domain.rewards import RefundRecord, Reward, RewardStatus
 from shared.repositories import keys
 from shared.repositories.codec import from_item, to_doc
 from shared.storage.table import (
+    All,
     AtLeast,
     ConditionFailed,
     Equals,
@@ -41,6 +42,9 @@ REWARDED_REFERRALS = "rewarded_referrals"
 REVERSED_REFERRALS = "reversed_referrals"
 CLAWED_BACK_REFERRALS = "clawed_back_referrals"
 LAST_REVERSAL_AT = "last_reversal_at"
+# An order's refund running total: what is refunded and what is left of it.
+REFUNDED = "refunded"
+REFUND_LEFT = "left"
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,45 @@ class RewardRepository:
     def get_refund(self, referral_id: str, order_id: str, digest: str) -> RefundRecord | None:
         item = self._table.get(*keys.refund(referral_id, order_id, digest))
         return from_item(RefundRecord, item) if item else None
+
+    def refunded_of_order(self, referral_id: str, order_id: str) -> tuple[Decimal, bool]:
+        """How much of the order is refunded, and whether its running total exists yet
+        (orders refunded before the total was kept are summed from their records)."""
+        item = self._table.get(*keys.refund_total(referral_id, order_id))
+        if item is not None:
+            return Decimal(item[REFUNDED]), True
+        records = self.refunds_of_order(referral_id, order_id)
+        return sum((r.amount for r in records), Decimal(0)), False
+
+    def refund_total_op(
+        self,
+        referral_id: str,
+        order_id: str,
+        *,
+        order_amount: Decimal,
+        seen: Decimal,
+        exists: bool,
+        amount: Decimal,
+    ) -> Update:
+        """Add `amount` to the order's refunded total, only if nobody refunded since `seen`
+        was read and only while `refunded + amount <= order_amount`."""
+        pk, sk = keys.refund_total(referral_id, order_id)
+        if seen + amount > order_amount:
+            raise ValueError(f"refunding {amount} after {seen} exceeds the order {order_amount}")
+        if not exists:
+            left = order_amount - seen - amount
+            return Update(
+                pk,
+                sk,
+                set={"type": "refund_total", REFUNDED: seen + amount, REFUND_LEFT: left},
+                condition=NotExists(),
+            )
+        return Update(
+            pk,
+            sk,
+            add={REFUNDED: amount, REFUND_LEFT: -amount},
+            condition=All((Equals(REFUNDED, seen), AtLeast(REFUND_LEFT, amount))),
+        )
 
     def refunds_of_order(self, referral_id: str, order_id: str) -> list[RefundRecord]:
         pk, _ = keys.referral(referral_id)

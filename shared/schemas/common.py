@@ -15,16 +15,53 @@ from pydantic import (
     ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from shared.clock import iso, parse_iso
 from shared.money import MoneyError, check_currency, check_scale, format_amount, parse_amount
 
 
-class Strict(BaseModel):
-    """Request bodies: unknown fields are refused."""
+def _takes_null(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "null" or any(_takes_null(o) for o in schema.get("anyOf", []))
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+def _optional_fields_take_null(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The document says what the validator accepts: every field a client may leave out
+    may also be sent as null."""
+    required = set(schema.get("required", []))
+    for name, prop in schema.get("properties", {}).items():
+        if name in required or _takes_null(prop):
+            continue
+        meta = {k: prop.pop(k) for k in ("title", "description", "default") if k in prop}
+        if "anyOf" in prop:
+            prop["anyOf"].append({"type": "null"})
+            prop.update(meta)
+        else:
+            alternatives = [dict(prop), {"type": "null"}]
+            prop.clear()
+            prop.update({"anyOf": alternatives, **meta})
+
+
+class Strict(BaseModel):
+    """Request bodies: unknown fields are refused; null for an optional field is the same
+    as leaving it out (a PATCH included: null changes nothing)."""
+
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=False, json_schema_extra=_optional_fields_take_null
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fields = cls.model_fields
+        return {
+            name: value
+            for name, value in data.items()
+            if not (value is None and name in fields and not fields[name].is_required())
+        }
 
 
 class Out(BaseModel):

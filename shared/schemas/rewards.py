@@ -32,6 +32,11 @@ class RefundCreate(Strict):
     currency: Currency
     amount: Amount
     occurred_at: Timestamp | None = None
+    refund_id: Identifier | None = Field(
+        default=None,
+        description="The refund's own id: sent again (for this order) it is the same "
+        "refund, a replay; without it a refund is known by its body and occurred_at",
+    )
 
     _scale = field_validator("amount")(money_scale)
 
@@ -106,6 +111,7 @@ class RewardListQuery(Strict):
 
 class RefundOut(Out):
     referral_id: str
+    refund_id: str | None
     order_id: str
     amount: str
     currency: str
@@ -119,6 +125,7 @@ class RefundOut(Out):
     def of(cls, record: RefundRecord, status: ReferralStatus, rewards: list[Reward]) -> RefundOut:
         return cls(
             referral_id=record.referral_id,
+            refund_id=record.refund_id,
             order_id=record.order_id,
             amount=format_amount(record.amount, record.currency),
             currency=record.currency,

@@ -34,6 +34,7 @@ from shared.payouts import (
     PayoutProvider,
     PayoutRequest,
     ProviderConflict,
+    ProviderDuplicateUnlocated,
     ProviderError,
     ProviderMisconfigured,
     ProviderOutcomeUnknown,
@@ -213,6 +214,18 @@ class FulfilmentService:
         except ProviderRateLimited as exc:
             self._note_error(reward, str(exc))
             raise RetryLater(exc.retry_after_seconds, "provider rate limited") from exc
+        except ProviderDuplicateUnlocated as exc:
+            # The provider holds a payout for the key: asking again gets the same answer.
+            # The entry stays `sent` (never failed: the money may be out) until a lookup
+            # by key finds the order; reconciliation looks again every run.
+            found = self._look_up(provider, key)
+            if found is None:
+                logger.error(
+                    "payout exists but is not located", extra={"reward_id": reward.reward_id}
+                )
+                self._note_error(reward, str(exc))
+                return None
+            order = found
         except ProviderOutcomeUnknown as exc:
             found = self._look_up(provider, key)
             if found is None:
@@ -221,13 +234,14 @@ class FulfilmentService:
             order = found
         except ProviderConflict as exc:
             # The key already paid this entry (with terms since changed, e.g. the
-            # recipient's address): that order is this entry's payment.
+            # recipient's address): that order is this entry's payment. Until a lookup
+            # finds it the entry stays `sent`: a key that paid must never fail.
             logger.error(
                 "payout key reused with other terms", extra={"reward_id": reward.reward_id}
             )
             found = self._look_up(provider, key)
             if found is None:
-                self._fail(reward, f"provider conflict: {exc}")
+                self._note_error(reward, f"provider conflict: {exc}")
                 return None
             order = found
         except ProviderRejected as exc:

@@ -28,6 +28,7 @@ from decimal import Decimal
 
 from shared.clock import Clock, iso
 from shared.domain.audit import AuditEntry
+from shared.domain.events import ReferralEvent
 from shared.domain.evidence import EvidenceKind
 from shared.domain.programs import Program
 from shared.domain.referrals import Referral, ReferralStatus, can_move
@@ -59,6 +60,15 @@ MAX_ATTEMPTS = 8
 CLAWBACK_REASON = "refund"
 
 
+def _identity(body: RefundCreate, at: datetime) -> str:
+    """What makes two reports one refund: its `refund_id`, or else its body and when it
+    happened (now, when not given: two identical reports a moment apart are two refunds)."""
+    if body.refund_id is not None:
+        # ":" never appears in a body digest (hex), so an id never names a body's record.
+        return f"id:{body.refund_id}"
+    return RefundRecord.digest(body.order_id, body.amount, body.currency, iso(at))
+
+
 @dataclass(frozen=True)
 class RefundOutcome:
     record: RefundRecord
@@ -79,50 +89,24 @@ class RefundService:
         self._evidence = EvidenceIndex(table)
 
     def record(self, referral_id: str, body: RefundCreate, actor: str = "client") -> RefundOutcome:
-        referral = self._referrals.get(referral_id)
-        if referral is None:
-            raise NotFound(f"no referral {referral_id}")
-        program = self._programs.get(referral.program_id)
-        if program is None:  # pragma: no cover - referrals always name a stored program
-            raise NotFound(f"no program {referral.program_id}")
-        if body.currency != program.currency:
-            raise InvalidRequest.field(
-                "currency",
-                f"must be {program.currency}, the program's currency",
-                "currency_mismatch",
-            )
+        referral, program, event, order_amount = self._refunded_purchase(referral_id, body)
         at = occurred_at(body.occurred_at, self._clock)
-        event = self._referrals.get_event(referral_id, body.order_id)
-        if event is None or event.type != "purchase" or event.amount is None:
-            raise InvalidRequest.field(
-                "order_id",
-                "no purchase with this order_id was reported on this referral",
-                "unknown_order",
-            )
         if at < event.occurred_at:
             raise InvalidRequest.field(
                 "occurred_at", "is before the purchase it refunds", "before_event"
             )
-        digest = RefundRecord.digest(
-            body.order_id,
-            body.amount,
-            body.currency,
-            iso(body.occurred_at) if body.occurred_at else None,
-        )
+        identity = _identity(body, at)
         for _ in range(MAX_ATTEMPTS):
-            earlier = self._rewards.get_refund(referral_id, body.order_id, digest)
+            earlier = self._rewards.get_refund(referral_id, body.order_id, identity)
             if earlier is not None:
-                return self._outcome(earlier, replayed=True)
-            refunded = sum(
-                (r.amount for r in self._rewards.refunds_of_order(referral_id, body.order_id)),
-                Decimal(0),
-            )
-            left = event.amount - refunded - body.amount
+                return self._replay(earlier, body)
+            refunded, total_kept = self._rewards.refunded_of_order(referral_id, body.order_id)
+            left = order_amount - refunded - body.amount
             if left < 0:
                 raise InvalidRequest.field(
                     "amount",
                     f"is more than what is left of order {body.order_id} "
-                    f"({event.amount - refunded:f} {program.currency})",
+                    f"({order_amount - refunded:f} {program.currency})",
                     "exceeds_order",
                 )
             referral = self._referrals.get(referral_id) or referral
@@ -138,11 +122,24 @@ class RefundService:
                 currency=body.currency,
                 occurred_at=at,
                 recorded_at=self._clock.now(),
-                body_hash=digest,
+                body_hash=identity,
                 order_amount_left=left,
                 reversed=reverses,
+                refund_id=body.refund_id,
             )
-            ops: list[WriteOp] = [self._rewards.refund_op(record)]
+            # The record and the order's running total in one transaction: a refund that
+            # read the total before another was written is refused and decides again.
+            ops: list[WriteOp] = [
+                self._rewards.refund_op(record),
+                self._rewards.refund_total_op(
+                    referral_id,
+                    body.order_id,
+                    order_amount=order_amount,
+                    seen=refunded,
+                    exists=total_kept,
+                    amount=body.amount,
+                ),
+            ]
             clawed_back = False
             if reverses:
                 reversal, clawed_back = self._reversal(referral, program, record, actor)
@@ -150,7 +147,8 @@ class RefundService:
             try:
                 self._table.write(ops)
             except (ConditionFailed, TransactionConflict):
-                # A replay of this refund, or the referral or an entry moved: decide again.
+                # A replay of this refund, another refund of the order, or the referral or
+                # an entry moved: decide again.
                 continue
             if clawed_back:
                 self._reweigh_clawbacks(referral, record.recorded_at)
@@ -158,6 +156,42 @@ class RefundService:
         raise Conflict(  # pragma: no cover - needs sustained contention
             f"referral {referral_id} is changing too fast; retry the refund"
         )
+
+    def _refunded_purchase(
+        self, referral_id: str, body: RefundCreate
+    ) -> tuple[Referral, Program, ReferralEvent, Decimal]:
+        """The referral, its program, the purchase the refund names and its amount."""
+        referral = self._referrals.get(referral_id)
+        if referral is None:
+            raise NotFound(f"no referral {referral_id}")
+        program = self._programs.get(referral.program_id)
+        if program is None:  # pragma: no cover - referrals always name a stored program
+            raise NotFound(f"no program {referral.program_id}")
+        if body.currency != program.currency:
+            raise InvalidRequest.field(
+                "currency",
+                f"must be {program.currency}, the program's currency",
+                "currency_mismatch",
+            )
+        event = self._referrals.get_event(referral_id, body.order_id)
+        if event is None or event.type != "purchase" or event.amount is None:
+            raise InvalidRequest.field(
+                "order_id",
+                "no purchase with this order_id was reported on this referral",
+                "unknown_order",
+            )
+        return referral, program, event, event.amount
+
+    def _replay(self, earlier: RefundRecord, body: RefundCreate) -> RefundOutcome:
+        same = (earlier.amount, earlier.currency) == (body.amount, body.currency) and (
+            body.occurred_at is None or body.occurred_at == earlier.occurred_at
+        )
+        if not same:
+            raise Conflict(
+                f"refund_id {body.refund_id} already names a refund of {earlier.amount:f} "
+                f"{earlier.currency} of order {earlier.order_id}"
+            )
+        return self._outcome(earlier, replayed=True)
 
     def _reversal(
         self, referral: Referral, program: Program, record: RefundRecord, actor: str

@@ -15,13 +15,14 @@ from shared.domain.advocates import Advocate
 from shared.domain.audit import AuditEntry
 from shared.domain.evidence import EvidenceKind
 from shared.domain.programs import Program
-from shared.domain.referrals import Referral, ReferralStatus
+from shared.domain.referrals import Reason, Referral, ReferralStatus, Risk
 from shared.domain.reviews import (
     TIMEOUT_ACTOR,
     DecisionOutcome,
     OpenReview,
     ReviewDecision,
     ReviewLabel,
+    TimeoutRejection,
     approvals_needed,
     decide,
     expire,
@@ -39,6 +40,7 @@ from shared.repositories.referrals import ReferralRepository
 from shared.repositories.reviews import LabelStore, ReviewFilter, ReviewIndex
 from shared.repositories.rewards import RewardRepository
 from shared.repositories.stats import Counter, ProgramCounters
+from shared.scoring import rules
 from shared.scoring.features import FeatureExtractor
 from shared.storage.table import ConditionFailed, Item, Table, WriteOp
 
@@ -412,11 +414,23 @@ class ReviewService:
     def _expire_one(
         self, referral: Referral, program: Program, now: datetime, report: ExpiryReport
     ) -> None:
-        outcome = expire(referral, program, now)
-        details = {
+        total = rewards_total(program, self._rewarded(referral.advocate_id))
+        needed = approvals_needed(program, total)
+        firm = firm_hold_reasons(referral.risk)
+        because: TimeoutRejection | None = None
+        if program.review_timeout_action == "approve":
+            because = "dual_approval" if needed > 1 else "firm_rule" if firm else None
+        outcome = expire(referral, program, now, reject_because=because)
+        details: dict[str, Any] = {
             "review_timeout_days": program.review_timeout_days,
             "review_timeout_action": program.review_timeout_action,
+            "approvals_needed": needed,
+            "rewards_total": f"{total:f}",
         }
+        if because is not None:
+            details["rejected_because"] = because
+        if firm:
+            details["firm_reasons"] = firm
         ops = self._decision_ops(
             referral, outcome, TIMEOUT_ACTOR, now, outcome.referral.decision_note, details
         )
@@ -467,6 +481,34 @@ class ReviewService:
         if program is None:  # pragma: no cover - referrals name stored programs
             raise NotFound(f"no program {program_id}")
         return program
+
+
+def firm_hold_reasons(risk: Risk | None) -> list[str]:
+    """The reasons of a risk that hold a payout whatever the model thinks: the rules' firm
+    hits, recognised by the evidence each firm branch of shared/scoring/rules.py records."""
+    if risk is None:
+        return []
+    return sorted({reason.code for reason in risk.reasons if _is_firm(reason)})
+
+
+def _is_firm(reason: Reason) -> bool:
+    evidence = reason.evidence
+    if reason.code == rules.SHARED_PAYMENT:
+        # A card of strangers (or passed around); the family card records links_to_advocate.
+        return "referrals_7d" in evidence
+    if reason.code == rules.REFERRER_REVERSALS:
+        # A pattern of clawbacks; a high reversal rate records reversal_rate_percent.
+        return "clawed_back_referrals" in evidence
+    if reason.code == rules.EMAIL_ALIAS:
+        # A near-identical name at another provider; names rebuilt from the advocate's
+        # parts (95%, "name parts") are a hint only.
+        similarity = evidence.get("similarity_percent")
+        return (
+            isinstance(similarity, int | float)
+            and similarity >= rules.NEAR_IDENTICAL_EMAIL * 100
+            and "name parts" not in reason.message
+        )
+    return False
 
 
 def _subject(item: Item) -> str:

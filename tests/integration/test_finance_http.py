@@ -4,6 +4,7 @@ DynamoDB (so the conditional and transactional writes run on the real adapter)."
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -214,6 +215,45 @@ def test_customer_erasure_is_admin_only_and_removes_the_email(invoke: Invoke) ->
     assert status == 200 and erased["referrals_erased"] == 1
     assert again[0] == 200 and again[2]["already_erased"] == 1
     stored = wiring.table().get(f"REFERRAL#{referral['referral_id']}", "REFERRAL")
+    assert stored is not None and stored["doc"].get("referee_email") is None
+
+
+def test_erasing_a_customer_id_sent_percent_encoded_erases_that_customer(
+    invoke: Invoke,
+) -> None:
+    # Given a referee whose customer id has an @ in it
+    program_id = _program(invoke)
+    advocate = advocate_body()
+    route = "/v1/programs/{program_id}/advocates"
+    status, _, enrolled = invoke(
+        "advocates",
+        "POST",
+        route,
+        route.replace("{program_id}", program_id),
+        body=advocate,
+        roles=["client"],
+    )
+    assert status == 201, enrolled
+    customer = f"{uuid.uuid4().hex[:8]}@shop.example"
+    body = referral_body(program_id, enrolled["referral_code"])
+    body["referee"] = {"customer_id": customer, "email": customer}
+    status, _, created = invoke("referrals", "POST", "/v1/referrals", body=body, roles=["client"])
+    assert status == 201, created
+
+    # When an admin erases it, the id percent-encoded in the path as clients send it
+    encoded = customer.replace("@", "%40")
+    status, _, erased = invoke(
+        "customers",
+        "DELETE",
+        "/v1/customers/{customer_id}",
+        f"/v1/customers/{encoded}",
+        roles=["admin"],
+    )
+
+    # Then that customer's referral is erased
+    assert status == 200 and erased["customer_id"] == customer
+    assert erased["referrals_erased"] == 1
+    stored = wiring.table().get(f"REFERRAL#{created['referral_id']}", "REFERRAL")
     assert stored is not None and stored["doc"].get("referee_email") is None
 
 

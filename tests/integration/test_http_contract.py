@@ -89,6 +89,19 @@ def test_malformed_json_is_400_and_writes_nothing(invoke: Invoke, aws: dict[str,
     assert _item_count(aws) == before
 
 
+def test_json_nested_5000_deep_is_400_and_writes_nothing(
+    invoke: Invoke, aws: dict[str, str]
+) -> None:
+    before = _item_count(aws)
+    for raw in ("[" * 5000 + "]" * 5000, '{"name": ' + "[" * 5000 + "]" * 5000 + "}"):
+        status, headers, body = invoke(
+            "programs", "POST", "/v1/programs", raw_body=raw, roles=["admin"]
+        )
+        assert status == 400 and headers["Content-Type"] == PROBLEM, body
+        assert body["title"] == "Malformed JSON"
+    assert _item_count(aws) == before
+
+
 def test_not_json_is_415(invoke: Invoke) -> None:
     status, _, body = invoke(
         "programs",

@@ -139,3 +139,18 @@ def test_the_ledger_is_for_finance_only(invoke: Invoke) -> None:
     status, _, _ = invoke("rewards", "GET", "/v1/rewards", roles=["client", "admin"])
 
     assert status == 403
+
+
+def test_a_refund_retried_with_its_refund_id_is_a_replay_and_another_id_is_another_refund(
+    invoke: Invoke, released: tuple[World, str]
+) -> None:
+    world, referral_id = released
+    body = {"order_id": world.order_of(referral_id), "amount": "5.00", "currency": "USD"}
+
+    first_status, first = _refund(invoke, referral_id, {**body, "refund_id": "rf-1"})
+    again_status, again = _refund(invoke, referral_id, {**body, "refund_id": "rf-1"})
+    other_status, other = _refund(invoke, referral_id, {**body, "refund_id": "rf-2"})
+
+    assert (first_status, again_status, other_status) == (201, 200, 201)
+    assert again == first and first["refund_id"] == "rf-1"
+    assert first["order_amount_left"] == "40.00" and other["order_amount_left"] == "35.00"

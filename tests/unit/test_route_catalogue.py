@@ -32,3 +32,12 @@ def test_openapi_document_has_an_operation_per_route() -> None:
     assert {(m.upper(), p) for p, ops in paths.items() for m in ops} == {
         (r.method, r.path) for r in ROUTES
     }
+
+
+def test_every_post_patch_and_delete_operation_documents_the_idempotency_key_header() -> None:
+    paths = document()["paths"]
+    for route in ROUTES:
+        operation = paths[route.path][route.method.lower()]
+        headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+        expected = ["Idempotency-Key"] if route.method in ("POST", "PATCH", "DELETE") else []
+        assert headers == expected, route.key

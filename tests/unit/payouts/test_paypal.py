@@ -103,6 +103,47 @@ def test_same_key_with_a_different_amount_is_a_conflict():
         provider.create_order(cash(amount="25.00"))
 
 
+def test_a_duplicate_without_a_link_is_an_unknown_outcome_not_a_conflict():
+    # Given PayPal refuses the reused sender_batch_id without saying which batch holds it
+    transport = recording("paypal/create_payout_duplicate_without_link")
+
+    # When the payout is sent, the index knowing no batch for the key
+    with pytest.raises(ProviderOutcomeUnknown) as raised:
+        provider_for(transport).create_order(cash())
+
+    # Then the money may have gone out: the caller must look it up, never fail the entry
+    assert not isinstance(raised.value, ProviderConflict)
+    transport.assert_all_used()
+
+
+def test_a_duplicate_without_a_link_adopts_the_batch_the_index_learnt_meanwhile():
+    # Given a concurrent first call was answered and recorded its batch
+    index = InMemoryReferenceIndex()
+    index.remember(KEY, BATCH, clock_at_start().now())
+    transport = RecordedTransport(
+        [
+            *exchanges("paypal/create_payout_duplicate_without_link"),
+            *exchanges("paypal/get_payout_success")[1:],
+        ]
+    )
+
+    order = provider_for(transport, references=index).create_order(cash())
+
+    assert (order.provider_reference, order.status) == (BATCH, "confirmed")
+    transport.assert_all_used()
+
+
+def test_a_conflicting_duplicate_leaves_the_original_batch_findable_by_key():
+    # Given the key already paid a batch with other terms
+    index = InMemoryReferenceIndex()
+    provider = provider_for(recording("paypal/create_payout_duplicate_conflict"), references=index)
+    with pytest.raises(ProviderConflict):
+        provider.create_order(cash(amount="25.00"))
+
+    # Then the index names that batch, so a lookup by key finds the payment
+    assert index.reference_for(KEY) == BATCH
+
+
 def test_5xx_after_processing_then_retry_with_the_same_key_returns_the_original():
     # Given PayPal created the batch but answered 500
     transport = recording("paypal/create_payout_5xx_then_retry")

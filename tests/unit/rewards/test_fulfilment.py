@@ -9,8 +9,11 @@ from decimal import Decimal
 from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import RewardMessage, RewardStatus
 from shared.payouts import PayoutOrder, PayoutProvider, PayoutRequest
+from shared.payouts.http import ReceivedRequest, RecordedTransport
+from shared.payouts.paypal import InMemoryReferenceIndex, PayPalConfig, PayPalPayoutsProvider
 from shared.payouts.sandbox_faults import Fault
 from shared.services.fulfilment import FulfilmentService, RetryLater
+from tests.unit.payouts.fakes import exchanges
 from tests.unit.rewards.conftest import World, WorldFactory
 
 
@@ -231,3 +234,58 @@ def test_an_erased_recipient_fails_the_entry_instead_of_paying_someone(world: Wo
 
 def test_retry_later_never_asks_for_less_than_a_second() -> None:
     assert RetryLater(0, "now").delay_seconds == 1
+
+
+class PayPalAnswers(RecordedTransport):
+    """PayPal's recorded answers, whatever reward the body pays (the world's reward ids
+    are its own, not the recording's)."""
+
+    @staticmethod
+    def _check_body(recorded: object, received: ReceivedRequest) -> None:
+        return None
+
+
+def _paypal_cash(world: World, index: InMemoryReferenceIndex, *recordings: str) -> None:
+    answers = [e for name in recordings for e in exchanges(name)]
+    tokens = [e for e in answers if e["request"]["path"] == "/v1/oauth2/token"]
+    calls = [e for e in answers if e["request"]["path"] != "/v1/oauth2/token"]
+    config = PayPalConfig(client_id="test-client-id", client_secret="test-client-secret")
+    transport = PayPalAnswers([*tokens[:1], *calls], clock=world.clock)
+    world.providers["cash"] = PayPalPayoutsProvider(
+        config, transport, clock=world.clock, references=index
+    )
+    world.__post_init__()
+
+
+def test_a_paypal_duplicate_without_a_link_leaves_the_entry_sent_for_reconcile(
+    world: World,
+) -> None:
+    # Given PayPal answers the cash payout "duplicate batch" without naming the batch
+    index = InMemoryReferenceIndex()
+    _paypal_cash(
+        world,
+        index,
+        "paypal/create_payout_duplicate_without_link",
+        *["paypal/get_payout_success"] * 3,  # reconcile reads the batch in each pass
+    )
+    referral_id, messages = _released(world)
+    program_id = world.rewards(referral_id)[0].program_id
+    budget_left = world.budget_left(program_id)
+    cash = next(m for kind, m in messages if kind == "cash")
+
+    # When the cash reward is delivered
+    world.deliver(cash)
+
+    # Then the entry stays sent (the money may have gone out) and its budget stays spent
+    entry = next(r for r in world.rewards(referral_id) if r.kind == "cash")
+    assert entry.status == RewardStatus.SENT
+    assert entry.last_error and "duplicate" in entry.last_error.lower()
+    assert world.budget_left(program_id) == budget_left
+
+    # And once the batch is known by its key, reconciliation settles the entry
+    index.remember(entry.idempotency_key or "", "5UXD2E8A7EBQJ", world.clock.now())
+    world.later(minutes=20)
+    report = world.reconcile.run()
+    assert cash.reward_id in report.confirmed
+    settled = next(r for r in world.rewards(referral_id) if r.kind == "cash")
+    assert settled.status == RewardStatus.CONFIRMED
