@@ -33,7 +33,7 @@ import numpy.typing as npt
 
 MAX_DEPTH = 16
 # Rows walked together: small enough that the working arrays stay in cache.
-_CHUNK_ROWS = 256
+_CHUNK_ROWS = 128
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -161,24 +161,28 @@ class HeapForest:
         """
         x32 = self._as_float32(matrix)
         out = np.empty(x32.shape[0], dtype=np.float64)
-        keyed = self._keyed if not np.isnan(x32).any() else None
-        for start, stop in _chunks(x32.shape[0]):
-            chunk = x32[start:stop]
-            slot = keyed.walk(chunk) if keyed is not None else self._walk(chunk).T
-            terms = np.empty((self.n_trees + 1, stop - start), dtype=np.float64)
-            terms[0] = initial
-            np.take(slot_value, slot, out=terms[1:], mode="clip")
-            out[start:stop] = terms.sum(axis=0)
+        terms = np.empty((self.n_trees + 1, min(_CHUNK_ROWS, x32.shape[0])), dtype=np.float64)
+        for start, stop, slot in self._chunk_slots(x32):
+            rows = terms[:, : stop - start]
+            rows[0] = initial
+            np.take(slot_value, slot, out=rows[1:], mode="wrap")
+            np.sum(rows, axis=0, out=out[start:stop])
         return out
+
+    def _chunk_slots(self, x32: npt.NDArray[np.float32]) -> Iterator[tuple[int, int, IntArray]]:
+        """Bottom slots of each chunk of rows, (n_trees, chunk rows); the array is reused."""
+        if self._keyed is not None and not np.isnan(x32).any():
+            yield from self._keyed.walk_chunks(x32, _CHUNK_ROWS)
+            return
+        for start, stop in _chunks(x32.shape[0]):
+            yield start, stop, self._walk(x32[start:stop]).T
 
     def leaves(self, matrix: npt.ArrayLike) -> IntArray:
         """Bottom-level slot reached by every row in every tree, shape (n_rows, n_trees)."""
         x32 = self._as_float32(matrix)
         out = np.empty((x32.shape[0], self.n_trees), dtype=np.int64)
-        keyed = self._keyed if not np.isnan(x32).any() else None
-        for start, stop in _chunks(x32.shape[0]):
-            chunk = x32[start:stop]
-            out[start:stop] = keyed.walk(chunk).T if keyed is not None else self._walk(chunk)
+        for start, stop, slot in self._chunk_slots(x32):
+            out[start:stop] = slot.T
         return out
 
     def path_features_many(self, matrix: npt.ArrayLike) -> IntArray:
@@ -264,7 +268,7 @@ class KeyedLevels:
     def __init__(self, n_features: int, feature_bits: int, tables: list[IntArray]) -> None:
         self.n_features = n_features
         self._feature_bits = feature_bits
-        self._shift = 32 + feature_bits
+        self._shift = np.uint64(32 + feature_bits)
         self._feature_mask = np.int64((1 << feature_bits) - 1)
         self._tables = tables  # one per split level, at least one
         self._first_feature = (tables[0] & self._feature_mask)[:, None]
@@ -293,27 +297,54 @@ class KeyedLevels:
             tables.append((child << (32 + feature_bits)) + (flipped << feature_bits) + feature)
         return cls(n_features, feature_bits, tables)
 
-    def walk(self, x32: npt.NDArray[np.float32]) -> IntArray:
-        """Bottom-level slot per tree and row, shape (n_trees, n_rows); no NaN in ``x32``."""
+    def walk_chunks(
+        self, x32: npt.NDArray[np.float32], chunk_rows: int
+    ) -> Iterator[tuple[int, int, IntArray]]:
+        """Bottom-level slot per tree and row, (n_trees, rows), for each chunk of rows.
+
+        ``x32`` holds no NaN. The yielded array is overwritten by the next chunk.
+        """
         n_rows = x32.shape[0]
-        values = np.ravel(float32_keys(x32) << self._feature_bits)
-        shape = (self.n_trees, n_rows)
-        # A full array, not a broadcast view: adding it is then a plain contiguous loop.
-        row_start = np.empty(shape, dtype=np.int64)
-        row_start[:] = np.arange(0, n_rows * self.n_features, self.n_features, dtype=np.int64)
-        column = row_start + self._first_feature
-        packed = np.empty(shape, dtype=np.int64)
-        value = np.take(values, column, mode="clip")
+        values = float32_keys(x32) << self._feature_bits  # (n_rows, n_features)
+        width = min(chunk_rows, n_rows)
+        # Full arrays, not broadcast views: adding them is then a plain contiguous loop.
+        row_start = np.empty((self.n_trees, width), dtype=np.int64)
+        row_start[:] = np.arange(0, width * self.n_features, self.n_features, dtype=np.int64)
+        first_column = row_start + self._first_feature
+        buffers = [np.empty((self.n_trees, width), dtype=np.int64) for _ in range(4)]
+        for start in range(0, n_rows, chunk_rows):
+            stop = min(start + chunk_rows, n_rows)
+            if stop - start < width:
+                width = stop - start
+                row_start, first_column = (
+                    row_start[:, :width].copy(),
+                    first_column[:, :width].copy(),
+                )
+                buffers = [b[:, :width].copy() for b in buffers]
+            yield (
+                start,
+                stop,
+                self._walk(values[start:stop].ravel(), row_start, first_column, buffers),
+            )
+
+    def _walk(
+        self, values: IntArray, row_start: IntArray, first_column: IntArray, buffers: list[IntArray]
+    ) -> IntArray:
+        packed, column, value, slot = buffers
+        # Shifting unsigned views: numpy's signed right shift is about 1.6x slower.
+        packed_bits, slot_bits = packed.view(np.uint64), slot.view(np.uint64)
+        np.take(values, first_column, out=value, mode="wrap")
         np.add(value, self._tables[0][:, None], out=packed)
-        slot = packed >> self._shift
+        np.right_shift(packed_bits, self._shift, out=slot_bits)
         for table in self._tables[1:]:
-            # mode="clip" skips bounds errors; every index is in range by construction.
-            np.take(table, slot, out=packed, mode="clip")
+            # Every index is in range by construction: mode="wrap" then only skips the
+            # bounds errors, and took 5.5 ms where "clip" took 6.1 ms.
+            np.take(table, slot, out=packed, mode="wrap")
             np.bitwise_and(packed, self._feature_mask, out=column)
             column += row_start
-            np.take(values, column, out=value, mode="clip")
+            np.take(values, column, out=value, mode="wrap")
             packed += value
-            np.right_shift(packed, self._shift, out=slot)
+            np.right_shift(packed_bits, self._shift, out=slot_bits)
         return slot
 
 
