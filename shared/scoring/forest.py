@@ -32,7 +32,8 @@ import numpy as np
 import numpy.typing as npt
 
 MAX_DEPTH = 16
-# Rows walked together: small enough that the working arrays stay in cache.
+# Rows walked together: small enough that the working arrays stay in cache. For
+# 10,000 rows through 200 trees, 128 took 29.7 ms of CPU, 64 took 31.7 and 256 33.5.
 _CHUNK_ROWS = 128
 
 FloatArray = npt.NDArray[np.float64]
@@ -338,7 +339,7 @@ class KeyedLevels:
         np.right_shift(packed_bits, self._shift, out=slot_bits)
         for table in self._tables[1:]:
             # Every index is in range by construction: mode="wrap" then only skips the
-            # bounds errors, and took 5.5 ms where "clip" took 6.1 ms.
+            # bounds errors, and its gathers took 5.5 ms where "clip" took 6.1 ms.
             np.take(table, slot, out=packed, mode="wrap")
             np.bitwise_and(packed, self._feature_mask, out=column)
             column += row_start

@@ -132,7 +132,7 @@ def test_a_forest_of_single_leaf_trees_sums_their_values() -> None:
     assert np.array_equal(forest.sum_leaf_values(rows, values, initial=0.5), np.full(5, 15.5))
 
 
-@pytest.mark.parametrize("n_rows", [0, 1, 2, 255, 256, 257, 10_000])
+@pytest.mark.parametrize("n_rows", [0, 1, 2, 127, 128, 129, 257, 10_000])
 def test_every_batch_size_reaches_the_reference_leaf(n_rows: int) -> None:
     # Given batches below, at and across the walk's chunk boundary
     trees = random_trees(n_trees=20, depth=8, n_features=5, seed=3)
