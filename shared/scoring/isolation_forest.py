@@ -75,9 +75,7 @@ class IsolationForestScorer:
 
     def score_samples(self, matrix: npt.ArrayLike) -> FloatArray:
         """Equal to ``IsolationForest.score_samples``: lower is more abnormal."""
-        # Reducing over the leading axis adds the trees one after another onto a
-        # running total, the order scikit-learn accumulates them in.
-        depths = self.path_lengths(matrix).sum(axis=0)
+        depths = self.forest.sum_leaf_values(matrix, self._slot_path)
         if self._denominator == 0:
             return -np.full(depths.shape, 0.5)
         return -(2.0 ** (-(depths / self._denominator)))

@@ -57,13 +57,9 @@ class GradientBoostingScorer:
 
     def decision_function(self, matrix: npt.ArrayLike) -> FloatArray:
         """Raw log-odds of fraud, equal to ``GradientBoostingClassifier.decision_function``."""
-        slots = self.forest.leaves(matrix)
-        steps = np.empty((slots.shape[1] + 1, slots.shape[0]))
-        steps[0] = self.init_raw
-        np.take(self._slot_value, slots.T, out=steps[1:])
-        # Reducing over the leading axis adds each tree onto the initial prediction in
-        # turn, the order scikit-learn's predict_stages uses.
-        return steps.sum(axis=0)
+        # Each tree is added onto the initial prediction in turn, the order
+        # scikit-learn's predict_stages uses.
+        return self.forest.sum_leaf_values(matrix, self._slot_value, self.init_raw)
 
     def predict_proba(self, matrix: npt.ArrayLike) -> FloatArray:
         """Probability of fraud (class 1), shape (n_rows,)."""
