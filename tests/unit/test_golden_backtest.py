@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shared.backtest.ops import read_ops
+from shared.backtest.ops import parse_lines, read_ops
 from shared.backtest.replay import Backtest
 from shared.scoring.serving import load_judge
 
@@ -35,3 +35,18 @@ def test_the_golden_history_replays_to_the_committed_decisions_byte_for_byte() -
 
     # Then every decision line is the committed one
     assert _as_written(result.lines) == (GOLDEN / "decisions.jsonl").read_bytes()
+
+
+def test_full_hourly_rescoring_decides_the_golden_history_as_the_incremental_one_does() -> None:
+    # Given the first two weeks or so of the golden history (a full re-score of all of it
+    # takes a minute)
+    with (GOLDEN / "events.jsonl").open(encoding="utf-8") as handle:
+        ops = list(parse_lines(line for _, line in zip(range(400), handle, strict=False)))
+    judge = load_judge(ROOT / "models")
+
+    # When it is replayed re-scoring every unpaid referral hourly, and only the changed ones
+    full = Backtest(judge, incremental=False).run(ops)
+    incremental = Backtest(judge, incremental=True).run(ops)
+
+    # Then both write the same bytes
+    assert _as_written(full.lines) == _as_written(incremental.lines)
