@@ -1,5 +1,8 @@
 """The release job: pay out referrals whose holding period has passed, expire stale ones.
 
+The job reads only referrals that are due: each program's holding referrals are indexed
+by qualifying time, and read up to now minus the program's current holding period.
+
 Releasing one referral is one transaction: the referral moves `holding -> rewarding`, the
 program's `budget_left` drops by the total (only if that much is left), the advocate's
 `rewarded_referrals` counter takes the next slot (only if nobody took one since it was
@@ -15,6 +18,7 @@ top-up or a resume releases it without anybody having to re-approve it.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -37,7 +41,7 @@ from shared.ports import RewardQueue
 from shared.repositories import keys
 from shared.repositories.audit import AuditLog
 from shared.repositories.programs import ProgramRepository
-from shared.repositories.referrals import ReferralRepository
+from shared.repositories.referrals import ReferralRepository, status_due
 from shared.repositories.rewards import RewardRepository
 from shared.services.ledger import Change, RewardLedger
 from shared.storage.table import (
@@ -186,15 +190,20 @@ class ReleaseService:
 
     def _due(self, now: datetime) -> Iterator[Referral]:
         """Holding referrals whose holding period has ended, and no others: each program's
-        holding shards are read up to now minus its current holding period."""
+        holding shards are read up to now minus its current holding period. Programs are
+        merged longest-waiting first, so a run cut short by time serves them all fairly."""
+        streams = []
         for program_id in self._referrals.program_ids():
             program = self._programs.get(program_id)
             if program is None:  # pragma: no cover - listed programs are stored
                 continue
             cutoff = now - timedelta(days=program.holding_period_days)
-            yield from self._referrals.each_with_status(
-                ReferralStatus.HOLDING, [program_id], due_before=cutoff
+            streams.append(
+                self._referrals.each_with_status(
+                    ReferralStatus.HOLDING, [program_id], due_before=cutoff
+                )
             )
+        return heapq.merge(*streams, key=status_due)
 
     def _program(self, cache: dict[str, Program | None], program_id: str) -> Program | None:
         if program_id not in cache:
