@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from shared.backtest.heat import MeteringTable, heat_figures, item_size
+from shared.cli import main
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import Put, Update
 
@@ -82,3 +85,21 @@ def test_heat_figures_name_the_hottest_key_of_the_table_and_each_index(tmp_path:
     assert [(f["unit"], f["goal"]) for f in figures] == [("WCU/s", 1000), ("RCU/s", 3000)] * 3
     assert all(isinstance(f["met"], bool) and f["value"] >= 0 for f in figures)
     assert not any("(IDEMPOTENCY)" in f["name"] for f in figures)
+
+
+def test_the_backtest_command_prints_the_hottest_keys_with_heat(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the first hundred operations of the golden history
+    head = tmp_path / "events.jsonl"
+    with GOLDEN.open(encoding="utf-8") as handle:
+        head.write_text("".join(line for _, line in zip(range(100), handle, strict=False)))
+
+    # When `rewards backtest --heat` runs on it
+    code = main(["backtest", str(head), "--heat"])
+
+    # Then it names the limits and lists the table's and each index's busiest keys
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "limits 1000 WCU/s, 3000 RCU/s a key" in out
+    assert [line for line in out.splitlines() if line.endswith(":")] == ["base:", "gsi1:", "gsi2:"]
