@@ -40,6 +40,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="look at every unpaid referral in every hourly re-score (slower, same outcome)",
     )
+    parser.add_argument(
+        "--heat",
+        action="store_true",
+        help=(
+            "instead of decisions, replay with time compressed to 1,000 referrals a second "
+            "and print the peak capacity units a second of the hottest partition keys"
+        ),
+    )
     parser.set_defaults(func=_run)
 
 
@@ -55,6 +63,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if not args.events.is_file():
         raise FileNotFoundError(f"no such input file: {args.events}")
+    if args.heat:
+        return _heat(args)
     ops = read_ops(args.events)
     model = load_judge(args.models)
     if model is None:
@@ -79,3 +89,15 @@ def _run(args: argparse.Namespace) -> int:
             _write_lines(handle, rows)
     print(f"rewards backtest: {json.dumps(result.stats)}", file=sys.stderr)
     return 0
+
+
+def _heat(args: argparse.Namespace) -> int:
+    from shared.backtest.heat import report_lines, run_heat
+
+    report = run_heat(args.events, args.models)
+    lines = list(report_lines(report))
+    if args.out is None:
+        print("\n".join(lines))
+    else:
+        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return 0 if report.met else 2

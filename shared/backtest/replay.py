@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -92,19 +92,25 @@ class Backtest:
         *,
         table: Table | None = None,
         incremental: bool = True,
+        outer: Callable[[Table], Table] | None = None,
     ) -> None:
         """`incremental` re-scores only referrals whose inputs changed (same outcome as a
         full hourly re-score, see `shared.backtest.incremental`); off, every run looks at
-        every holding and review referral, as the deployed job does."""
+        every holding and review referral, as the deployed job does. `outer` wraps the
+        table every service (and the feature extractor) calls, above the replay's own
+        read cache: a meter there sees each call a deployed function would make."""
         store: Table = table if table is not None else MemoryTable()
+        wrap: Callable[[Table], Table] = outer if outer is not None else (lambda t: t)
         self.clock = FixedClock(datetime.fromisoformat("2000-01-01T00:00:00+00:00"))
         hasher = PiiHasher(lambda: BACKTEST_KEY)
         self.hasher = hasher
         self.tracker: FootprintTracker | None = None
         if incremental:
             journal = JournalingTable(store)
-            self.tracker = FootprintTracker(FeatureExtractor(journal, hasher), journal)
-            store = journal
+            store = wrap(journal)
+            self.tracker = FootprintTracker(FeatureExtractor(store, hasher), journal)
+        else:
+            store = wrap(store)
         self.table: Table = store
         self.scoring_queue = MemoryScoringQueue()
         self.reward_queue = MemoryRewardQueue()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from shared.clock import iso
 from shared.domain.audit import AuditEntry
+from shared.repositories import keys
 from shared.repositories.codec import from_item, to_doc
+from shared.repositories.sharded import merged_page
 from shared.storage.table import NotExists, Put, Table
 
 
@@ -26,7 +28,8 @@ class AuditLog:
             "doc": to_doc(entry),
         }
         if entry.program_id:
-            item["gsi1pk"] = f"PROGRAM#{entry.program_id}#AUDIT"
+            shard = keys.shard_of(entry.entry_id, keys.AUDIT_SHARDS)
+            item["gsi1pk"] = keys.program_audit(entry.program_id, shard)
             item["gsi1sk"] = sort
         return Put(item, NotExists())
 
@@ -39,7 +42,11 @@ class AuditLog:
     def for_program(
         self, program_id: str, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[AuditEntry], str | None]:
-        page = self._table.query(
-            f"PROGRAM#{program_id}#AUDIT", index="gsi1", limit=limit, cursor=cursor
+        page = merged_page(
+            self._table,
+            keys.program_audit_shards(program_id),
+            index="gsi1",
+            limit=limit,
+            cursor=cursor,
         )
         return [from_item(AuditEntry, item) for item in page.items], page.cursor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from decimal import Decimal
 
@@ -42,16 +43,49 @@ def event(referral_id: str, dedupe_key: str) -> tuple[str, str]:
 EVENT_PREFIX = "EVENT#"
 
 
-def program_referrals(program_id: str) -> str:
-    return f"PROGRAM#{program_id}#REFERRALS"
+# Partitions written by a share of every referral are split into shards, so that 1,000
+# referrals a second stay under DynamoDB's 1,000 WCU/s a key (README "Capacity"). A
+# record's shard is a hash of its own id; readers merge the shards in sort-key order.
+REFERRAL_SHARDS = 16
+AUDIT_SHARDS = 16
+
+
+def shard_of(identifier: str, shards: int) -> int:
+    digest = hashlib.sha256(identifier.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % shards
+
+
+def program_referrals(program_id: str, shard: int) -> str:
+    """gsi1: one shard of a program's referrals, by occurrence time."""
+    return f"PROGRAM#{program_id}#REFERRALS#{shard:02d}"
+
+
+def program_referral_shards(program_id: str) -> list[str]:
+    return [program_referrals(program_id, n) for n in range(REFERRAL_SHARDS)]
+
+
+def program_audit(program_id: str, shard: int) -> str:
+    """gsi1: one shard of a program's audit trail, by time."""
+    return f"PROGRAM#{program_id}#AUDIT#{shard:02d}"
+
+
+def program_audit_shards(program_id: str) -> list[str]:
+    return [program_audit(program_id, n) for n in range(AUDIT_SHARDS)]
 
 
 def program_advocates(program_id: str) -> str:
     return f"PROGRAM#{program_id}#ADVOCATES"
 
 
-def status_partition(status: str) -> str:
-    return f"STATUS#{status}"
+def status_partition(status: str, program_id: str, shard: int) -> str:
+    """gsi2: one shard of a program's referrals in one status, by due time (for `holding`,
+    the qualifying time: the release job reads each program up to now minus its holding
+    period, so a change of the period needs no re-keying)."""
+    return f"STATUS#{status}#{program_id}#{shard:02d}"
+
+
+def status_shards(status: str, program_id: str) -> list[str]:
+    return [status_partition(status, program_id, n) for n in range(REFERRAL_SHARDS)]
 
 
 def evidence(kind: str, value: str) -> str:
@@ -117,12 +151,10 @@ def block_entry(entry_id: str) -> tuple[str, str]:
 STATS_SHARDS = 8
 
 
-def program_stats(program_id: str) -> str:
-    return f"PROGRAM#{program_id}#STATS"
-
-
-def stats_shard(number: int) -> str:
-    return f"SHARD#{number:02d}"
+def program_stats(program_id: str, number: int) -> tuple[str, str]:
+    """One counter shard: a partition key of its own (shards under one key share its
+    1,000 WCU/s, which intake alone reaches at ~500 referrals a second)."""
+    return (f"PROGRAM#{program_id}#STATS#{number:02d}", "STATS")
 
 
 # --- reward ledger (rewards live in their referral's partition: strongly consistent reads) ---

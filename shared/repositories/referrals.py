@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from shared.clock import iso
@@ -10,6 +10,7 @@ from shared.domain.events import ReferralEvent
 from shared.domain.referrals import Referral, ReferralStatus
 from shared.repositories import keys
 from shared.repositories.codec import from_item, to_doc
+from shared.repositories.sharded import merged_items, merged_page
 from shared.storage.table import (
     ConditionFailed,
     Equals,
@@ -51,13 +52,14 @@ class ReferralRepository:
 
     def _item(self, referral: Referral) -> Item:
         pk, sk = keys.referral(referral.referral_id)
+        shard = keys.shard_of(referral.referral_id, keys.REFERRAL_SHARDS)
         return {
             "pk": pk,
             "sk": sk,
             "type": "referral",
-            "gsi1pk": keys.program_referrals(referral.program_id),
+            "gsi1pk": keys.program_referrals(referral.program_id, shard),
             "gsi1sk": f"{iso(referral.occurred_at)}#{referral.referral_id}",
-            "gsi2pk": keys.status_partition(referral.status.value),
+            "gsi2pk": keys.status_partition(referral.status.value, referral.program_id, shard),
             "gsi2sk": status_due(referral),
             "status": referral.status.value,
             # Beside the status so the risk features read an outcome without the document.
@@ -135,20 +137,53 @@ class ReferralRepository:
         limit: int = 100,
         cursor: str | None = None,
     ) -> tuple[list[Referral], str | None]:
-        key_range = KeyRange(high=f"{iso(due_before)}~") if due_before else None
-        page = self._table.query(
-            keys.status_partition(status.value),
+        """A page of every program's referrals in `status`, in due order (all shards)."""
+        shards = [p for pid in self.program_ids() for p in keys.status_shards(status.value, pid)]
+        page = merged_page(
+            self._table,
+            shards,
             index="gsi2",
-            key_range=key_range,
+            key_range=_due_range(None, due_before),
             limit=limit,
             cursor=cursor,
         )
         return [from_item(Referral, item) for item in page.items], page.cursor
 
+    def each_with_status(
+        self,
+        status: ReferralStatus,
+        program_ids: Sequence[str],
+        *,
+        due_after: datetime | None = None,
+        due_before: datetime | None = None,
+    ) -> Iterator[Referral]:
+        """The programs' referrals in `status` due in the range, in due order, read lazily."""
+        partitions = [p for pid in program_ids for p in keys.status_shards(status.value, pid)]
+        items = merged_items(
+            self._table, partitions, index="gsi2", key_range=_due_range(due_after, due_before)
+        )
+        return (from_item(Referral, item) for item in items)
+
+    def program_ids(self) -> list[str]:
+        """Every program, for the jobs that walk each program's status shards."""
+        items = query_all(self._table, keys.PROGRAMS_INDEX, index="gsi1")
+        return [str(item["pk"]).removeprefix("PROGRAM#") for item in items]
+
     def of_program(
         self, program_id: str, *, limit: int = 100, cursor: str | None = None
     ) -> tuple[list[Referral], str | None]:
-        page = self._table.query(
-            keys.program_referrals(program_id), index="gsi1", limit=limit, cursor=cursor
+        page = merged_page(
+            self._table,
+            keys.program_referral_shards(program_id),
+            index="gsi1",
+            limit=limit,
+            cursor=cursor,
         )
         return [from_item(Referral, item) for item in page.items], page.cursor
+
+
+def _due_range(after: datetime | None, before: datetime | None) -> KeyRange | None:
+    if after is None and before is None:
+        return None
+    # "~" sorts after every id, so `before` itself is included.
+    return KeyRange(low=iso(after) if after else None, high=f"{iso(before)}~" if before else None)

@@ -3,7 +3,7 @@
 Each writer adds `ProgramCounters.add_op(...)` to the transaction that makes the change, so a
 counter moves exactly when its fact does. Counters live on a few shard items beside the
 program (not on the program item), so busy intake does not serialise on one item and does
-not conflict with the ledger's budget updates; reading the stats is one query of the shards.
+not conflict with the ledger's budget updates; reading the stats is one read of each shard.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from shared.repositories import keys
-from shared.storage.table import Table, Update, query_all
+from shared.storage.table import Table, Update
 
 
 class Counter(StrEnum):
@@ -46,16 +46,18 @@ class ProgramCounters:
     ) -> Update:
         """ADD the deltas on one shard; put it in the same transaction as the change."""
         number = shard if shard is not None else random.randrange(keys.STATS_SHARDS)
+        pk, sk = keys.program_stats(program_id, number % keys.STATS_SHARDS)
         return Update(
-            keys.program_stats(program_id),
-            keys.stats_shard(number % keys.STATS_SHARDS),
+            pk,
+            sk,
             add={str(name): delta for name, delta in deltas.items()},
             set={"type": "stats"},
         )
 
     def totals(self, program_id: str) -> dict[str, Decimal]:
         sums: dict[str, Decimal] = {}
-        for item in query_all(self._table, keys.program_stats(program_id)):
+        shards = (keys.program_stats(program_id, n) for n in range(keys.STATS_SHARDS))
+        for item in filter(None, (self._table.get(*key) for key in shards)):
             for name, value in item.items():
                 if name in ("pk", "sk", "type") or not isinstance(value, (Decimal, int)):
                     continue

@@ -1,5 +1,8 @@
 """The release job: pay out referrals whose holding period has passed, expire stale ones.
 
+The job reads only referrals that are due: each program's holding referrals are indexed
+by qualifying time, and read up to now minus the program's current holding period.
+
 Releasing one referral is one transaction: the referral moves `holding -> rewarding`, the
 program's `budget_left` drops by the total (only if that much is left), the advocate's
 `rewarded_referrals` counter takes the next slot (only if nobody took one since it was
@@ -15,7 +18,9 @@ top-up or a resume releases it without anybody having to re-approve it.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -36,7 +41,7 @@ from shared.ports import RewardQueue
 from shared.repositories import keys
 from shared.repositories.audit import AuditLog
 from shared.repositories.programs import ProgramRepository
-from shared.repositories.referrals import ReferralRepository
+from shared.repositories.referrals import ReferralRepository, status_due
 from shared.repositories.rewards import RewardRepository
 from shared.services.ledger import Change, RewardLedger
 from shared.storage.table import (
@@ -58,6 +63,9 @@ PAGE = 100
 REQUEUE_AFTER = timedelta(minutes=5)
 # The shortest attribution window a program may have: nothing pending is older-due.
 MIN_ATTRIBUTION_DAYS = 1
+
+# A release is a handful of calls (~50 ms); 30 s is ample to finish the one under way.
+STOP_MARGIN_SECONDS = 30.0
 
 HOLD_BUDGET = "budget_exhausted"
 HOLD_PAUSED = "program_paused"
@@ -81,10 +89,13 @@ class ReleaseReport:
     held: dict[str, str] = field(default_factory=dict)
     queued: list[str] = field(default_factory=list)
     queue_failures: list[str] = field(default_factory=list)
+    # The run stopped before its time ran out; the next run picks up what is left.
+    stopped_early: bool = False
 
     def summary(self) -> dict[str, object]:
         return {
             "now": iso(self.now),
+            "stopped_early": self.stopped_early,
             "expired": len(self.expired),
             "released": len(self.released),
             "held": dict(self.held),
@@ -110,19 +121,33 @@ class ReleaseService:
 
     # --- the job ------------------------------------------------------------------------
 
-    def run(self, now: datetime | None = None) -> ReleaseReport:
+    def run(
+        self, now: datetime | None = None, time_left: Callable[[], float] | None = None
+    ) -> ReleaseReport:
+        """One run. With `time_left` (seconds the invocation has left), the run stops
+        between referrals once fewer than `STOP_MARGIN_SECONDS` remain, says so in the
+        report, and the next run carries on: what it did not reach is still due."""
         now = now or self._clock.now()
         report = ReleaseReport(now=now)
-        self._expire_pending(now, report)
-        self._release_due(now, report)
-        self._requeue_created(now, report)
+        out_of_time = _out_of_time(time_left, report)
+        self._expire_pending(now, report, out_of_time)
+        self._release_due(now, report, out_of_time)
+        if not out_of_time():
+            self._requeue_created(now, report)
         logger.info("release run", extra=report.summary())
         return report
 
-    def _expire_pending(self, now: datetime, report: ReleaseReport) -> None:
+    def _expire_pending(
+        self, now: datetime, report: ReleaseReport, out_of_time: Callable[[], bool]
+    ) -> None:
         programs: dict[str, Program | None] = {}
         due_before = now - timedelta(days=MIN_ATTRIBUTION_DAYS)
-        for referral in self._each(ReferralStatus.PENDING, due_before):
+        pending = self._referrals.each_with_status(
+            ReferralStatus.PENDING, self._referrals.program_ids(), due_before=due_before
+        )
+        for referral in pending:
+            if out_of_time():
+                return
             program = self._program(programs, referral.program_id)
             if program is None or referral.qualified_at is not None:
                 continue
@@ -131,11 +156,15 @@ class ReleaseService:
             if self.expire(referral.referral_id, now):
                 report.expired.append(referral.referral_id)
 
-    def _release_due(self, now: datetime, report: ReleaseReport) -> None:
+    def _release_due(
+        self, now: datetime, report: ReleaseReport, out_of_time: Callable[[], bool]
+    ) -> None:
         # Per program, the smallest total the budget could not cover in this run: larger
         # ones cannot fit either, so they are not tried again until the next run.
         short: dict[str, Decimal] = {}
-        for referral in self._each(ReferralStatus.HOLDING, now):
+        for referral in self._due(now):
+            if out_of_time():
+                return
             outcome = self.release(referral.referral_id, now, short=short)
             if outcome.result == "released":
                 report.released.append(referral.referral_id)
@@ -159,16 +188,22 @@ class ReleaseService:
             if cursor is None:
                 return
 
-    def _each(self, status: ReferralStatus, due_before: datetime) -> list[Referral]:
-        found: list[Referral] = []
-        cursor: str | None = None
-        while True:
-            page, cursor = self._referrals.with_status(
-                status, due_before=due_before, limit=PAGE, cursor=cursor
+    def _due(self, now: datetime) -> Iterator[Referral]:
+        """Holding referrals whose holding period has ended, and no others: each program's
+        holding shards are read up to now minus its current holding period. Programs are
+        merged longest-waiting first, so a run cut short by time serves them all fairly."""
+        streams = []
+        for program_id in self._referrals.program_ids():
+            program = self._programs.get(program_id)
+            if program is None:  # pragma: no cover - listed programs are stored
+                continue
+            cutoff = now - timedelta(days=program.holding_period_days)
+            streams.append(
+                self._referrals.each_with_status(
+                    ReferralStatus.HOLDING, [program_id], due_before=cutoff
+                )
             )
-            found.extend(page)
-            if cursor is None:
-                return found
+        return heapq.merge(*streams, key=status_due)
 
     def _program(self, cache: dict[str, Program | None], program_id: str) -> Program | None:
         if program_id not in cache:
@@ -392,6 +427,17 @@ class ReleaseService:
             after=after,
             details=details or {},
         )
+
+
+def _out_of_time(
+    time_left: Callable[[], float] | None, report: ReleaseReport
+) -> Callable[[], bool]:
+    def check() -> bool:
+        if time_left is not None and not report.stopped_early:
+            report.stopped_early = time_left() < STOP_MARGIN_SECONDS
+        return report.stopped_early
+
+    return check
 
 
 def _summary(reward: Reward) -> dict[str, object]:

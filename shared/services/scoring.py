@@ -26,7 +26,6 @@ from shared.pii import PiiHasher
 from shared.ports import BlockEntry, BlockKind, Blocklist
 from shared.repositories import keys
 from shared.repositories.audit import AuditLog
-from shared.repositories.codec import from_item
 from shared.repositories.programs import ProgramRepository
 from shared.repositories.referrals import ReferralRepository, StaleReferral, status_due
 from shared.repositories.reviews import ReviewIndex
@@ -36,7 +35,7 @@ from shared.scoring.decision import decide
 from shared.scoring.feature_spec import FEATURE_NAMES
 from shared.scoring.features import FeatureExtractor, Features
 from shared.scoring.serving import ModelJudge
-from shared.storage.table import ConditionFailed, KeyRange, NotExists, Put, Table, WriteOp
+from shared.storage.table import ConditionFailed, NotExists, Put, Table, WriteOp
 
 S = ReferralStatus
 SCORING_ACTOR = "system:scoring"
@@ -445,35 +444,20 @@ class ScoringService:
             report.moves[outcome.move] = report.moves.get(outcome.move, 0) + 1
 
     def _all_with_status(self, status: ReferralStatus) -> Iterator[Referral]:
-        cursor: str | None = None
-        while True:
-            page, cursor = self._referrals.with_status(status, limit=PAGE_SIZE, cursor=cursor)
-            yield from page
-            if cursor is None:
-                return
+        return self._referrals.each_with_status(status, self._referrals.program_ids())
 
     def _lost_messages(self, as_of: datetime) -> Iterator[Referral]:
         """Qualified, still pending referrals: a pending referral's status key is its
         qualifying time once it qualified, so one key range finds the recent ones."""
-        key_range = KeyRange(
-            low=iso(as_of - LOST_MESSAGE_LOOKBACK), high=f"{iso(as_of - LOST_MESSAGE_GRACE)}~"
+        recent = self._referrals.each_with_status(
+            S.PENDING,
+            self._referrals.program_ids(),
+            due_after=as_of - LOST_MESSAGE_LOOKBACK,
+            due_before=as_of - LOST_MESSAGE_GRACE,
         )
-        cursor: str | None = None
-        while True:
-            page = self._table.query(
-                keys.status_partition(S.PENDING.value),
-                index="gsi2",
-                key_range=key_range,
-                limit=PAGE_SIZE,
-                cursor=cursor,
-            )
-            for item in page.items:
-                referral = from_item(Referral, item)
-                if referral.qualified_at is not None and referral.risk is None:
-                    yield referral
-            if page.cursor is None:
-                return
-            cursor = page.cursor
+        for referral in recent:
+            if referral.qualified_at is not None and referral.risk is None:
+                yield referral
 
     # --- drift --------------------------------------------------------------------------------
 
