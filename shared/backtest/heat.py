@@ -111,9 +111,9 @@ class MeteringTable:
     def _bill(self, unit: str, index: str, key: str, amount: float) -> None:
         self.usage[self.bucket()][(unit, index, key)] += amount
 
-    def get(self, pk: str, sk: str) -> Item | None:
-        found = self.inner.get(pk, sk)
-        self._bill("RCU", "base", pk, _read_units(item_size(found), strongly=True))
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
+        found = self.inner.get(pk, sk, consistent=consistent)
+        self._bill("RCU", "base", pk, _read_units(item_size(found), strongly=consistent))
         self.calls += 1
         return found
 

@@ -122,9 +122,9 @@ class JournalingTable:
             if outer is not None:
                 outer.extend(reads)
 
-    def get(self, pk: str, sk: str) -> Item | None:
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
         if self._reads is None:
-            return self.inner.get(pk, sk)
+            return self.inner.get(pk, sk, consistent=consistent)
         self._reads.append(Read(pk, sk=sk))
         key = (pk, sk)
         if key not in self._items:

@@ -220,7 +220,7 @@ class FeatureExtractor:
         advocate = self._advocates.get(referral.advocate_id)
         if advocate is None:  # pragma: no cover - referrals always name a stored advocate
             raise NotFound(f"no advocate {referral.advocate_id}")
-        program = self._programs.get(referral.program_id)
+        program = self._programs.terms(referral.program_id)
         if program is None:  # pragma: no cover - referrals always name a stored program
             raise NotFound(f"no program {referral.program_id}")
         return _Extraction(self, referral, advocate, program, as_of).run()

@@ -35,7 +35,7 @@ class AdvocateService:
         self._hasher = hasher
 
     def enrol(self, program_id: str, body: AdvocateEnrol) -> Enrolment:
-        program = self._programs.get(program_id)
+        program = self._programs.terms(program_id)
         if program is None:
             raise NotFound(f"no program {program_id}")
         existing = self._advocates.find_enrolment(program_id, body.customer_id)

@@ -55,7 +55,7 @@ class EventService:
         earlier = self._referrals.get_event(referral_id, dedupe_key)
         if earlier is not None:
             return self._replay(earlier, digest, referral.status)
-        program = self._programs.get(referral.program_id)
+        program = self._programs.terms(referral.program_id)
         if program is None:  # pragma: no cover - referrals always name a stored program
             raise NotFound(f"no program {referral.program_id}")
         if body.currency is not None and body.currency != program.currency:

@@ -32,7 +32,7 @@ class ReferralService:
         self._hasher = hasher
 
     def create(self, body: ReferralCreate) -> Referral:
-        program = self._programs.get(body.program_id)
+        program = self._programs.terms(body.program_id)
         if program is None:
             raise InvalidRequest.field("program_id", "no such program", "unknown_program")
         code = normalise_code(body.referral_code)

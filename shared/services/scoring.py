@@ -287,7 +287,7 @@ class ScoringService:
     def _program(self, program_id: str, cache: dict[str, Program] | None = None) -> Program:
         if cache is not None and program_id in cache:
             return cache[program_id]
-        program = self._programs.get(program_id)
+        program = self._programs.terms(program_id)
         if program is None:  # pragma: no cover - referrals always name a stored program
             raise NotFound(f"no program {program_id}")
         if cache is not None:

@@ -102,9 +102,9 @@ class DynamoTable:
         self.table_name = table_name
         self._client = client or boto3.client("dynamodb")
 
-    def get(self, pk: str, sk: str) -> Item | None:
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
         response = self._client.get_item(
-            TableName=self.table_name, Key=_key(pk, sk), ConsistentRead=True
+            TableName=self.table_name, Key=_key(pk, sk), ConsistentRead=consistent
         )
         raw = response.get("Item")
         return _deserialize_item(raw) if raw else None

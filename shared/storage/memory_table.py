@@ -36,7 +36,8 @@ class MemoryTable:
         }
         self._lock = threading.RLock()
 
-    def get(self, pk: str, sk: str) -> Item | None:
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
+        # One copy of every item: an eventually consistent read here never lags.
         with self._lock:
             item = self._items.get((pk, sk))
             return copy.deepcopy(item) if item is not None else None

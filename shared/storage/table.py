@@ -202,9 +202,11 @@ def cursor_key_names(index: str | None) -> list[str]:
 
 
 class Table(Protocol):
-    """Strongly consistent reads on the base table; eventually consistent on indexes."""
+    """Strongly consistent base-table reads unless asked otherwise; indexes are eventual."""
 
-    def get(self, pk: str, sk: str) -> Item | None: ...
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
+        """One item; `consistent=False` costs half the read capacity and may lag a write."""
+        ...
 
     def query(
         self,

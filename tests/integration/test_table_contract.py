@@ -131,3 +131,10 @@ def test_key_range_selects_a_window(table: Table) -> None:
 def test_a_forged_cursor_is_refused(table: Table) -> None:
     with pytest.raises(InvalidCursor):
         table.query(_pk(), cursor="bm90LWEtY3Vyc29y")
+
+
+def test_an_eventually_consistent_get_reads_what_was_written(table: Table) -> None:
+    pk = _pk()
+    table.write([Put({"pk": pk, "sk": "A", "n": 1})])
+    assert table.get(pk, "A", consistent=False) == {"pk": pk, "sk": "A", "n": 1}
+    assert table.get(pk, "missing", consistent=False) is None

@@ -103,3 +103,9 @@ def test_the_backtest_command_prints_the_hottest_keys_with_heat(
     assert code == 0
     assert "limits 1000 WCU/s, 3000 RCU/s a key" in out
     assert [line for line in out.splitlines() if line.endswith(":")] == ["base:", "gsi1:", "gsi2:"]
+
+
+def test_an_eventually_consistent_read_costs_half_a_strong_one() -> None:
+    from shared.backtest.heat import _read_units
+
+    assert _read_units(100, strongly=False) == 0.5 * _read_units(100, strongly=True)

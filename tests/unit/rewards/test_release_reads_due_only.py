@@ -27,8 +27,8 @@ class ReadCountingTable:
     def _seen(self, items: Sequence[Item]) -> None:
         self.referrals_read += [str(i["pk"]) for i in items if i.get("type") == "referral"]
 
-    def get(self, pk: str, sk: str) -> Item | None:
-        item = self.inner.get(pk, sk)
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
+        item = self.inner.get(pk, sk, consistent=consistent)
         self._seen([item] if item else [])
         return item
 
