@@ -21,7 +21,7 @@ from shared.storage.table import ConditionFailed, Item, NotExists, Page, Table, 
 from tests.fault.sites import SITES, Site
 
 
-class WorkerCrash(BaseException):  # noqa: N818 - a crash, not an error the code may handle
+class WorkerCrash(BaseException):
     """The worker process died here."""
 
 
@@ -208,7 +208,7 @@ class FaultyProvider:
                 raise before[fault].error(self.name)
             if fault == "timeout":
                 raise ProviderTimeout("no answer in time", provider=self.name)
-            result = call(*args, **kwargs)
+            call(*args, **kwargs)
             if fault == "crash_after":
                 raise WorkerCrash(f"after {site}")
             after = {

@@ -59,7 +59,7 @@ class SimulatedQueue:
                 handle(message)
             except RetryLater as exc:
                 self._fail(message, now + timedelta(seconds=exc.delay_seconds), repr(exc))
-            except BaseException as exc:  # noqa: BLE001 - whatever killed the worker
+            except BaseException as exc:  # whatever killed the worker
                 if isinstance(exc, KeyboardInterrupt | AssertionError):
                     raise
                 self._fail(message, now + self.visibility, repr(exc))

@@ -62,7 +62,7 @@ def protocol_methods(protocol: type) -> list[str]:
 
 
 def is_write(method: str) -> bool:
-    return method.split("_")[0] not in READ_VERBS
+    return method.split("_", maxsplit=1)[0] not in READ_VERBS
 
 
 def enumerate_sites() -> list[Site]:

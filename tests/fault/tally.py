@@ -11,15 +11,21 @@ class Row:
     injected: int = 0
     survived: int = 0
     scenarios: int = 0
+    known_defect: int = 0
     note: str = ""
 
 
 TALLY: dict[tuple[str, str, str], Row] = defaultdict(Row)
 
 
-def record(backend: str, site: str, fault: str, injected: int, survived: bool) -> None:
+def record(
+    backend: str, site: str, fault: str, injected: int, survived: bool, known_defect: bool
+) -> None:
+    """`survived`: no invariant broke but the pinned known defect; `known_defect`: the
+    scenario ended in that defect (see test_found_defects)."""
     row = TALLY[(backend, site, fault)]
     row.scenarios += 1
+    row.known_defect += int(known_defect)
     row.injected += injected
     if survived:
         row.survived += injected
@@ -29,11 +35,23 @@ def note(backend: str, site: str, fault: str, text: str) -> None:
     TALLY[(backend, site, fault)].note = text
 
 
+COLUMNS = ("backend", 8), ("site", 30), ("fault", 18), ("scenarios", 9), ("injected", 8)
+COUNTS = ("survived", 8), ("unpaid clawback", 15)
+
+
+def _line(cells: list[object]) -> str:
+    widths = [w for _, w in COLUMNS + COUNTS]
+    return " ".join(
+        f"{c!s:<{w}}" if i < 3 else f"{c!s:>{w}}" for i, (c, w) in enumerate(zip(cells, widths))
+    )
+
+
 def render() -> list[str]:
-    header = f"{'backend':<8} {'site':<30} {'fault':<18} {'scenarios':>9} {'injected':>8} {'survived':>8}"
+    header = _line([name for name, _ in COLUMNS + COUNTS])
     lines = [header, "-" * len(header)]
     for (backend, site, fault), row in sorted(TALLY.items()):
-        line = f"{backend:<8} {site:<30} {fault:<18} {row.scenarios:>9} {row.injected:>8} {row.survived:>8}"
+        cells: list[object] = [backend, site, fault, row.scenarios, row.injected]
+        line = _line([*cells, row.survived, row.known_defect])
         lines.append(f"{line}  {row.note}" if row.note else line)
     injected = sum(r.injected for r in TALLY.values())
     survived = sum(r.survived for r in TALLY.values())
@@ -41,6 +59,11 @@ def render() -> list[str]:
     for (_, site, _), row in TALLY.items():
         per_site[site] += row.injected
     lines.append("-" * len(header))
+    defects = sum(r.known_defect for r in TALLY.values())
     lines.append(f"total: {injected} faults injected, {survived} survived")
+    lines.append(
+        f"scenarios ending in the pinned unpaid-clawback budget defect: {defects} "
+        "(test_found_defects, xfail strict)"
+    )
     lines.append("per site: " + ", ".join(f"{s} {n}" for s, n in sorted(per_site.items())))
     return lines

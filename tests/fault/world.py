@@ -90,7 +90,9 @@ class FaultWorld:
     # --- arranging (never faulted) --------------------------------------------------------
 
     def arrange_program(self) -> None:
-        body = program_body(holding_period_days=0, budget={"amount": f"{BUDGET}", "currency": "USD"})
+        body = program_body(
+            holding_period_days=0, budget={"amount": f"{BUDGET}", "currency": "USD"}
+        )
         self.program_id = self.programs.create(ProgramCreate.model_validate(body)).program_id
 
     def arrange_advocate(self) -> str:
@@ -116,7 +118,7 @@ class FaultWorld:
                 if attempt == 0 or on_conflict is None:
                     raise
                 return on_conflict()
-            except BaseException as exc:  # noqa: BLE001 - a 5xx to the client, whatever it was
+            except BaseException as exc:  # a 5xx to the client, whatever it was
                 if isinstance(exc, KeyboardInterrupt | AssertionError):
                     raise
                 last = exc
@@ -182,7 +184,7 @@ class FaultWorld:
     def job(self, name: str, run: Callable[[], object]) -> None:
         try:
             run()
-        except BaseException as exc:  # noqa: BLE001 - a failed run; the schedule runs it again
+        except BaseException as exc:  # a failed run; the schedule runs it again
             if isinstance(exc, KeyboardInterrupt | AssertionError):
                 raise
             self.job_failures.append(f"{name}: {exc!r}")
@@ -221,7 +223,10 @@ class FaultWorld:
         for referral in self.referrals():
             if referral.status not in (ReferralStatus.REWARDED, ReferralStatus.REVERSED):
                 return False
-            if any(r.status not in FINAL_REWARD for r in self.reward_repo.of_referral(referral.referral_id)):
+            if any(
+                r.status not in FINAL_REWARD
+                for r in self.reward_repo.of_referral(referral.referral_id)
+            ):
                 return False
         return True
 
