@@ -29,7 +29,7 @@ SEED = int(os.environ.get("FAULT_SEED", "20261203"))
 INJECTIONS_PER_SCENARIO = 3
 # Per (site, fault): memory runs scenarios until this many faults went in; moto, fewer.
 TARGET = {"memory": 40, "moto": 3}
-MAX_SCENARIOS = {"memory": 40, "moto": 4}
+MAX_SCENARIOS = {"memory": 40, "moto": 2}
 
 CASES = [
     pytest.param(site.name, fault, id=f"{site.name}-{fault}")

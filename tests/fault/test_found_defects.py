@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 import pytest
 
@@ -83,3 +84,31 @@ def test_a_clawed_back_reward_that_was_never_paid_returns_its_amount_to_the_budg
     # Then the budget spent is what the providers paid, not the unpaid gift card too
     paid = sum(s.total_paid("USD") for s in world.sandboxes.values())
     assert BUDGET - world.budget_left() == paid
+
+
+def test_a_crash_after_reconcile_confirms_the_last_reward_still_ends_the_referral_rewarded() -> (
+    None
+):
+    # Given a gift card the provider paid while its worker died, whose message then ran
+    # out of receives, so only reconciliation can confirm it
+    plan = InjectionPlan("PayoutProvider.create_order", "crash_after", frozenset({1}), 0)
+    table = CrashOnceBefore(settles_a_referral)
+    world = FaultWorld(table, Injector(plan))
+    world.arrange_program()
+    world.injector.armed = True
+    referral_id, _ = world.refer_and_buy(world.arrange_advocate())
+    world.deliver_scoring()
+    world.run_release()
+    world.deliver_rewards()
+    for message in world.reward_queues.queues["gift_card"].in_flight:
+        message.outcome, message.reason = "dlq", "receives exhausted"
+    # When reconciliation confirms it and dies before settling the referral, and every
+    # scheduled job runs again
+    world.clock.advance(timedelta(minutes=16))
+    world.run_reconcile()
+    assert table.crashed
+    world.quiesce()
+    # Then the referral ends rewarded
+    referral = world.referral_repo.get(referral_id)
+    assert referral is not None
+    assert referral.status == ReferralStatus.REWARDED
