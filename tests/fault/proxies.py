@@ -183,6 +183,9 @@ class FaultyProvider:
     def __init__(self, inner: Any, injector: Injector) -> None:
         self.inner = inner
         self._injector = injector
+        # Which reward each key was asked to pay, as the requests said (not as the key
+        # reads), so two keys paying one reward are seen whatever form they take.
+        self.reward_of_key: dict[str, str] = {}
 
     @property
     def name(self) -> str:
@@ -196,6 +199,9 @@ class FaultyProvider:
         writes = _site(site).kind == "provider_write"
 
         def invoke(*args: Any, **kwargs: Any) -> Any:
+            if writes:
+                request = args[0] if args else next(iter(kwargs.values()))
+                self.reward_of_key[request.idempotency_key] = request.reward_id
             fault = self._injector.due(site)
             if fault is None:
                 return call(*args, **kwargs)

@@ -56,15 +56,18 @@ def violations(world: FaultWorld, outcome: Outcome) -> list[str]:
 
 
 def _paid_at_most_once(world: FaultWorld) -> list[str]:
-    per_reward: Counter[str | None] = Counter()
+    """At most one order per key, and at most one paid order per reward."""
+    per_reward: Counter[str] = Counter()
     per_key: Counter[str] = Counter()
-    for sandbox in world.sandboxes.values():
+    for kind, sandbox in world.sandboxes.items():
+        reward_of_key = world.providers[kind].reward_of_key
         for order in sandbox.ledger_of_orders():
-            per_key[order.idempotency_key] += 1
+            key = order.idempotency_key
+            per_key[key] += 1
             if order.counts_as_paid:
-                per_reward[reward_id_of_key(order.idempotency_key)] += 1
+                per_reward[reward_of_key.get(key) or str(reward_id_of_key(key))] += 1
     twice = {k: n for k, n in per_key.items() if n > 1}
-    twice.update({str(r): n for r, n in per_reward.items() if n > 1})
+    twice.update({r: n for r, n in per_reward.items() if n > 1})
     return [f"paid more than once: {twice}"] if twice else []
 
 

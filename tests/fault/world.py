@@ -73,7 +73,8 @@ class FaultWorld:
             "gift_card": SandboxGiftCardProvider(clock=self.clock),
             "cash": SandboxCashProvider(clock=self.clock),
         }
-        providers: Any = {k: FaultyProvider(p, self.injector) for k, p in self.sandboxes.items()}
+        self.providers = {k: FaultyProvider(p, self.injector) for k, p in self.sandboxes.items()}
+        providers: Any = self.providers
         t, c, h = self.faulty_table, self.clock, PiiHasher(lambda: b"k" * 32)
         self.programs = ProgramService(t, c)
         self.advocates = AdvocateService(t, c, h)
