@@ -9,7 +9,7 @@ UV_VERSION := 0.9.30
 
 CHECKOV := $(VENV)/tools/checkov/bin/checkov
 
-.PHONY: install run test lint typecheck template-lint scan unit integration e2e browser bench train eval-generalization clean
+.PHONY: install run test lint typecheck template-lint scan unit fault integration e2e browser bench train eval-generalization clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ $(CHECKOV): requirements-checkov.lock | $(STAMP)
 run: install
 	$(BIN)/rewards serve --port $(PORT)
 
-test: install lint typecheck template-lint scan unit integration e2e
+test: install lint typecheck template-lint scan unit fault integration e2e
 
 lint: install
 	$(BIN)/ruff check .
@@ -50,6 +50,10 @@ scan: install $(CHECKOV)
 
 unit: install
 	$(BIN)/pytest -q tests/unit
+
+# Faults at every port site of the money path, on the memory and the moto table.
+fault: install
+	$(BIN)/pytest -q tests/fault
 
 integration: install
 	$(BIN)/pytest -q tests/integration

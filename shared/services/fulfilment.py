@@ -94,6 +94,10 @@ class FulfilmentService:
             logger.warning("no such reward", extra={"reward_id": message.reward_id})
             return FulfilmentOutcome(message.reward_id, None, "unknown_reward")
         if reward.status in (RewardStatus.CONFIRMED, RewardStatus.FAILED, RewardStatus.CANCELLED):
+            if reward.status == RewardStatus.CONFIRMED:
+                # The worker that confirmed the last entry may have died before settling
+                # the referral; nothing else ever looks at a confirmed entry's referral.
+                self._ledger.settle_referral(reward.referral_id, ACTOR)
             return FulfilmentOutcome(reward.reward_id, reward.status, "settled_already")
         provider = self.provider_for(reward)
         key = reward.idempotency_key or idempotency_key_for(reward.reward_id, provider.name)

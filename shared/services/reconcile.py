@@ -1,6 +1,6 @@
 """Reconciliation: compare the ledger with the providers' records and settle what is stuck.
 
-Three passes, all by idempotency key:
+Four passes; the first three by idempotency key:
 
 1. Entries still `created`, `queued` or `sent` long after their last change: look the
    order up by key. If the provider has it, the entry follows it (confirmed, failed, or
@@ -10,6 +10,8 @@ Three passes, all by idempotency key:
    for the same amount. A clawed-back entry that turns out to have been paid gets its
    provider reference.
 3. Recently confirmed entries: each must have an order at its provider.
+4. Referrals still `rewarding` after every entry was confirmed (the worker that confirmed
+   the last one died before moving the referral on): they move to `rewarded`.
 
 Whatever cannot be fixed by following the provider is reported as a `Mismatch`.
 """
@@ -22,11 +24,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from shared.clock import Clock, iso
+from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import Reward, RewardStatus, referral_of
 from shared.payouts import PayoutOrder, PayoutProvider, ProviderError, idempotency_key_for
 from shared.ports import RewardQueue
+from shared.repositories.referrals import ReferralRepository
 from shared.repositories.rewards import RewardRepository
 from shared.services.fulfilment import FulfilmentService
+from shared.services.ledger import RewardLedger
 from shared.storage.table import Table
 
 logger = logging.getLogger(__name__)
@@ -37,6 +42,7 @@ LOOKBACK = timedelta(days=3)
 PAGE = 100
 _READABLE_KEY = "rwd-"
 
+ACTOR = "system:reconcile"
 _PAID_IN_LEDGER = frozenset({RewardStatus.SENT, RewardStatus.CONFIRMED, RewardStatus.CLAWED_BACK})
 
 
@@ -62,6 +68,7 @@ class ReconcileReport:
     in_flight: list[str] = field(default_factory=list)
     requeued: list[str] = field(default_factory=list)
     references_attached: list[str] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)
     provider_orders_seen: int = 0
     mismatches: list[Mismatch] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
@@ -90,6 +97,8 @@ class ReconcileService:
         self._queue = queue
         self._rewards = RewardRepository(table)
         self._fulfilment = FulfilmentService(table, clock, providers)
+        self._ledger = RewardLedger(table, clock)
+        self._referrals = ReferralRepository(table)
 
     def run(self, now: datetime | None = None) -> ReconcileReport:
         now = now or self._clock.now()
@@ -99,6 +108,7 @@ class ReconcileService:
                 self._settle_stuck(reward, report)
         seen = self._check_provider_orders(now, report)
         self._check_confirmed(now, seen, report)
+        self._settle_rewarding(now, report)
         log = logger.info if report.clean else logger.warning
         log("reconcile run", extra={"report": report.as_dict()})
         return report
@@ -233,6 +243,20 @@ class ReconcileService:
                         detail="the ledger says confirmed but the provider has no order",
                     )
                 )
+
+    # --- pass 4: referrals left rewarding ------------------------------------------------
+
+    def _settle_rewarding(self, now: datetime, report: ReconcileReport) -> None:
+        cursor: str | None = None
+        while True:
+            referrals, cursor = self._referrals.with_status(
+                ReferralStatus.REWARDING, due_before=now - STUCK_AFTER, limit=PAGE, cursor=cursor
+            )
+            for referral in referrals:
+                if self._ledger.settle_referral(referral.referral_id, ACTOR):
+                    report.settled.append(referral.referral_id)
+            if cursor is None:
+                return
 
     # --- helpers ------------------------------------------------------------------------
 
