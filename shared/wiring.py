@@ -12,12 +12,11 @@ import os
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from shared.config import settings
-
 if TYPE_CHECKING:
     from shared.adapters.sqs_reward_queue import SqsVisibility
     from shared.adapters.sqs_scoring_queue import SqsScoringQueue
     from shared.clock import Clock
+    from shared.config import Settings
     from shared.payouts import PayoutProvider
     from shared.pii import PiiHasher
     from shared.ports import RewardQueue
@@ -41,6 +40,14 @@ if TYPE_CHECKING:
     from shared.storage.table import Table
 
 REWARD_KINDS = ("gift_card", "cash")
+
+
+def settings() -> Settings:
+    """The function's configuration (a pydantic model: the scheduled functions import
+    pydantic only if their own work needs it)."""
+    from shared.config import settings as configured
+
+    return configured()
 
 
 @lru_cache(maxsize=1)
@@ -242,6 +249,7 @@ def reset() -> None:
 
     A Lambda never needs this; a process that hosts several stacks in turn (tests) does.
     """
+    from shared.config import settings as configured
     from shared.http import idempotency
 
     for cached in (
@@ -254,5 +262,5 @@ def reset() -> None:
         reward_queue,
     ):
         cached.cache_clear()
-    settings.cache_clear()
+    configured.cache_clear()
     idempotency.forget_store()
