@@ -29,7 +29,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENT = ROOT / "tests" / "events" / "http_api_v2.json"
-ITERATIONS = 40
+ITERATIONS = 30
 WARM_UP = 3
 GOAL = 1.5
 SERVICES = ("dynamodb", "sqs")
