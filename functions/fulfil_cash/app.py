@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -11,7 +12,11 @@ from shared import wiring
 from shared.adapters.fulfilment_batch import fulfilment_handler
 
 logger = Logger(service="fulfil-cash")
-_handle = fulfilment_handler("cash", logger, wiring.fulfilment_service, wiring.queue_visibility)
+# Only the cash provider is built here: this function may not read the other
+# provider's secrets.
+_handle = fulfilment_handler(
+    "cash", logger, partial(wiring.fulfilment_service, "cash"), wiring.queue_visibility
+)
 
 
 @logger.inject_lambda_context(clear_state=True)

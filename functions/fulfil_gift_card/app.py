@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -11,8 +12,10 @@ from shared import wiring
 from shared.adapters.fulfilment_batch import fulfilment_handler
 
 logger = Logger(service="fulfil-gift-card")
+# Only the gift-card provider is built here: this function may not read the other
+# provider's secrets.
 _handle = fulfilment_handler(
-    "gift_card", logger, wiring.fulfilment_service, wiring.queue_visibility
+    "gift_card", logger, partial(wiring.fulfilment_service, "gift_card"), wiring.queue_visibility
 )
 
 

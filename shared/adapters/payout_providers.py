@@ -8,6 +8,9 @@
   from the SSM parameters named by `PAYPAL_CLIENT_ID_PARAMETER` and
   `PAYPAL_CLIENT_SECRET_PARAMETER`, and `PAYPAL_BASE_URL` (sandbox host unless set). The
   batch-per-key index PayPal needs is kept in the table.
+- Each kind's provider is built on its own (`provider_from_environment(kind, ...)`): a
+  fulfilment function may read only its own provider's secrets, so building both there
+  failed every gift-card payment once cash was paid through PayPal.
 - `SANDBOX_PAYOUTS_FILE`: keep sandbox orders in this JSON file (shared by processes on one
   machine and across restarts) instead of in memory.
 - `SANDBOX_PAYOUT_FAULTS`: e.g. `rate_limit=0.1,error_5xx_after_processing=0.05`, to see
@@ -17,29 +20,34 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-from shared.payouts import PayoutProvider
-from shared.payouts.http import UrllibTransport
-from shared.payouts.paypal import PAYPAL_SANDBOX_URL, PayPalConfig, PayPalPayoutsProvider
-from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider
 from shared.payouts.sandbox_faults import FAULT_KINDS, FaultKind, FaultPlan
-from shared.payouts.sandbox_store import InMemoryOrderStore, JsonFileOrderStore, SandboxOrderStore
-from shared.payouts.tremendous import TREMENDOUS_SANDBOX_URL, TremendousConfig, TremendousProvider
-from shared.repositories.payout_references import TablePayoutReferences
-from shared.storage.table import Table
+
+if TYPE_CHECKING:
+    from shared.payouts import PayoutProvider
+    from shared.payouts.sandbox_store import SandboxOrderStore
+    from shared.storage.table import Table
+
+# Reads a secret by its SSM parameter name.
+SecretReader = Callable[[str], object]
 
 
 class ProviderConfigError(RuntimeError):
     """The environment names a provider this service cannot build."""
 
 
-def _secret(parameter_name: str | None, what: str) -> str:
-    if not parameter_name:
-        raise ProviderConfigError(f"{what}: no SSM parameter name is configured")
+def ssm_secret(parameter_name: str) -> object:
     from aws_lambda_powertools.utilities import parameters
 
-    value = parameters.get_parameter(parameter_name, decrypt=True, max_age=3600)
+    return parameters.get_parameter(parameter_name, decrypt=True, max_age=3600)
+
+
+def _secret(read: SecretReader, parameter_name: str | None, what: str) -> str:
+    if not parameter_name:
+        raise ProviderConfigError(f"{what}: no SSM parameter name is configured")
+    value = read(parameter_name)
     if not isinstance(value, str) or not value:
         raise ProviderConfigError(f"{what}: SSM parameter {parameter_name} is empty")
     return value
@@ -58,49 +66,91 @@ def sandbox_faults(spec: str | None) -> FaultPlan:
 
 
 def sandbox_store(path: str | None) -> SandboxOrderStore:
+    from shared.payouts.sandbox_store import InMemoryOrderStore, JsonFileOrderStore
+
     return JsonFileOrderStore(path) if path else InMemoryOrderStore()
 
 
-def providers_from_environment(
-    table: Table, env: Mapping[str, str] | None = None
-) -> dict[str, PayoutProvider]:
+def provider_from_environment(
+    kind: str,
+    table: Table,
+    env: Mapping[str, str] | None = None,
+    secret: SecretReader = ssm_secret,
+) -> PayoutProvider:
+    """The provider that pays `kind` rewards; reads that provider's secrets and no other's."""
     env = os.environ if env is None else env
-    store = sandbox_store(env.get("SANDBOX_PAYOUTS_FILE"))
-    faults = sandbox_faults(env.get("SANDBOX_PAYOUT_FAULTS"))
-    providers: dict[str, PayoutProvider] = {}
+    if kind == "gift_card":
+        return _gift_card_provider(env, secret)
+    if kind == "cash":
+        return _cash_provider(table, env, secret)
+    raise ProviderConfigError(f"no provider pays {kind!r} rewards")
 
+
+def providers_from_environment(
+    table: Table, env: Mapping[str, str] | None = None, secret: SecretReader = ssm_secret
+) -> dict[str, PayoutProvider]:
+    """Both kinds' providers, for reconciliation, which reads every provider's orders."""
+    return {
+        kind: provider_from_environment(kind, table, env, secret) for kind in ("gift_card", "cash")
+    }
+
+
+def _gift_card_provider(env: Mapping[str, str], secret: SecretReader) -> PayoutProvider:
     gift = env.get("GIFT_CARD_PROVIDER", "sandbox") or "sandbox"
     if gift == "sandbox":
-        providers["gift_card"] = SandboxGiftCardProvider(store=store, faults=faults)
-    elif gift == "tremendous":
+        from shared.payouts.sandbox import SandboxGiftCardProvider
+
+        return SandboxGiftCardProvider(
+            store=sandbox_store(env.get("SANDBOX_PAYOUTS_FILE")),
+            faults=sandbox_faults(env.get("SANDBOX_PAYOUT_FAULTS")),
+        )
+    if gift == "tremendous":
+        from shared.payouts.http import UrllibTransport
+        from shared.payouts.tremendous import (
+            TREMENDOUS_SANDBOX_URL,
+            TremendousConfig,
+            TremendousProvider,
+        )
+
         products = tuple(p for p in env.get("TREMENDOUS_PRODUCTS", "").split(",") if p)
-        providers["gift_card"] = TremendousProvider(
+        api_key = _secret(secret, env.get("TREMENDOUS_API_KEY_PARAMETER"), "Tremendous API key")
+        return TremendousProvider(
             TremendousConfig(
-                api_key=_secret(env.get("TREMENDOUS_API_KEY_PARAMETER"), "Tremendous API key"),
+                api_key=api_key,
                 products=products,
                 campaign_id=env.get("TREMENDOUS_CAMPAIGN_ID") or None,
                 base_url=env.get("TREMENDOUS_BASE_URL") or TREMENDOUS_SANDBOX_URL,
             ),
             UrllibTransport(),
         )
-    else:
-        raise ProviderConfigError(f"GIFT_CARD_PROVIDER={gift!r}: use sandbox or tremendous")
+    raise ProviderConfigError(f"GIFT_CARD_PROVIDER={gift!r}: use sandbox or tremendous")
 
+
+def _cash_provider(table: Table, env: Mapping[str, str], secret: SecretReader) -> PayoutProvider:
     cash = env.get("CASH_PROVIDER", "sandbox") or "sandbox"
     if cash == "sandbox":
-        providers["cash"] = SandboxCashProvider(store=store, faults=faults)
-    elif cash == "paypal":
-        providers["cash"] = PayPalPayoutsProvider(
+        from shared.payouts.sandbox import SandboxCashProvider
+
+        return SandboxCashProvider(
+            store=sandbox_store(env.get("SANDBOX_PAYOUTS_FILE")),
+            faults=sandbox_faults(env.get("SANDBOX_PAYOUT_FAULTS")),
+        )
+    if cash == "paypal":
+        from shared.payouts.http import UrllibTransport
+        from shared.payouts.paypal import PAYPAL_SANDBOX_URL, PayPalConfig, PayPalPayoutsProvider
+        from shared.repositories.payout_references import TablePayoutReferences
+
+        client_id = _secret(secret, env.get("PAYPAL_CLIENT_ID_PARAMETER"), "PayPal client id")
+        client_secret = _secret(
+            secret, env.get("PAYPAL_CLIENT_SECRET_PARAMETER"), "PayPal client secret"
+        )
+        return PayPalPayoutsProvider(
             PayPalConfig(
-                client_id=_secret(env.get("PAYPAL_CLIENT_ID_PARAMETER"), "PayPal client id"),
-                client_secret=_secret(
-                    env.get("PAYPAL_CLIENT_SECRET_PARAMETER"), "PayPal client secret"
-                ),
+                client_id=client_id,
+                client_secret=client_secret,
                 base_url=env.get("PAYPAL_BASE_URL") or PAYPAL_SANDBOX_URL,
             ),
             UrllibTransport(),
             references=TablePayoutReferences(table, "paypal"),
         )
-    else:
-        raise ProviderConfigError(f"CASH_PROVIDER={cash!r}: use sandbox or paypal")
-    return providers
+    raise ProviderConfigError(f"CASH_PROVIDER={cash!r}: use sandbox or paypal")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from shared.domain.evidence import Fingerprint
 
 
 class Advocate(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     advocate_id: str
     program_id: str
     customer_id: str

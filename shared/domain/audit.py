@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AuditEntry(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     entry_id: str
     at: datetime
     actor: str  # a user's subject, or "system:<job>" for scheduled work

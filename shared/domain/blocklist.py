@@ -10,7 +10,7 @@ import hashlib
 import ipaddress
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from shared.pii import PiiHasher, PiiKind, email_domain
 from shared.ports import BlockEntry, BlockKind
@@ -18,6 +18,8 @@ from shared.ports import BlockEntry, BlockKind
 
 class BlocklistEntry(BaseModel):
     """The stored entry; scoring sees only its `BlockEntry` view (no hint, no author)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     entry_id: str
     kind: BlockKind

@@ -6,10 +6,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class ReferralEvent(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     referral_id: str
     type: Literal["signup", "purchase"]
     order_id: str | None = None

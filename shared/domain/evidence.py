@@ -35,7 +35,7 @@ class EvidenceKind(StrEnum):
 class Fingerprint(BaseModel):
     """Hashed identifiers of one party (advocate or referee) at one moment."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     email: str | None = None
     email_domain: str | None = None

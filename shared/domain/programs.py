@@ -20,7 +20,7 @@ class ProgramStatus(StrEnum):
 
 
 class RewardTerms(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: RewardKind
     amount: Decimal
@@ -32,13 +32,15 @@ class RewardTerms(BaseModel):
 
 
 class Tier(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     min_successful_referrals: int
     advocate_bonus: RewardTerms
 
 
 class Program(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     program_id: str
     name: str
     qualifying_event: Literal["signup", "purchase"]

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.evidence import Fingerprint
 
@@ -46,12 +46,16 @@ Decision = Literal["approve", "review", "reject"]
 
 
 class Reason(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     code: str
     message: str
     evidence: dict[str, Any] = Field(default_factory=dict)
 
 
 class Risk(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     score: Decimal
     decision: Decision
     reasons: list[Reason]
@@ -62,11 +66,15 @@ class Risk(BaseModel):
 class Approval(BaseModel):
     """One finance user's approval of a referral under review."""
 
+    model_config = ConfigDict(defer_build=True)
+
     by: str
     at: datetime
 
 
 class Referral(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     referral_id: str
     program_id: str
     advocate_id: str

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from shared.domain.programs import Program
 from shared.domain.referrals import Approval, Reason, Referral, ReferralStatus
@@ -215,6 +215,8 @@ def enter_review(referral: Referral, at: datetime) -> Referral:
 class OpenReview(BaseModel):
     """What the review list shows without reading the referral: one row per open review."""
 
+    model_config = ConfigDict(defer_build=True)
+
     referral_id: str
     program_id: str
     advocate_id: str
@@ -229,6 +231,8 @@ class OpenReview(BaseModel):
 
 class ReviewLabel(BaseModel):
     """A reviewer's final decision, kept as a training label with what the scorer saw."""
+
+    model_config = ConfigDict(defer_build=True)
 
     label_id: str
     referral_id: str

@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from shared.domain.programs import Program, RewardKind, RewardTerms
 
@@ -65,6 +65,8 @@ def can_move(current: RewardStatus, target: RewardStatus) -> bool:
 
 
 class Clawback(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     at: datetime
     reason: str
     amount: Decimal
@@ -72,6 +74,8 @@ class Clawback(BaseModel):
 
 
 class Reward(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     reward_id: str
     referral_id: str
     program_id: str
@@ -222,6 +226,8 @@ def plan_release(
 
 
 class RefundRecord(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     referral_id: str
     order_id: str
     amount: Decimal

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.adapters.logging import make_logger
 from shared.errors import DomainError, FieldError, InvalidRequest
@@ -40,6 +40,8 @@ Q = TypeVar("Q", bound=BaseModel)
 
 
 class ListQuery(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     limit: int = Field(default=50, ge=1, le=100)
     cursor: str | None = Field(default=None, min_length=1, max_length=2048)
 
@@ -93,7 +95,7 @@ class _Refused(Exception):
 
 
 class _NoBody(BaseModel):
-    pass
+    model_config = ConfigDict(defer_build=True)
 
 
 def _problem_response(body: dict[str, Any]) -> Response:

@@ -2,38 +2,41 @@
 
 Handlers look their route up here to enforce roles; the OpenAPI document is generated from
 it; a test checks it against template.yaml, so the three never drift apart.
+
+Models are named here ("referrals.ReferralCreate" is `shared.schemas.referrals.ReferralCreate`,
+"page:..." its `PageOut` list) and imported when a route first needs them: importing every
+route's models made up about 40 ms of each HTTP function's cold import, which serves only
+its own few routes.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
-from shared.schemas.advocates import AdvocateEnrol, AdvocateEnrolled
-from shared.schemas.common import PageOut
-from shared.schemas.programs import CodeCheckOut, ProgramCreate, ProgramOut, ProgramUpdate
-from shared.schemas.referrals import (
-    EventAccepted,
-    EventCreate,
-    ReferralCreate,
-    ReferralCreated,
-    ReferralOut,
-)
-from shared.schemas.reviews import (
-    AuditEntryOut,
-    AuditQuery,
-    BlocklistEntryOut,
-    BlocklistIn,
-    DecisionIn,
-    DecisionOut,
-    ErasureOut,
-    OpenReviewOut,
-    ProgramStatsOut,
-    ReviewDetailOut,
-    ReviewQuery,
-)
-from shared.schemas.rewards import RefundCreate, RefundOut, RewardEntryOut, RewardListQuery
+_PAGE = "page:"
+
+
+@cache
+def model_named(name: str) -> type[BaseModel]:
+    """The model a catalogue name stands for; one class per name, so schemas name it once."""
+    if name.startswith(_PAGE):
+        from shared.schemas.common import PageOut
+
+        page: type[BaseModel] = PageOut[model_named(name.removeprefix(_PAGE))]  # type: ignore[misc,assignment]
+        return page
+    module, _, attribute = name.rpartition(".")
+    model: type[BaseModel] = getattr(importlib.import_module(f"shared.schemas.{module}"), attribute)
+    return model
+
+
+def _model(name: str | None) -> type[BaseModel] | None:
+    return model_named(name) if name is not None else None
 
 # The methods that change something: each takes an Idempotency-Key and runs once per key.
 IDEMPOTENT_METHODS = frozenset({"POST", "PATCH", "DELETE"})
@@ -45,14 +48,26 @@ class RouteSpec:
     path: str
     roles: frozenset[str]
     summary: str
-    request: type[BaseModel] | None = None
-    responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
+    request_model: str | None = None
+    response_models: dict[int, str | None] = field(default_factory=dict)
     list_query: bool = False
-    query: type[BaseModel] | None = None
+    query_model: str | None = None
 
     @property
     def key(self) -> str:
         return f"{self.method} {self.path}"
+
+    @property
+    def request(self) -> type[BaseModel] | None:
+        return _model(self.request_model)
+
+    @property
+    def responses(self) -> dict[int, type[BaseModel] | None]:
+        return {status: _model(name) for status, name in self.response_models.items()}
+
+    @property
+    def query(self) -> type[BaseModel] | None:
+        return _model(self.query_model)
 
 
 def _r(
@@ -60,10 +75,10 @@ def _r(
     path: str,
     roles: set[str],
     summary: str,
-    request: type[BaseModel] | None = None,
-    responses: dict[int, type[BaseModel] | None] | None = None,
+    request: str | None = None,
+    responses: dict[int, str | None] | None = None,
     list_query: bool = False,
-    query: type[BaseModel] | None = None,
+    query: str | None = None,
 ) -> RouteSpec:
     return RouteSpec(
         method, path, frozenset(roles), summary, request, responses or {}, list_query, query
@@ -71,13 +86,20 @@ def _r(
 
 
 ROUTES: tuple[RouteSpec, ...] = (
-    _r("POST", "/v1/programs", {"admin"}, "Create a program", ProgramCreate, {201: ProgramOut}),
+    _r(
+        "POST",
+        "/v1/programs",
+        {"admin"},
+        "Create a program",
+        "programs.ProgramCreate",
+        {201: "programs.ProgramOut"},
+    ),
     _r(
         "GET",
         "/v1/programs",
         {"admin", "finance"},
         "List programs",
-        responses={200: PageOut[ProgramOut]},
+        responses={200: "page:programs.ProgramOut"},
         list_query=True,
     ),
     _r(
@@ -85,53 +107,53 @@ ROUTES: tuple[RouteSpec, ...] = (
         "/v1/programs/{program_id}",
         {"admin", "finance"},
         "A program with its budget used and left",
-        responses={200: ProgramOut},
+        responses={200: "programs.ProgramOut"},
     ),
     _r(
         "PATCH",
         "/v1/programs/{program_id}",
         {"admin"},
         "Pause or resume, top up the budget, change holding and review settings",
-        ProgramUpdate,
-        {200: ProgramOut},
+        "programs.ProgramUpdate",
+        {200: "programs.ProgramOut"},
     ),
     _r(
         "GET",
         "/v1/programs/{program_id}/codes/{code}",
         {"client"},
         "Whether a referral code is valid for the program, and the referee's reward",
-        responses={200: CodeCheckOut},
+        responses={200: "programs.CodeCheckOut"},
     ),
     _r(
         "POST",
         "/v1/programs/{program_id}/advocates",
         {"client"},
         "Enrol an advocate (enrolling again returns the same code with 200)",
-        AdvocateEnrol,
-        {201: AdvocateEnrolled, 200: AdvocateEnrolled},
+        "advocates.AdvocateEnrol",
+        {201: "advocates.AdvocateEnrolled", 200: "advocates.AdvocateEnrolled"},
     ),
     _r(
         "POST",
         "/v1/referrals",
         {"client"},
         "Record a referral",
-        ReferralCreate,
-        {201: ReferralCreated},
+        "referrals.ReferralCreate",
+        {201: "referrals.ReferralCreated"},
     ),
     _r(
         "GET",
         "/v1/referrals/{referral_id}",
         {"client", "finance"},
         "A referral with its risk decision and rewards",
-        responses={200: ReferralOut},
+        responses={200: "referrals.ReferralOut"},
     ),
     _r(
         "POST",
         "/v1/referrals/{referral_id}/events",
         {"client"},
         "Report a signup or purchase; the first qualifying one triggers scoring",
-        EventCreate,
-        {202: EventAccepted, 200: EventAccepted},
+        "referrals.EventCreate",
+        {202: "referrals.EventAccepted", 200: "referrals.EventAccepted"},
     ),
     # --- finance review, audit, blocklist, stats, erasure ---
     _r(
@@ -139,48 +161,48 @@ ROUTES: tuple[RouteSpec, ...] = (
         "/v1/reviews",
         {"finance"},
         "Open reviews, highest risk first; filters: status=open, program_id, min_score, reason",
-        responses={200: PageOut[OpenReviewOut]},
+        responses={200: "page:reviews.OpenReviewOut"},
         list_query=True,
-        query=ReviewQuery,
+        query="reviews.ReviewQuery",
     ),
     _r(
         "GET",
         "/v1/reviews/{referral_id}",
         {"finance"},
         "One review with its evidence, timeline and approvals so far",
-        responses={200: ReviewDetailOut},
+        responses={200: "reviews.ReviewDetailOut"},
     ),
     _r(
         "POST",
         "/v1/reviews/{referral_id}/decision",
         {"finance"},
         "Approve or reject; 202 while a second, different approver is still needed",
-        DecisionIn,
-        {200: DecisionOut, 202: DecisionOut},
+        "reviews.DecisionIn",
+        {200: "reviews.DecisionOut", 202: "reviews.DecisionOut"},
     ),
     _r(
         "GET",
         "/v1/audit",
         {"finance"},
         "Append-only audit entries of a referral, a program, or global changes",
-        responses={200: PageOut[AuditEntryOut]},
+        responses={200: "page:reviews.AuditEntryOut"},
         list_query=True,
-        query=AuditQuery,
+        query="reviews.AuditQuery",
     ),
     _r(
         "POST",
         "/v1/blocklist",
         {"finance"},
         "Block an advocate, email domain, device, IP or payment fingerprint",
-        BlocklistIn,
-        {201: BlocklistEntryOut},
+        "reviews.BlocklistIn",
+        {201: "reviews.BlocklistEntryOut"},
     ),
     _r(
         "GET",
         "/v1/blocklist",
         {"finance"},
         "Blocklist entries, newest first",
-        responses={200: PageOut[BlocklistEntryOut]},
+        responses={200: "page:reviews.BlocklistEntryOut"},
         list_query=True,
     ),
     _r(
@@ -188,21 +210,21 @@ ROUTES: tuple[RouteSpec, ...] = (
         "/v1/blocklist/{entry_id}",
         {"finance"},
         "Remove a blocklist entry",
-        responses={200: BlocklistEntryOut},
+        responses={200: "reviews.BlocklistEntryOut"},
     ),
     _r(
         "GET",
         "/v1/programs/{program_id}/stats",
         {"admin", "finance"},
         "Referrals, conversions, rewards paid, budget, flagged and fraud rate",
-        responses={200: ProgramStatsOut},
+        responses={200: "reviews.ProgramStatsOut"},
     ),
     _r(
         "DELETE",
         "/v1/customers/{customer_id}",
         {"admin"},
         "Erase a customer's personal data; hashes, ledger and audit stay",
-        responses={200: ErasureOut},
+        responses={200: "reviews.ErasureOut"},
     ),
     # --- reward fulfilment ---
     _r(
@@ -210,17 +232,17 @@ ROUTES: tuple[RouteSpec, ...] = (
         "/v1/referrals/{referral_id}/refunds",
         {"client"},
         "Report a refund: cancels unpaid rewards or claws back paid ones (replay: 200)",
-        RefundCreate,
-        {201: RefundOut, 200: RefundOut},
+        "rewards.RefundCreate",
+        {201: "rewards.RefundOut", 200: "rewards.RefundOut"},
     ),
     _r(
         "GET",
         "/v1/rewards",
         {"finance"},
         "Reward ledger entries, filtered by referral_id and/or status",
-        responses={200: PageOut[RewardEntryOut]},
+        responses={200: "page:rewards.RewardEntryOut"},
         list_query=True,
-        query=RewardListQuery,
+        query="rewards.RewardListQuery",
     ),
     _r("GET", "/v1/openapi.json", set(), "This document", responses={200: None}),
 )

@@ -10,28 +10,35 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+    )
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 RETENTION_SECONDS = 24 * 3600
 
-_config = IdempotencyConfig(
-    event_key_jmespath="scope",
-    payload_validation_jmespath="payload",
-    raise_on_no_idempotency_key=True,
-    expires_after_seconds=RETENTION_SECONDS,
-)
+# Powertools' idempotency utility is imported on the first keyed POST, not with the module:
+# it loads boto3 and its DynamoDB persistence, about 75 ms of every HTTP function's cold
+# import, which GETs and unkeyed requests never use.
 _store: DynamoDBPersistenceLayer | None = None
+_context: LambdaContext | None = None
+
+
+@lru_cache(maxsize=1)
+def _config() -> IdempotencyConfig:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(
+        event_key_jmespath="scope",
+        payload_validation_jmespath="payload",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=RETENTION_SECONDS,
+    )
 
 
 # Records spread over 256 partition keys by a hash of the key: every POST writes one
@@ -61,7 +68,13 @@ class KeyReused(Exception):
 def _persistence() -> DynamoDBPersistenceLayer:
     global _store
     if _store is None:
+<<<<<<< HEAD
         _store = _ShardedPersistence(
+=======
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        _store = DynamoDBPersistenceLayer(
+>>>>>>> perf-cold
             table_name=os.environ["TABLE_NAME"],
             key_attr="pk",
             sort_key_attr="sk",
@@ -77,14 +90,26 @@ def forget_store() -> None:
 
 
 def register_context(context: LambdaContext) -> None:
-    _config.register_lambda_context(context)
+    """The invocation's context, whose remaining time bounds an in-flight record's life."""
+    global _context
+    _context = context
 
 
 def run_once(
     scope: str, payload: dict[str, Any], work: Callable[[], dict[str, Any]]
 ) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.idempotency import idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    config = _config()
+    if _context is not None:
+        config.register_lambda_context(_context)
+
     @idempotent_function(
-        data_keyword_argument="request", persistence_store=_persistence(), config=_config
+        data_keyword_argument="request", persistence_store=_persistence(), config=config
     )
     def execute(request: dict[str, Any]) -> dict[str, Any]:
         return work()
