@@ -38,6 +38,7 @@ def model_named(name: str) -> type[BaseModel]:
 def _model(name: str | None) -> type[BaseModel] | None:
     return model_named(name) if name is not None else None
 
+
 # The methods that change something: each takes an Idempotency-Key and runs once per key.
 IDEMPOTENT_METHODS = frozenset({"POST", "PATCH", "DELETE"})
 

@@ -53,14 +53,6 @@ def record_key(idempotency_key: str) -> tuple[str, str]:
     return (f"IDEMPOTENCY#{digest[0] % IDEMPOTENCY_SHARDS:02x}", idempotency_key)
 
 
-class _ShardedPersistence(DynamoDBPersistenceLayer):
-    """Powertools' DynamoDB layer, with the partition key derived from the record's key."""
-
-    def _get_key(self, idempotency_key: str) -> dict[str, Any]:
-        pk, sk = record_key(idempotency_key)
-        return {self.key_attr: {"S": pk}, str(self.sort_key_attr): {"S": sk}}
-
-
 class KeyReused(Exception):
     """The Idempotency-Key was used with another body, or its first use is still running."""
 
@@ -68,13 +60,16 @@ class KeyReused(Exception):
 def _persistence() -> DynamoDBPersistenceLayer:
     global _store
     if _store is None:
-<<<<<<< HEAD
-        _store = _ShardedPersistence(
-=======
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-        _store = DynamoDBPersistenceLayer(
->>>>>>> perf-cold
+        class ShardedPersistence(DynamoDBPersistenceLayer):
+            """Powertools' DynamoDB layer, with the partition key derived from the key."""
+
+            def _get_key(self, idempotency_key: str) -> dict[str, Any]:
+                pk, sk = record_key(idempotency_key)
+                return {self.key_attr: {"S": pk}, str(self.sort_key_attr): {"S": sk}}
+
+        _store = ShardedPersistence(
             table_name=os.environ["TABLE_NAME"],
             key_attr="pk",
             sort_key_attr="sk",
