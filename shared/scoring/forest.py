@@ -119,7 +119,7 @@ class HeapForest:
         missing_left: list[npt.NDArray[np.bool_]] = []
         path_feature: list[IntArray] = []
         slots = tree_start.copy()
-        fresh = np.ones(len(slots), dtype=bool)
+        fresh: np.ndarray = np.ones(len(slots), dtype=bool)
         level = 0
         while True:
             depth[slots[fresh]] = level + 1  # scikit-learn counts the root as depth 1
@@ -309,10 +309,12 @@ class KeyedLevels:
         values = float32_keys(x32) << self._feature_bits  # (n_rows, n_features)
         width = min(chunk_rows, n_rows)
         # Full arrays, not broadcast views: adding them is then a plain contiguous loop.
-        row_start = np.empty((self.n_trees, width), dtype=np.int64)
+        row_start: np.ndarray = np.empty((self.n_trees, width), dtype=np.int64)
         row_start[:] = np.arange(0, width * self.n_features, self.n_features, dtype=np.int64)
-        first_column = row_start + self._first_feature
-        buffers = [np.empty((self.n_trees, width), dtype=np.int64) for _ in range(4)]
+        first_column: np.ndarray = row_start + self._first_feature
+        buffers: list[np.ndarray] = [
+            np.empty((self.n_trees, width), dtype=np.int64) for _ in range(4)
+        ]
         for start in range(0, n_rows, chunk_rows):
             stop = min(start + chunk_rows, n_rows)
             if stop - start < width:

@@ -38,7 +38,7 @@ def split_rows(
     seed: int,
 ) -> Split:
     """Row indices per split; the held-out pattern's rows go to ``held_out`` only."""
-    held = np.zeros(n, dtype=bool)
+    held: np.ndarray = np.zeros(n, dtype=bool)
     if patterns is not None and held_out_pattern is not None:
         held = np.array([p == held_out_pattern for p in patterns])
     if patterns is not None:
