@@ -43,7 +43,9 @@ REWARD_TRANSITIONS: dict[RewardStatus, frozenset[RewardStatus]] = {
     R.CONFIRMED: frozenset({R.CLAWED_BACK}),
     R.FAILED: frozenset(),
     R.CANCELLED: frozenset(),
-    R.CLAWED_BACK: frozenset({R.CLAWED_BACK}),
+    # A clawback of an entry whose payout never reached the provider: nothing was paid,
+    # so it ends cancelled and its amount returns to the budget.
+    R.CLAWED_BACK: frozenset({R.CLAWED_BACK, R.CANCELLED}),
 }
 # Nothing has been asked of a provider yet: a refund cancels these and returns the budget.
 NOT_YET_SENT = frozenset({R.CREATED, R.QUEUED})

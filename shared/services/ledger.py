@@ -127,6 +127,13 @@ class RewardLedger:
             (self._rewards.budget_return_op(reward.program_id, reward.amount),),
         )
 
+    def never_paid(self, reward: Reward, at: datetime) -> Change:
+        """A clawed-back entry whose payout never happened: cancelled, budget returned."""
+        return Change(
+            reward.moved(RewardStatus.CANCELLED, at, last_error="clawed back before any payout"),
+            (self._rewards.budget_return_op(reward.program_id, reward.amount),),
+        )
+
     def settle_referral(self, referral_id: str, actor: str) -> bool:
         """Move a `rewarding` referral to `rewarded` once every entry of it is confirmed.
 

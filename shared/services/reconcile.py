@@ -12,6 +12,11 @@ Four passes; the first three by idempotency key:
 3. Recently confirmed entries: each must have an order at its provider.
 4. Referrals still `rewarding` after every entry was confirmed (the worker that confirmed
    the last one died before moving the referral on): they move to `rewarded`.
+5. Entries clawed back while `sent` and still without a provider reference: looked up by
+   key. A payout found gets its reference; none found means the money never left (the
+   payout met a 5xx, 429 or timeout before the provider took it, and fulfilment never pays
+   a clawed-back entry), so the entry is cancelled and its amount returns to the budget.
+   After `STUCK_AFTER` no call made before the clawback can still be in flight.
 
 Whatever cannot be fixed by following the provider is reported as a `Mismatch`.
 """
@@ -31,7 +36,7 @@ from shared.ports import RewardQueue
 from shared.repositories.referrals import ReferralRepository
 from shared.repositories.rewards import RewardRepository
 from shared.services.fulfilment import FulfilmentService
-from shared.services.ledger import RewardLedger
+from shared.services.ledger import Change, RewardLedger
 from shared.storage.table import Table
 
 logger = logging.getLogger(__name__)
@@ -69,6 +74,7 @@ class ReconcileReport:
     requeued: list[str] = field(default_factory=list)
     references_attached: list[str] = field(default_factory=list)
     settled: list[str] = field(default_factory=list)
+    never_paid: list[str] = field(default_factory=list)
     provider_orders_seen: int = 0
     mismatches: list[Mismatch] = field(default_factory=list)
     errors: list[dict[str, str]] = field(default_factory=list)
@@ -109,6 +115,7 @@ class ReconcileService:
         seen = self._check_provider_orders(now, report)
         self._check_confirmed(now, seen, report)
         self._settle_rewarding(now, report)
+        self._settle_unpaid_clawbacks(now, report)
         log = logger.info if report.clean else logger.warning
         log("reconcile run", extra={"report": report.as_dict()})
         return report
@@ -257,6 +264,36 @@ class ReconcileService:
                     report.settled.append(referral.referral_id)
             if cursor is None:
                 return
+
+    # --- pass 5: clawbacks of payouts that never happened --------------------------------
+
+    def _settle_unpaid_clawbacks(self, now: datetime, report: ReconcileReport) -> None:
+        for stale in self._changed(
+            RewardStatus.CLAWED_BACK, after=now - LOOKBACK, before=now - STUCK_AFTER
+        ):
+            if stale.provider is None or stale.provider_reference is not None:
+                continue
+            provider, key = self._provider_and_key(stale, report)
+            if provider is None or key is None:
+                continue
+            try:
+                order = provider.find_order(key)
+            except ProviderError as exc:
+                report.errors.append({"reward_id": stale.reward_id, "error": str(exc)})
+                continue
+            if order is not None:
+                self._fulfilment.record(stale, order)
+                report.references_attached.append(stale.reward_id)
+                continue
+
+            def decide(current: Reward) -> Change | None:
+                if current.status != RewardStatus.CLAWED_BACK or current.provider_reference:
+                    return None
+                return self._ledger.never_paid(current, now)
+
+            applied = self._ledger.apply(stale.referral_id, stale.reward_id, decide)
+            if applied is not None and applied.changed:
+                report.never_paid.append(stale.reward_id)
 
     # --- helpers ------------------------------------------------------------------------
 

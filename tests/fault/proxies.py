@@ -105,8 +105,8 @@ class FaultyTable:
         self._injector = injector
         self._after_write = after_write
 
-    def get(self, pk: str, sk: str) -> Item | None:
-        return self.inner.get(pk, sk)
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
+        return self.inner.get(pk, sk, consistent=consistent)
 
     def query(self, pk: str, **kwargs: Any) -> Page:
         return self.inner.query(pk, **kwargs)

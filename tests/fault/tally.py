@@ -11,25 +11,19 @@ class Row:
     injected: int = 0
     survived: int = 0
     scenarios: int = 0
-    known_defect: int = 0
     note: str = ""
 
 
 TALLY: dict[tuple[str, str, str], Row] = defaultdict(Row)
 
 
-def record(
-    backend: str, site: str, fault: str, injected: int, survived: bool, known_defect: bool
-) -> None:
-    """`survived`: every invariant held. `known_defect`: the only broken invariant was the
-    defect pinned in test_found_defects; those faults count as not survived."""
+def record(backend: str, site: str, fault: str, injected: int, survived: bool) -> None:
+    """`survived`: every invariant held after the scenario."""
     row = TALLY[(backend, site, fault)]
     row.scenarios += 1
     row.injected += injected
     if survived:
         row.survived += injected
-    elif known_defect:
-        row.known_defect += injected
 
 
 def note(backend: str, site: str, fault: str, text: str) -> None:
@@ -37,7 +31,7 @@ def note(backend: str, site: str, fault: str, text: str) -> None:
 
 
 COLUMNS = ("backend", 8), ("site", 30), ("fault", 18), ("scenarios", 9), ("injected", 8)
-COUNTS = ("survived", 8), ("known defect", 12)
+COUNTS = (("survived", 8),)
 
 
 def _line(cells: list[object]) -> str:
@@ -52,7 +46,7 @@ def render() -> list[str]:
     lines = [header, "-" * len(header)]
     for (backend, site, fault), row in sorted(TALLY.items()):
         cells: list[object] = [backend, site, fault, row.scenarios, row.injected]
-        line = _line([*cells, row.survived, row.known_defect])
+        line = _line([*cells, row.survived])
         lines.append(f"{line}  {row.note}" if row.note else line)
     injected = sum(r.injected for r in TALLY.values())
     survived = sum(r.survived for r in TALLY.values())
@@ -60,11 +54,6 @@ def render() -> list[str]:
     for (_, site, _), row in TALLY.items():
         per_site[site] += row.injected
     lines.append("-" * len(header))
-    defects = sum(r.known_defect for r in TALLY.values())
     lines.append(f"total: {injected} faults injected, {survived} survived")
-    lines.append(
-        f"not survived: {injected - survived}, of which {defects} in scenarios ending only in "
-        "the unpaid-clawback budget leak pinned by test_found_defects (xfail strict)"
-    )
     lines.append("per site: " + ", ".join(f"{s} {n}" for s, n in sorted(per_site.items())))
     return lines

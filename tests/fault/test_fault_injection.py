@@ -7,11 +7,6 @@ seeded calls of its site, drives the system to quiescence as production would, a
 checks: nothing paid twice, no referral lost, every message processed or dead-lettered
 with its reason, approved == ledger paid == provider orders per currency, and a budget
 never below zero at any step. FAULT_SEED repeats a run.
-
-One defect is known and pinned by a strict xfail in test_found_defects (a refund clawing
-back a `sent` entry that was never paid keeps its amount out of the budget); a scenario
-ending only in it does not fail here, and the summary table counts its faults apart, as
-not survived.
 """
 
 from __future__ import annotations
@@ -26,7 +21,7 @@ import pytest
 from tests.fault import tally
 from tests.fault.conftest import TableFactory
 from tests.fault.proxies import InjectionPlan, Injector
-from tests.fault.scenario import UNPAID_CLAWBACK, run_money_path
+from tests.fault.scenario import run_money_path
 from tests.fault.sites import SITES, is_write, protocol_methods
 from tests.fault.world import FaultWorld
 
@@ -110,15 +105,11 @@ def test_every_fault_at_every_site_is_survived(
         # When the money path runs and the system is driven to quiescence
         outcome = run_money_path(world)
         injected += world.injector.injected
-        known = [v for v in outcome.violations if v.startswith(UNPAID_CLAWBACK)]
-        unknown = [v for v in outcome.violations if v not in known]
-        tally.record(
-            name, site, fault, world.injector.injected, not outcome.violations, bool(known)
-        )
-        if unknown:
+        tally.record(name, site, fault, world.injector.injected, not outcome.violations)
+        if outcome.violations:
             failures.append(
                 f"FAULT_SEED={SEED} plan={plan} injected={world.injector.injected}: "
-                + "; ".join(unknown)
+                + "; ".join(outcome.violations)
             )
     # Then every invariant held after every scenario
     assert failures == []

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-import pytest
-
 from shared.domain.referrals import ReferralStatus
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import Put, WriteOp
@@ -57,15 +55,6 @@ def test_a_crash_after_the_last_confirmation_still_ends_the_referral_rewarded() 
     assert referral.status == ReferralStatus.REWARDED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "A refund that claws back a `sent` entry whose payout never reached the provider "
-        "keeps its amount out of the budget for good: fulfilment then finds no order and "
-        "never pays, yet the budget is not returned (shared/services/refunds.py, "
-        "FulfilmentService._note_clawed_back_payment)."
-    ),
-)
 def test_a_clawed_back_reward_that_was_never_paid_returns_its_amount_to_the_budget() -> None:
     # Given a gift card whose first payout attempt met a 503 before the provider
     # processed it, so the entry waits `sent` for its retry

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from shared.adapters.memory_blocklist import MemoryBlocklist
 from shared.clock import FixedClock
 from shared.domain.referrals import ReferralStatus
-from shared.domain.rewards import RewardMessage, RewardStatus
+from shared.domain.rewards import Reward, RewardMessage, RewardStatus
 from shared.errors import Conflict
 from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider
 from shared.pii import PiiHasher
@@ -225,7 +225,7 @@ class FaultWorld:
             if referral.status not in (ReferralStatus.REWARDED, ReferralStatus.REVERSED):
                 return False
             if any(
-                r.status not in FINAL_REWARD
+                r.status not in FINAL_REWARD or _unsettled_clawback(r)
                 for r in self.reward_repo.of_referral(referral.referral_id)
             ):
                 return False
@@ -262,3 +262,13 @@ def _context(n: int, role: str) -> dict[str, str]:
         "user_agent": "Mozilla/5.0 (Windows NT 10.0) Firefox/128.0",
         "country": "US",
     }
+
+
+def _unsettled_clawback(reward: Reward) -> bool:
+    """Clawed back while `sent`, and nobody knows yet whether the payout went out:
+    reconciliation settles it (a reference, or cancelled with its budget returned)."""
+    return (
+        reward.status == RewardStatus.CLAWED_BACK
+        and reward.provider is not None
+        and reward.provider_reference is None
+    )
