@@ -18,6 +18,7 @@ from shared.money import format_amount
 from shared.schemas.common import (
     Amount,
     Currency,
+    Email,
     Identifier,
     Out,
     PageOut,
@@ -48,6 +49,18 @@ class RefundCreate(Strict):
         return amount
 
 
+class ReissueIn(Strict):
+    recipient_email: Email | None = Field(
+        default=None,
+        description="Pay this attempt to this address instead of the recipient's own",
+    )
+    note: str = Field(min_length=1, max_length=2000, description="Why it is reissued (audited)")
+
+
+class ReverseIn(Strict):
+    note: str = Field(min_length=1, max_length=2000, description="Why it is reversed (audited)")
+
+
 class ClawbackOut(Out):
     at: Timestamp
     reason: str
@@ -72,6 +85,9 @@ class RewardEntryOut(Out):
         default=None, description="The tier's min_successful_referrals, for a tier bonus"
     )
     clawback: ClawbackOut | None = None
+    attempt: int = Field(
+        default=0, description="0 as released; n after finance reissued the entry n times"
+    )
 
     @classmethod
     def of(cls, reward: Reward) -> RewardEntryOut:
@@ -98,6 +114,7 @@ class RewardEntryOut(Out):
             updated_at=reward.updated_at,
             tier=reward.tier,
             clawback=clawback,
+            attempt=reward.attempt,
         )
 
 
@@ -135,3 +152,9 @@ class RefundOut(Out):
             status=status,
             rewards=[RewardEntryOut.of(r) for r in rewards],
         )
+
+
+class ReversalOut(Out):
+    referral_id: str
+    status: ReferralStatus
+    rewards: list[RewardEntryOut]
