@@ -29,7 +29,9 @@ from shared.services.programs import ProgramService
 from shared.services.reconcile import ReconcileService
 from shared.services.referrals import ReferralService
 from shared.services.refunds import RefundService
+from shared.services.reissue import ReissueService
 from shared.services.release import ReleaseService
+from shared.services.reversal import FinanceReversalService
 from shared.services.reviews import ReviewService, scored_features
 from shared.services.scoring import ScoringService
 from shared.services.stats import StatsService
@@ -165,6 +167,14 @@ def refund_service() -> RefundService:
 
 def reconcile_service() -> ReconcileService:
     return ReconcileService(table(), _clock, payout_providers(), reward_queue())
+
+
+def reissue_service() -> ReissueService:
+    return ReissueService(table(), _clock, payout_providers(), reward_queue())
+
+
+def finance_reversal_service() -> FinanceReversalService:
+    return FinanceReversalService(table(), _clock)
 
 
 def reset() -> None:

@@ -33,7 +33,16 @@ from shared.schemas.reviews import (
     ReviewDetailOut,
     ReviewQuery,
 )
-from shared.schemas.rewards import RefundCreate, RefundOut, RewardEntryOut, RewardListQuery
+from shared.schemas.rewards import (
+    RefundCreate,
+    RefundOut,
+    ReissuedOut,
+    ReissueIn,
+    ReversalOut,
+    ReverseIn,
+    RewardEntryOut,
+    RewardListQuery,
+)
 
 # The methods that change something: each takes an Idempotency-Key and runs once per key.
 IDEMPOTENT_METHODS = frozenset({"POST", "PATCH", "DELETE"})
@@ -221,6 +230,23 @@ ROUTES: tuple[RouteSpec, ...] = (
         responses={200: PageOut[RewardEntryOut]},
         list_query=True,
         query=RewardListQuery,
+    ),
+    _r(
+        "POST",
+        "/v1/rewards/{reward_id}/reissue",
+        {"finance"},
+        "Reissue a failed reward as a new attempt (409 while an earlier attempt may pay "
+        "or the budget is short)",
+        ReissueIn,
+        {200: ReissuedOut},
+    ),
+    _r(
+        "POST",
+        "/v1/referrals/{referral_id}/reverse",
+        {"finance"},
+        "Reverse a referral without a refund: unpaid rewards cancelled, paid ones clawed back",
+        ReverseIn,
+        {200: ReversalOut},
     ),
     _r("GET", "/v1/openapi.json", set(), "This document", responses={200: None}),
 )

@@ -85,9 +85,6 @@ class RewardEntryOut(Out):
         default=None, description="The tier's min_successful_referrals, for a tier bonus"
     )
     clawback: ClawbackOut | None = None
-    attempt: int = Field(
-        default=0, description="0 as released; n after finance reissued the entry n times"
-    )
 
     @classmethod
     def of(cls, reward: Reward) -> RewardEntryOut:
@@ -114,11 +111,18 @@ class RewardEntryOut(Out):
             updated_at=reward.updated_at,
             tier=reward.tier,
             clawback=clawback,
-            attempt=reward.attempt,
         )
 
 
 RewardEntryPage = PageOut[RewardEntryOut]
+
+
+class ReissuedOut(RewardEntryOut):
+    attempt: int = Field(description="The new attempt: n after the n-th reissue of the entry")
+
+    @classmethod
+    def of_attempt(cls, reward: Reward) -> ReissuedOut:
+        return cls(**RewardEntryOut.of(reward).model_dump(), attempt=reward.attempt)
 
 
 class RewardListQuery(Strict):
