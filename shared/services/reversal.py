@@ -22,6 +22,7 @@ from shared.domain.referrals import Referral, ReferralStatus, can_move
 from shared.domain.rewards import NOT_YET_SENT, PAID_OR_PAYING, Clawback, Reward, RewardStatus
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id
+from shared.repositories import keys
 from shared.repositories.audit import AuditLog
 from shared.repositories.referrals import ReferralRepository
 from shared.repositories.reviews import ReviewIndex
@@ -29,7 +30,14 @@ from shared.repositories.rewards import RewardRepository
 from shared.repositories.stats import ProgramCounters, paid_amount, paid_count
 from shared.schemas.rewards import ReverseIn
 from shared.services.ledger import by_creation
-from shared.storage.table import ConditionFailed, Table, TransactionConflict, WriteOp
+from shared.storage.table import (
+    Check,
+    ConditionFailed,
+    Equals,
+    Table,
+    TransactionConflict,
+    WriteOp,
+)
 
 MAX_ATTEMPTS = 8
 FINANCE_REVERSAL_REASON = "reversed_by_finance"
@@ -87,9 +95,17 @@ class ReferralReversal:
                     )
                     plan.unpaid[count_key] = int(plan.unpaid.get(count_key, 0)) - 1
             else:
+                # Left as it is, but only as read: a reissue committed meanwhile would queue
+                # a payout for a reversed referral.
+                plan.ops.append(self._unchanged_check(reward))
                 continue
             plan.take(reward, after, self._rewards.save_op(after, reward.version))
         return plan
+
+    @staticmethod
+    def _unchanged_check(reward: Reward) -> Check:
+        pk, sk = keys.reward(reward.referral_id, reward.reward_id)
+        return Check(pk, sk, Equals("version", reward.version))
 
     def writes(
         self,

@@ -9,12 +9,14 @@ import pytest
 from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import RewardStatus
 from shared.errors import Conflict, NotFound
+from shared.payouts.sandbox_faults import Fault
 from shared.repositories import keys
 from shared.repositories.audit import AuditLog
 from shared.repositories.rewards import CLAWED_BACK_REFERRALS, REVERSED_REFERRALS
-from shared.schemas.rewards import ReverseIn
+from shared.schemas.rewards import ReissueIn, ReverseIn
+from shared.services.reissue import ReissueService
 from shared.services.reversal import FINANCE_REVERSAL_REASON, FinanceReversalService
-from tests.unit.rewards.conftest import World
+from tests.unit.rewards.conftest import World, WorldFactory
 
 
 def _released(world: World) -> tuple[str, str, str]:
@@ -133,3 +135,49 @@ def test_a_reverse_leaves_a_failed_entry_failed(world: World) -> None:
     statuses = {r.kind: r.status for r in world.rewards(referral_id)}
     assert statuses == {"gift_card": RewardStatus.FAILED, "cash": RewardStatus.CANCELLED}
     assert world.budget_left(program_id) == Decimal("5000.00")
+
+
+class ReissueFirst:
+    """A table on which a reissue commits between the reversal's reads and its write."""
+
+    def __init__(self, world: World, reward_id: str) -> None:
+        self._world = world
+        self._reward_id = reward_id
+        self.raced = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._world.table, name)
+
+    def write(self, ops: list[object]) -> None:
+        if not self.raced:
+            self.raced = True
+            reissuer = ReissueService(
+                self._world.table, self._world.clock, self._world.providers, self._world.queue
+            )
+            reissuer.reissue(self._reward_id, ReissueIn(note="race"), actor="fin-2")
+        self._world.table.write(ops)  # type: ignore[arg-type]
+
+
+def test_a_reverse_racing_a_reissue_cancels_the_reissued_entry(make_world: WorldFactory) -> None:
+    # Given a failed gift card, reissued by one finance user while another reverses
+    world = make_world(gift_script=[Fault.reject("refused")])
+    program_id = world.program()
+    _, code = world.advocate(program_id)
+    referral_id = world.approved(program_id, code)
+    world.release.run()
+    world.drain()
+    gift = next(r for r in world.rewards(referral_id) if r.kind == "gift_card")
+    racing = ReissueFirst(world, gift.reward_id)
+
+    # When the reversal writes after the reissue committed
+    FinanceReversalService(racing, world.clock).reverse(  # type: ignore[arg-type]
+        referral_id, ReverseIn(note="fraud"), actor="fin-1"
+    )
+
+    # Then it decided again: the reissued entry is cancelled and nothing more is paid
+    assert racing.raced
+    after = world.reward_repo.get(referral_id, gift.reward_id)
+    assert after is not None and after.status == RewardStatus.CANCELLED
+    world.drain()
+    assert [o.amount for o in world.paid_orders()] == [Decimal("10.00")]
+    assert world.budget_left(program_id) == Decimal("4990.00")
