@@ -33,7 +33,9 @@ if TYPE_CHECKING:
     from shared.services.reconcile import ReconcileService
     from shared.services.referrals import ReferralService
     from shared.services.refunds import RefundService
+    from shared.services.reissue import ReissueService
     from shared.services.release import ReleaseService
+    from shared.services.reversal import FinanceReversalService
     from shared.services.reviews import ReviewService
     from shared.services.scoring import ScoringService
     from shared.services.stats import StatsService
@@ -242,6 +244,18 @@ def reconcile_service() -> ReconcileService:
     from shared.services.reconcile import ReconcileService
 
     return ReconcileService(table(), clock(), payout_providers(), reward_queue())
+
+
+def reissue_service() -> ReissueService:
+    from shared.services.reissue import ReissueService
+
+    return ReissueService(table(), clock(), payout_providers(), reward_queue())
+
+
+def finance_reversal_service() -> FinanceReversalService:
+    from shared.services.reversal import FinanceReversalService
+
+    return FinanceReversalService(table(), clock())
 
 
 def reset() -> None:

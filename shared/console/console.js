@@ -6,7 +6,7 @@
 const TOKEN_KEY = "rewards.console.token";
 const PAGE_SIZE = 50;
 
-const state = { cursor: null, selected: null };
+const state = { cursor: null, selected: null, reissuing: null };
 
 function $(id) {
   return document.getElementById(id);
@@ -256,6 +256,76 @@ async function decide(decision) {
   await loadQueue(false);
 }
 
+// --- failed rewards --------------------------------------------------------------------------
+
+async function loadFailed() {
+  setStatus("failed-status", "Loading…");
+  const result = await api("GET", "/v1/rewards?status=failed&limit=50");
+  const body = $("failed-rewards").querySelector("tbody");
+  body.replaceChildren();
+  if (!result.ok) {
+    setStatus("failed-status", problemText(result), "error");
+    return;
+  }
+  for (const reward of result.data.items) body.appendChild(failedRow(reward));
+  if (!result.data.items.length) body.appendChild(emptyRow(5, "No failed rewards."));
+  setStatus("failed-status", "");
+}
+
+function failedRow(reward) {
+  const row = el("tr", null, "failed-reward");
+  row.dataset.rewardId = reward.reward_id;
+  row.appendChild(el("td", reward.reward_id, "hash"));
+  row.appendChild(el("td", `${reward.kind} to ${reward.beneficiary}`));
+  row.appendChild(el("td", `${reward.amount} ${reward.currency}`));
+  row.appendChild(el("td", shortTime(reward.updated_at)));
+  const cell = el("td");
+  const button = el("button", "Reissue", "reissue");
+  button.type = "button";
+  button.addEventListener("click", () => openReissue(reward.reward_id));
+  cell.appendChild(button);
+  row.appendChild(cell);
+  return row;
+}
+
+function openReissue(rewardId) {
+  state.reissuing = rewardId;
+  $("r-id").textContent = rewardId;
+  $("r-note").value = "";
+  $("r-email").value = "";
+  setStatus("reissue-status", "");
+  $("reissue").hidden = false;
+  $("r-note").focus();
+}
+
+async function reissue() {
+  if (!state.reissuing) return;
+  const note = $("r-note").value.trim();
+  if (!note) {
+    setStatus("reissue-status", "A note is required: say why the reward is reissued.", "error");
+    return;
+  }
+  const email = $("r-email").value.trim();
+  const body = email ? { note, recipient_email: email } : { note };
+  setStatus("reissue-status", "Sending…");
+  const result = await api(
+    "POST",
+    "/v1/rewards/" + encodeURIComponent(state.reissuing) + "/reissue",
+    body,
+  );
+  if (!result.ok) {
+    setStatus("reissue-status", problemText(result), "error");
+    return;
+  }
+  setStatus(
+    "reissue-status",
+    `Reissued as attempt ${result.data.attempt}: ${result.data.status}.`,
+    "ok",
+  );
+  state.reissuing = null;
+  await loadFailed();
+}
+
 // --- wiring ----------------------------------------------------------------------------------
 
 function start() {
@@ -266,12 +336,15 @@ function start() {
     $("token").value = "";
     showWho();
     loadQueue(false);
+    loadFailed();
   });
   $("token-clear").addEventListener("click", () => {
     sessionStorage.removeItem(TOKEN_KEY);
     showWho();
     $("reviews").querySelector("tbody").replaceChildren();
     $("detail").hidden = true;
+    $("failed-rewards").querySelector("tbody").replaceChildren();
+    $("reissue").hidden = true;
   });
   $("filters").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -280,8 +353,20 @@ function start() {
   $("more").addEventListener("click", () => loadQueue(true));
   $("approve").addEventListener("click", () => decide("approve"));
   $("reject").addEventListener("click", () => decide("reject"));
+  $("failed-refresh").addEventListener("click", () => loadFailed());
+  $("reissue").addEventListener("submit", (event) => {
+    event.preventDefault();
+    reissue();
+  });
+  $("r-cancel").addEventListener("click", () => {
+    state.reissuing = null;
+    $("reissue").hidden = true;
+  });
   showWho();
-  if (token()) loadQueue(false);
+  if (token()) {
+    loadQueue(false);
+    loadFailed();
+  }
 }
 
 document.addEventListener("DOMContentLoaded", start);

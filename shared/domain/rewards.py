@@ -41,7 +41,8 @@ REWARD_TRANSITIONS: dict[RewardStatus, frozenset[RewardStatus]] = {
     R.QUEUED: frozenset({R.QUEUED, R.SENT, R.CANCELLED}),
     R.SENT: frozenset({R.SENT, R.CONFIRMED, R.FAILED, R.CLAWED_BACK}),
     R.CONFIRMED: frozenset({R.CLAWED_BACK}),
-    R.FAILED: frozenset(),
+    # Finance reissues a failed entry: a new attempt, with its own provider key.
+    R.FAILED: frozenset({R.QUEUED}),
     R.CANCELLED: frozenset(),
     # A clawback of an entry whose payout never reached the provider: nothing was paid,
     # so it ends cancelled and its amount returns to the budget.
@@ -75,6 +76,17 @@ class Clawback(BaseModel):
     refund_order_id: str | None = None
 
 
+class EarlierAttempt(BaseModel):
+    """An attempt a reissue replaced: kept so its key can be looked up before the next one."""
+
+    attempt: int
+    provider: str | None
+    idempotency_key: str | None
+    provider_reference: str | None = None
+    failure_reason: str | None = None
+    ended_at: datetime
+
+
 class Reward(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -93,7 +105,14 @@ class Reward(BaseModel):
     provider: str | None = None
     provider_reference: str | None = None
     idempotency_key: str | None = None
+    # Provider calls made for the current attempt's key (retries included).
     attempts: int = 0
+    # Which issue of the entry this is: 0 as released, n after the n-th reissue. It is part
+    # of the provider key, so attempt n may pay where attempt n-1 was refused.
+    attempt: int = 0
+    # The payout address a reissue set for this attempt; None pays the recipient's own.
+    recipient_email: str | None = None
+    earlier_attempts: list[EarlierAttempt] = []
     last_attempt_at: datetime | None = None
     last_error: str | None = None
     failure_reason: str | None = None

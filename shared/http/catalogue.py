@@ -245,6 +245,23 @@ ROUTES: tuple[RouteSpec, ...] = (
         list_query=True,
         query="rewards.RewardListQuery",
     ),
+    _r(
+        "POST",
+        "/v1/rewards/{reward_id}/reissue",
+        {"finance"},
+        "Reissue a failed reward as a new attempt (409 while an earlier attempt may pay "
+        "or the budget is short)",
+        "rewards.ReissueIn",
+        {200: "rewards.ReissuedOut"},
+    ),
+    _r(
+        "POST",
+        "/v1/referrals/{referral_id}/reverse",
+        {"finance"},
+        "Reverse a referral without a refund: unpaid rewards cancelled, paid ones clawed back",
+        "rewards.ReverseIn",
+        {200: "rewards.ReversalOut"},
+    ),
     _r("GET", "/v1/openapi.json", set(), "This document", responses={200: None}),
 )
 

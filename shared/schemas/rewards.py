@@ -18,6 +18,7 @@ from shared.money import format_amount
 from shared.schemas.common import (
     Amount,
     Currency,
+    Email,
     Identifier,
     Out,
     PageOut,
@@ -46,6 +47,18 @@ class RefundCreate(Strict):
         if amount is not None and amount == 0:
             raise ValueError("a refund amount is more than zero")
         return amount
+
+
+class ReissueIn(Strict):
+    recipient_email: Email | None = Field(
+        default=None,
+        description="Pay this attempt to this address instead of the recipient's own",
+    )
+    note: str = Field(min_length=1, max_length=2000, description="Why it is reissued (audited)")
+
+
+class ReverseIn(Strict):
+    note: str = Field(min_length=1, max_length=2000, description="Why it is reversed (audited)")
 
 
 class ClawbackOut(Out):
@@ -104,6 +117,14 @@ class RewardEntryOut(Out):
 RewardEntryPage = PageOut[RewardEntryOut]
 
 
+class ReissuedOut(RewardEntryOut):
+    attempt: int = Field(description="The new attempt: n after the n-th reissue of the entry")
+
+    @classmethod
+    def of_attempt(cls, reward: Reward) -> ReissuedOut:
+        return cls(**RewardEntryOut.of(reward).model_dump(), attempt=reward.attempt)
+
+
 class RewardListQuery(Strict):
     referral_id: Identifier | None = None
     status: RewardStatus | None = None
@@ -135,3 +156,9 @@ class RefundOut(Out):
             status=status,
             rewards=[RewardEntryOut.of(r) for r in rewards],
         )
+
+
+class ReversalOut(Out):
+    referral_id: str
+    status: ReferralStatus
+    rewards: list[RewardEntryOut]

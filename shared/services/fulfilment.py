@@ -5,8 +5,9 @@ The rules that make at-least-once delivery pay once:
 1. The entry moves `queued -> sent` (conditionally) *before* the provider is called. Only
    the delivery that makes that move calls the provider straight away; a refund that
    arrives first cancels the entry and the call never happens.
-2. Every call carries `idempotency_key_for(reward_id, provider)`, so a repeat of the same
-   entry can only ever return the original order.
+2. Every call carries `idempotency_key_for(reward_id, provider, attempt)`, so a repeat of
+   the same attempt can only ever return the original order. Only finance's reissue of a
+   failed entry starts a new attempt (see `shared.services.reissue`).
 3. Any delivery that finds the entry already `sent` (a duplicate, a redelivery after a
    crash, a retry after a 5xx) looks the order up by key first and pays only if the
    provider has none.
@@ -100,7 +101,9 @@ class FulfilmentService:
                 self._ledger.settle_referral(reward.referral_id, ACTOR)
             return FulfilmentOutcome(reward.reward_id, reward.status, "settled_already")
         provider = self.provider_for(reward)
-        key = reward.idempotency_key or idempotency_key_for(reward.reward_id, provider.name)
+        key = reward.idempotency_key or idempotency_key_for(
+            reward.reward_id, provider.name, reward.attempt
+        )
         if reward.status == RewardStatus.CLAWED_BACK:
             return self._note_clawed_back_payment(reward, provider, key)
         if reward.status in NOT_YET_SENT:
@@ -357,6 +360,8 @@ class FulfilmentService:
         self._ledger.apply(reward.referral_id, reward.reward_id, decide)
 
     def _recipient(self, reward: Reward) -> str | None:
+        if reward.recipient_email is not None:
+            return reward.recipient_email
         if reward.beneficiary == "advocate":
             advocate = self._advocates.get(reward.advocate_id)
             return advocate.email if advocate and not advocate.erased else None

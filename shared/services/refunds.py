@@ -27,32 +27,24 @@ from datetime import datetime
 from decimal import Decimal
 
 from shared.clock import Clock, iso
-from shared.domain.audit import AuditEntry
 from shared.domain.events import ReferralEvent
 from shared.domain.evidence import EvidenceKind
 from shared.domain.programs import Program
 from shared.domain.referrals import Referral, ReferralStatus, can_move
 from shared.domain.rewards import (
-    NOT_YET_SENT,
-    PAID_OR_PAYING,
-    Clawback,
     RefundRecord,
     Reward,
-    RewardStatus,
     reverses_referral,
 )
 from shared.errors import Conflict, InvalidRequest, NotFound
-from shared.ids import new_id
-from shared.repositories.audit import AuditLog
 from shared.repositories.evidence import EvidenceIndex
 from shared.repositories.programs import ProgramRepository
 from shared.repositories.referrals import ReferralRepository, StaleReferral
-from shared.repositories.reviews import ReviewIndex
 from shared.repositories.rewards import RewardRepository
-from shared.repositories.stats import ProgramCounters, paid_amount, paid_count
 from shared.schemas.rewards import RefundCreate
 from shared.scoring.decision import after_clawback, reweighed_clawback
 from shared.services.ledger import by_creation
+from shared.services.reversal import ReferralReversal
 from shared.services.timing import occurred_at
 from shared.storage.table import ConditionFailed, Table, TransactionConflict, WriteOp
 
@@ -84,9 +76,8 @@ class RefundService:
         self._programs = ProgramRepository(table)
         self._referrals = ReferralRepository(table)
         self._rewards = RewardRepository(table)
-        self._audit = AuditLog(table)
-        self._reviews = ReviewIndex(table)
         self._evidence = EvidenceIndex(table)
+        self._reversal_writes = ReferralReversal(table)
 
     def record(self, referral_id: str, body: RefundCreate, actor: str = "client") -> RefundOutcome:
         referral, program, event, order_amount = self._refunded_purchase(referral_id, body)
@@ -198,85 +189,26 @@ class RefundService:
     ) -> tuple[list[WriteOp], bool]:
         """The writes that reverse the referral, and whether they claw paid rewards back."""
         now = record.recorded_at
-        ops: list[WriteOp] = []
-        returned = Decimal(0)
-        changes: list[dict[str, str]] = []
-        paid_since: datetime | None = None
-        unpaid: dict[str, Decimal | int] = {}
-        for reward in by_creation(self._rewards.of_referral(referral.referral_id)):
-            if reward.status in NOT_YET_SENT:
-                after = reward.moved(RewardStatus.CANCELLED, now)
-                returned += reward.amount
-            elif reward.status in PAID_OR_PAYING:
-                after = reward.moved(
-                    RewardStatus.CLAWED_BACK,
-                    now,
-                    clawback=Clawback(
-                        at=now,
-                        reason=f"{CLAWBACK_REASON} of order {record.order_id}",
-                        amount=reward.amount,
-                        refund_order_id=record.order_id,
-                    ),
-                )
-                paid_since = min(paid_since or reward.created_at, reward.created_at)
-                if reward.status == RewardStatus.CONFIRMED:
-                    unpaid[paid_amount(reward.kind)] = (
-                        unpaid.get(paid_amount(reward.kind), Decimal(0)) - reward.amount
-                    )
-                    unpaid[paid_count(reward.kind)] = unpaid.get(paid_count(reward.kind), 0) - 1
-            else:
-                continue
-            ops.append(self._rewards.save_op(after, reward.version))
-            changes.append(
-                {
-                    "reward_id": reward.reward_id,
-                    "from": reward.status.value,
-                    "to": after.status.value,
-                }
-            )
-        reversed_referral = self._reversed(referral, record, paid_since, now)
-        # The referral first: a concurrent move of it fails the whole transaction.
-        ops.insert(0, self._referrals.save_op(reversed_referral, referral.version))
-        # A referral reversed while in review leaves finance's queue in the same transaction.
-        ops[1:1] = self._reviews.sync_ops(
-            reversed_referral, was_in_review=referral.status == ReferralStatus.REVIEW
+        plan = self._reversal_writes.of_rewards(
+            referral.referral_id,
+            now,
+            reason=f"{CLAWBACK_REASON} of order {record.order_id}",
+            refund_order_id=record.order_id,
         )
-        if returned > 0:
-            ops.append(self._rewards.budget_return_op(program.program_id, returned))
-        if unpaid:
-            ops.append(ProgramCounters.add_op(program.program_id, unpaid))
-        ops.append(
-            self._rewards.reversal_flag_op(
-                referral.advocate_id, now, clawed_back=paid_since is not None
-            )
+        reversed_referral = self._reversed(referral, record, plan.paid_since, now)
+        ops = self._reversal_writes.writes(
+            referral,
+            reversed_referral,
+            plan,
+            actor=actor,
+            at=now,
+            details={
+                "order_id": record.order_id,
+                "refund_amount": f"{record.amount:f}",
+                "order_amount_left": f"{record.order_amount_left:f}",
+            },
         )
-        ops.append(
-            self._audit.entry_op(
-                AuditEntry(
-                    entry_id=new_id("aud"),
-                    at=now,
-                    actor=actor,
-                    action="referral.reversed",
-                    referral_id=referral.referral_id,
-                    program_id=referral.program_id,
-                    before={"status": referral.status.value},
-                    after={
-                        "status": ReferralStatus.REVERSED.value,
-                        "rewards": changes,
-                        "risk_score": str(reversed_referral.risk.score)
-                        if reversed_referral.risk
-                        else None,
-                    },
-                    details={
-                        "order_id": record.order_id,
-                        "refund_amount": f"{record.amount:f}",
-                        "order_amount_left": f"{record.order_amount_left:f}",
-                        "budget_returned": f"{returned:f}",
-                    },
-                )
-            )
-        )
-        return ops, paid_since is not None
+        return ops, plan.clawed_back
 
     def _reversed(
         self,

@@ -21,7 +21,9 @@ from shared.adapters.memory_reward_queue import MemoryRewardQueue
 from shared.clock import FixedClock
 from shared.http.catalogue import ROUTES
 from shared.http.openapi import document
+from shared.payouts.sandbox import REJECTED_RECIPIENT_DOMAIN
 from shared.payouts.sandbox_faults import FaultPlan
+from shared.schemas.advocates import AdvocateEnrol
 from tests.integration.conftest import Invoke
 from tests.support import advocate_body, program_body, purchase_body, referral_body, unique
 from tests.unit.rewards.conftest import World
@@ -144,6 +146,43 @@ def _refund(invoke: Invoke) -> Call:
     return Call("events", "POST", route, path, body, ("client",))
 
 
+def _failed_reward(invoke: Invoke) -> tuple[str, str]:
+    """A released referral whose gift card the sandbox refused (the advocate's domain)."""
+    from shared import wiring
+
+    world = World(
+        table=wiring.table(),  # type: ignore[arg-type]
+        clock=FixedClock(datetime.now(UTC) - timedelta(minutes=1)),
+        queue=MemoryRewardQueue(),
+        gift_faults=FaultPlan.none(),
+        cash_faults=FaultPlan.none(),
+        providers=wiring.payout_providers(),
+    )
+    program_id = world.program()
+    customer = unique("adv")
+    body = advocate_body(customer, email=f"{customer}@{REJECTED_RECIPIENT_DOMAIN}")
+    enrolled = world.advocates.enrol(program_id, AdvocateEnrol.model_validate(body))
+    referral_id = world.approved(program_id, enrolled.advocate.referral_code)
+    world.release.release(referral_id)
+    world.drain()
+    gift = next(r for r in world.rewards(referral_id) if r.kind == "gift_card")
+    return referral_id, gift.reward_id
+
+
+def _reissue(invoke: Invoke) -> Call:
+    _, reward_id = _failed_reward(invoke)
+    route = "/v1/rewards/{reward_id}/reissue"
+    body = {"note": "new address", "recipient_email": "ok@example.com"}
+    path = route.replace("{reward_id}", reward_id)
+    return Call("reward_corrections", "POST", route, path, body, ("finance",))
+
+
+def _reverse(invoke: Invoke) -> Call:
+    route = "/v1/referrals/{referral_id}/reverse"
+    path = route.replace("{referral_id}", _referral(invoke))
+    return Call("reward_corrections", "POST", route, path, {"note": "x"}, ("finance",))
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
@@ -161,6 +200,8 @@ ARRANGE: dict[str, Arrange] = {
     "POST /v1/reviews/{referral_id}/decision": _decide,
     "POST /v1/blocklist": _block,
     "POST /v1/referrals/{referral_id}/refunds": _refund,
+    "POST /v1/rewards/{reward_id}/reissue": _reissue,
+    "POST /v1/referrals/{referral_id}/reverse": _reverse,
 }
 
 
