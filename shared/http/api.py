@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, ValidationError
 
@@ -132,10 +133,9 @@ class Api:
             raise _Refused(
                 403, "Forbidden", f"this needs one of the roles: {', '.join(sorted(route.roles))}"
             )
-        raw = event.decoded_body or ""
         body: BaseModel = _NoBody()
         if route.request is not None:
-            body = self._parse(route.request, raw, event.headers)
+            body = self._parse(route.request, _text_body(event), event.headers)
         request = Request(
             principal=principal,
             body=body,
@@ -220,6 +220,14 @@ class Api:
             return _problem_response(
                 problem(500, "Internal error", "the request failed; it is safe to retry")
             )
+
+
+def _text_body(event: APIGatewayProxyEventV2) -> str:
+    """The body as text; bytes that are not UTF-8 arrive base64-encoded and are no JSON."""
+    try:
+        return event.decoded_body or ""
+    except UnicodeDecodeError as exc:
+        raise _Refused(400, "Malformed JSON", "the body is not UTF-8 text") from exc
 
 
 def _domain_problem(exc: DomainError) -> dict[str, Any]:
