@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -144,10 +145,9 @@ class Api:
             raise _Refused(
                 403, "Forbidden", f"this needs one of the roles: {', '.join(sorted(route.roles))}"
             )
-        raw = event.decoded_body or ""
         body: BaseModel = _NoBody()
         if route.request is not None:
-            body = self._parse(route.request, raw, event.headers)
+            body = self._parse(route.request, _text_body(event), event.headers)
         query = dict(event.query_string_parameters or {})
         binding = _list_binding(route, path_params, query) if route.list_query else None
         if binding is not None and query.get("cursor"):
@@ -273,6 +273,14 @@ def _with_bound_cursor(stored: dict[str, Any], binding: str) -> dict[str, Any]:
     if not isinstance(body, dict) or not body.get("next_cursor"):
         return stored
     return {**stored, "body": {**body, "next_cursor": _seal_cursor(body["next_cursor"], binding)}}
+
+
+def _text_body(event: APIGatewayProxyEventV2) -> str:
+    """The body as text; bytes that are not UTF-8 arrive base64-encoded and are no JSON."""
+    try:
+        return event.decoded_body or ""
+    except UnicodeDecodeError as exc:
+        raise _Refused(400, "Malformed JSON", "the body is not UTF-8 text") from exc
 
 
 def _domain_problem(exc: DomainError) -> dict[str, Any]:

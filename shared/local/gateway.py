@@ -483,3 +483,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
     do_DELETE = _dispatch
     do_HEAD = _dispatch
     do_OPTIONS = _dispatch
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers a method without a do_<METHOD> (TRACE, QUERY, ...) itself,
+        # with a 501 HTML page; routed like the others, it gets the 405 problem document.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from typing import Any
 
 import boto3
 
-from tests.integration.conftest import Invoke
+from tests.integration.conftest import FakeContext, Invoke, http_event, load_handler
 from tests.support import advocate_body, program_body, purchase_body, referral_body, unique
 
 PROBLEM = "application/problem+json"
@@ -100,6 +101,21 @@ def test_json_nested_5000_deep_is_400_and_writes_nothing(
         assert status == 400 and headers["Content-Type"] == PROBLEM, body
         assert body["title"] == "Malformed JSON"
     assert _item_count(aws) == before
+
+
+def test_a_body_that_is_not_utf8_is_400_malformed_not_a_500(aws: dict[str, str]) -> None:
+    # Given a body whose bytes are not UTF-8, which API Gateway hands over base64-encoded
+    event = http_event("POST", "/v1/programs", "/v1/programs", roles=["admin"])
+    event["body"] = base64.b64encode(b'{"name": "\xff"}').decode()
+    event["isBase64Encoded"] = True
+
+    # When the function handles it
+    response = load_handler("programs").lambda_handler(event, FakeContext())
+
+    # Then it is refused as malformed, like any body that is not JSON text
+    assert response["statusCode"] == 400
+    assert response["headers"]["Content-Type"] == PROBLEM
+    assert json.loads(response["body"])["detail"] == "the body is not UTF-8 text"
 
 
 def test_not_json_is_415(invoke: Invoke) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 
 import pytest
+import requests
 
-from shared.local.gateway import GatewayError, Router, http_response
+from shared.local.gateway import Gateway, GatewayError, Router, http_response
 from shared.local.pollers import failed_message_ids
 from shared.local.template import Route
 
@@ -41,6 +42,24 @@ def test_wrong_method_lists_the_allowed_ones() -> None:
 
     assert raised.value.status == 405
     assert raised.value.headers == {"Allow": "GET, POST"}
+
+
+@pytest.mark.parametrize("method", ["TRACE", "QUERY"])
+def test_a_method_http_server_does_not_know_is_refused_with_a_405_problem(method: str) -> None:
+    # Given a gateway serving only GET /v1/items
+    gateway = Gateway([route("GET", "/v1/items")], authorize=lambda token: {})
+    port = gateway.bind(0)
+    gateway.start({}, run_job=lambda job, now: None, account_id="123456789012")
+    try:
+        # When a client sends a method the standard library's server has no handler for
+        answer = requests.request(method, f"http://127.0.0.1:{port}/v1/items", timeout=10)
+    finally:
+        gateway.stop()
+
+    # Then the gateway routes it and refuses it, rather than http.server's 501 HTML page
+    assert answer.status_code == 405
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.headers["Allow"] == "GET"
 
 
 def test_result_without_status_code_becomes_a_json_200() -> None:
