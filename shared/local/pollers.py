@@ -24,7 +24,6 @@ LONG_POLL_S = 1
 # scored, batches never fill, so every referral waited the whole second and the stack
 # topped out at ~2.3 referrals/s. Handlers still see batches of 1..BatchSize.
 BATCHING_WINDOW_CAP_S = 0.05
-_TOP_UP_INTERVAL_S = 0.01
 # Lambda retries after the visibility timeout (minutes in the template); locally a failed
 # message comes back after a second so retries and redrive are observable.
 FAILURE_BACKOFF_S = 1
@@ -207,17 +206,12 @@ class QueuePollers:
                     self._in_flight -= 1
 
     def _receive(self, sqs: Any, mapping: QueueMapping) -> list[dict[str, Any]]:
-        """A long poll for the first messages, then top-ups until the window closes."""
+        """A long poll for the first messages, then one top-up when the window closes."""
         batch = self._receive_some(sqs, mapping, mapping.batch_size, LONG_POLL_S)
         window_s = min(mapping.batching_window_s, self._batching_window_cap_s)
-        window_ends = time.monotonic() + window_s
-        while batch and len(batch) < mapping.batch_size and not self._stop.is_set():
-            if time.monotonic() >= window_ends:
-                break
-            received = self._receive_some(sqs, mapping, mapping.batch_size - len(batch), 0)
-            batch.extend(received)
-            if not received:
-                self._stop.wait(min(_TOP_UP_INTERVAL_S, max(0.0, window_ends - time.monotonic())))
+        if batch and window_s > 0 and len(batch) < mapping.batch_size:
+            self._stop.wait(window_s)
+            batch.extend(self._receive_some(sqs, mapping, mapping.batch_size - len(batch), 0))
         return batch
 
     @staticmethod
