@@ -101,7 +101,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve = subparsers.add_parser(
         "serve",
         help="run the local stack (API on 127.0.0.1, moto, pollers, scheduler)",
-        description="Run the template's functions locally against an in-process moto server.",
+        description="Run the template's functions locally against a local moto server.",
     )
     serve.add_argument("--port", type=int, default=3000, help="gateway port (default 3000)")
     serve.add_argument(

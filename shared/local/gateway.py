@@ -405,6 +405,9 @@ def _requested_now(body: bytes) -> datetime:
 class _RequestHandler(BaseHTTPRequestHandler):
     owner: Gateway
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle on, the body waited for the
+    # client's delayed ACK of the headers: ~40 ms added to every keep-alive response.
+    disable_nagle_algorithm = True
 
     def version_string(self) -> str:
         return "rewards-local-gateway"

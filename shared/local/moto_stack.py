@@ -12,8 +12,10 @@ import copy
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
-import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,6 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 from samtranslator.translator.transform import transform
 
 from shared.local.template import FunctionSource, serverless_functions
@@ -40,43 +41,61 @@ class DeployError(RuntimeError):
     """The template could not be turned into a stack on moto."""
 
 
-class _UnsupportedResourceFilter(logging.Filter):
-    """Drops moto's note about each resource type it skips: the gateway and scheduler
-    stand in for exactly those (API Gateway v2, EventBridge Scheduler)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("No Moto CloudFormation support")
-
-
 class MotoServer:
-    """moto in this process, on a free port of 127.0.0.1."""
+    """moto in a child process (shared/local/moto_process.py), on a free port of 127.0.0.1."""
 
-    def __init__(self) -> None:
-        self._server: ThreadedMotoServer | None = None
+    def __init__(self, start_timeout_s: float = 60.0) -> None:
+        self._process: subprocess.Popen[bytes] | None = None
+        self._start_timeout_s = start_timeout_s
         self.endpoint = ""
 
     def start(self) -> str:
-        # moto logs every request and warns about each resource type it skips; both drown
-        # the handlers' own logs and say nothing actionable here.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        # The SAM transform warns that it has metrics nobody publishes.
+        # The SAM transform (in this process) warns that it has metrics nobody publishes.
         logging.getLogger("samtranslator.metrics.metrics").setLevel(logging.ERROR)
-        moto_logger = logging.getLogger("moto")
-        if not any(isinstance(f, _UnsupportedResourceFilter) for f in moto_logger.filters):
-            moto_logger.addFilter(_UnsupportedResourceFilter())
-        warnings.filterwarnings(
-            "ignore", message=r"Tried to parse AWS::.* but it's not supported", category=UserWarning
+        environment = {**os.environ, "PYTHONPATH": _import_root(os.environ.get("PYTHONPATH"))}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "shared.local.moto_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=environment,
         )
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint = f"http://{host}:{port}"
+        line = _first_line(self._process, self._start_timeout_s)
+        try:
+            self.endpoint = str(json.loads(line)["endpoint"])
+        except (ValueError, KeyError, TypeError):
+            self.stop()
+            raise DeployError(f"moto did not start (it printed {line!r})") from None
         return self.endpoint
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _import_root(existing: str | None) -> str:
+    """PYTHONPATH for the child, so it imports the same `shared` as this process."""
+    root = str(Path(__file__).resolve().parents[2])
+    return os.pathsep.join([root, *([existing] if existing else [])])
+
+
+def _first_line(process: subprocess.Popen[bytes], timeout_s: float) -> str:
+    assert process.stdout is not None
+    lines: list[bytes] = []
+    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout_s)
+    return lines[0].decode(errors="replace").strip() if lines else ""
 
 
 class Aws:
@@ -201,9 +220,8 @@ def _upload_code(
 def _free_stack_name(aws: Aws) -> str:
     """`rewards`, unless this process already created a stack by that name.
 
-    moto keeps its resources in process-wide backends that a new server does not reset
-    (and resetting them would wipe other moto users in the same process, such as tests
-    under `mock_aws`), so a second stack in one process takes the next free name.
+    moto keeps its resources in process-wide backends; each stack starts its own moto
+    process, but a name already taken on that server still gets the next free one.
     """
     paginator = aws.client("cloudformation").get_paginator("list_stacks")
     taken = {

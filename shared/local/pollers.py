@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,11 +19,19 @@ from shared.local.moto_stack import Aws, QueueMapping
 logger = logging.getLogger(__name__)
 
 LONG_POLL_S = 1
+# The template's batching window (1 s for scoring) is how long Lambda may wait to fill a
+# batch. Locally it is capped: with 8 clients each waiting for its own referral to be
+# scored, batches never fill, so every referral waited the whole second and the stack
+# topped out at ~2.3 referrals/s. Handlers still see batches of 1..BatchSize.
+BATCHING_WINDOW_CAP_S = 0.05
 # Lambda retries after the visibility timeout (minutes in the template); locally a failed
 # message comes back after a second so retries and redrive are observable.
 FAILURE_BACKOFF_S = 1
 DEFAULT_CONCURRENCY = 2
-CONCURRENCY_CAP = max(DEFAULT_CONCURRENCY, min(os.cpu_count() or 2, 4))
+# moto runs in its own process, so pollers mostly wait on its answers rather than on
+# this process's CPU: the template's MaximumConcurrency (5 for scoring) is honoured up to
+# this cap. Two scoring pollers held 8 clients to ~2 referrals/s.
+CONCURRENCY_CAP = 8
 
 Invoke = Callable[[str, dict[str, Any]], Any]
 
@@ -95,8 +102,15 @@ def failed_message_ids(result: Any, batch_ids: list[str], partial: bool) -> set[
 class QueuePollers:
     """One group of poller threads per queue mapping, plus `drain` for tests."""
 
-    def __init__(self, aws: Aws, mappings: list[QueueMapping], invoke: Invoke) -> None:
+    def __init__(
+        self,
+        aws: Aws,
+        mappings: list[QueueMapping],
+        invoke: Invoke,
+        batching_window_cap_s: float = BATCHING_WINDOW_CAP_S,
+    ) -> None:
         self._aws = aws
+        self._batching_window_cap_s = batching_window_cap_s
         self._mappings = mappings
         self._invoke = invoke
         self._stop = threading.Event()
@@ -192,23 +206,26 @@ class QueuePollers:
                     self._in_flight -= 1
 
     def _receive(self, sqs: Any, mapping: QueueMapping) -> list[dict[str, Any]]:
-        batch: list[dict[str, Any]] = []
-        window_ends = time.monotonic() + mapping.batching_window_s
-        while len(batch) < mapping.batch_size and not self._stop.is_set():
-            wait_s = LONG_POLL_S if not batch else min(LONG_POLL_S, window_ends - time.monotonic())
-            if batch and wait_s <= 0:
-                break
-            received = sqs.receive_message(
-                QueueUrl=mapping.queue_url,
-                MaxNumberOfMessages=min(mapping.batch_size - len(batch), 10),
-                WaitTimeSeconds=max(0, round(wait_s)),
-                MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            batch.extend(received)
-            if not batch or mapping.batching_window_s == 0:
-                break
+        """A long poll for the first messages, then one top-up when the window closes."""
+        batch = self._receive_some(sqs, mapping, mapping.batch_size, LONG_POLL_S)
+        window_s = min(mapping.batching_window_s, self._batching_window_cap_s)
+        if batch and window_s > 0 and len(batch) < mapping.batch_size:
+            self._stop.wait(window_s)
+            batch.extend(self._receive_some(sqs, mapping, mapping.batch_size - len(batch), 0))
         return batch
+
+    @staticmethod
+    def _receive_some(
+        sqs: Any, mapping: QueueMapping, wanted: int, wait_s: int
+    ) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = sqs.receive_message(
+            QueueUrl=mapping.queue_url,
+            MaxNumberOfMessages=min(wanted, 10),
+            WaitTimeSeconds=wait_s,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        return messages
 
     def _deliver(self, sqs: Any, mapping: QueueMapping, messages: list[dict[str, Any]]) -> None:
         ids = [m["MessageId"] for m in messages]
