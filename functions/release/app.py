@@ -21,7 +21,10 @@ def _now(event: dict[str, Any]) -> datetime | None:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = wiring.release_service().run(_now(event))
+    # The run stops between referrals before the function's timeout; the next run goes on.
+    report = wiring.release_service().run(
+        _now(event), time_left=lambda: context.get_remaining_time_in_millis() / 1000
+    )
     summary = report.summary()
     logger.info("release finished", extra=summary)
     return summary
