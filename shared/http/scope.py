@@ -2,7 +2,7 @@
 
 A token with a `programs` claim reaches only those programs. Every client route declares in
 the catalogue where its program is: a path parameter, a body or query field, or the program
-of a referral or advocate the path names. The Api checks the declaration before the route
+of a referral, advocate or reward the path names. The Api checks the declaration before the route
 runs, so a route added later cannot forget the check (and the catalogue test refuses a
 client route without one).
 
@@ -18,14 +18,18 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
+from shared.domain.advocates import Advocate
+from shared.domain.referrals import Referral
+from shared.domain.rewards import Reward, referral_of
 from shared.errors import InvalidRequest, NotFound
 from shared.repositories.advocates import AdvocateRepository
 from shared.repositories.referrals import ReferralRepository
+from shared.repositories.rewards import RewardRepository
 from shared.storage.table import Table
 
-Source = Literal["path", "body", "query", "referral", "advocate"]
+Source = Literal["path", "body", "query", "referral", "advocate", "reward"]
 # The sources whose program is read from the record the path parameter names.
-LOOKUPS: tuple[Source, ...] = ("referral", "advocate")
+LOOKUPS: tuple[Source, ...] = ("referral", "advocate", "reward")
 
 
 @dataclass(frozen=True)
@@ -56,9 +60,13 @@ def of_advocate(name: str = "advocate_id") -> ProgramRef:
     return ProgramRef("advocate", name)
 
 
+def of_reward(name: str = "reward_id") -> ProgramRef:
+    return ProgramRef("reward", name)
+
+
 class ProgramLocator(Protocol):
     def program_of(self, kind: str, record_id: str) -> str | None:
-        """The program of the referral or advocate `record_id`; None if there is none."""
+        """The program of the referral, advocate or reward `record_id`; None if none."""
 
 
 class TableProgramLocator:
@@ -66,13 +74,14 @@ class TableProgramLocator:
         self._table = table
 
     def program_of(self, kind: str, record_id: str) -> str | None:
-        record = (
-            ReferralRepository(self._table).get(record_id)
-            if kind == "referral"
-            else AdvocateRepository(self._table).get(record_id)
-            if kind == "advocate"
-            else None
-        )
+        record: Referral | Advocate | Reward | None = None
+        if kind == "referral":
+            record = ReferralRepository(self._table).get(record_id)
+        elif kind == "advocate":
+            record = AdvocateRepository(self._table).get(record_id)
+        elif kind == "reward":
+            # A reward id names its referral; an id of another shape finds nothing (404).
+            record = RewardRepository(self._table).get(referral_of(record_id), record_id)
         return record.program_id if record is not None else None
 
 

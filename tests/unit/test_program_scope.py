@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from shared.adapters.memory_reward_queue import MemoryRewardQueue
 from shared.clock import FixedClock
 from shared.errors import InvalidRequest, NotFound
 from shared.http.auth import principal_of
@@ -19,9 +20,11 @@ from shared.http.scope import (
     of_advocate,
     of_referral,
 )
+from shared.payouts.sandbox_faults import FaultPlan
 from shared.storage.memory_table import MemoryTable
 from tests.finance_support import Intake
 from tests.support import T0
+from tests.unit.rewards.conftest import World
 
 
 def _event(**claims: Any) -> dict[str, Any]:
@@ -131,3 +134,24 @@ def test_another_programs_advocate_is_not_found() -> None:
         check_scope(
             of_advocate(), frozenset({"prg_a"}), {"advocate_id": "adv_1"}, Body(), {}, locator
         )
+
+
+def test_the_table_locator_finds_the_program_of_a_reward() -> None:
+    world = World(
+        table=MemoryTable(),
+        clock=FixedClock(T0),
+        queue=MemoryRewardQueue(),
+        gift_faults=FaultPlan.none(),
+        cash_faults=FaultPlan.none(),
+        providers={},
+    )
+    program_id = world.program()
+    _, code = world.advocate(program_id)
+    referral_id = world.approved(program_id, code)
+    world.release.release(referral_id)
+    reward_id = world.rewards(referral_id)[0].reward_id
+    locator = TableProgramLocator(world.table)
+
+    assert locator.program_of("reward", reward_id) == program_id
+    assert locator.program_of("reward", f"{referral_id}-nothing") is None
+    assert locator.program_of("reward", "no-dash-at-all") is None
