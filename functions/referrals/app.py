@@ -26,7 +26,8 @@ def create_referral(request: Request[ReferralCreate]) -> Reply:
 @api.route("GET", "/v1/referrals/{referral_id}")
 def get_referral(request: Request[Any]) -> Reply:
     referral = wiring.referral_service().get(request.path["referral_id"])
-    return Reply.of(200, ReferralOut.of(referral, wiring.rewards_of(referral.referral_id)))
+    rewards = wiring.rewards_of(referral.referral_id)
+    return Reply.of(200, ReferralOut.of(referral, rewards, roles=request.principal.roles))
 
 
 @api.logger.inject_lambda_context(clear_state=True)

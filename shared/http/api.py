@@ -1,8 +1,10 @@
 """A Powertools HTTP resolver with our contract built in.
 
-Each function registers its routes through `Api.route`, which enforces the catalogue's roles,
-checks media type and size, parses the body into the route's pydantic model, runs POST,
-PATCH and DELETE under the Idempotency-Key, and turns every failure into problem+json.
+Each function registers its routes through `Api.route`, which enforces the catalogue's roles
+and the token's programs (a client route's program, found as the catalogue declares, must
+be one of them), checks media type and size, parses the body into the route's pydantic
+model, runs POST, PATCH and DELETE under the Idempotency-Key, and turns every failure into
+problem+json.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from shared.http import idempotency
 from shared.http.auth import Principal, Unauthenticated, principal_of
 from shared.http.catalogue import IDEMPOTENT_METHODS, RouteSpec, spec
 from shared.http.problem import PROBLEM_TYPE, dumps, field_errors, problem
+from shared.http.scope import ProgramLocator, check_scope, functions_locator
 from shared.storage.table import InvalidCursor
 
 MAX_BODY_BYTES = 64 * 1024
@@ -110,9 +113,12 @@ def _json_response(reply: Reply) -> Response:
 
 
 class Api:
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, programs: ProgramLocator | None = None) -> None:
+        """`programs` finds the program of a referral or advocate; by default the
+        function's own table."""
         self.logger = make_logger(service)
         self.resolver = APIGatewayHttpResolver()
+        self._programs = programs
         self._install_error_handlers()
 
     def handler(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -149,6 +155,10 @@ class Api:
         if route.request is not None:
             body = self._parse(route.request, _text_body(event), event.headers)
         query = dict(event.query_string_parameters or {})
+        if principal.programs is not None and "client" in route.roles:
+            # Before the Idempotency-Key: a replay is checked against the scope as well.
+            locator = self._programs or functions_locator()
+            check_scope(route.program, principal.programs, path_params, body, query, locator)
         binding = _list_binding(route, path_params, query) if route.list_query else None
         if binding is not None and query.get("cursor"):
             query["cursor"] = _open_cursor(query["cursor"], binding)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
 
+from shared.http.scope import ProgramRef, in_body, in_path, of_referral
+
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
@@ -53,6 +55,9 @@ class RouteSpec:
     response_models: dict[int, str | None] = field(default_factory=dict)
     list_query: bool = False
     query_model: str | None = None
+    # Where the route's program is; every client route has one (a token limited to
+    # programs is checked against it before the route runs).
+    program: ProgramRef | None = None
 
     @property
     def key(self) -> str:
@@ -80,9 +85,18 @@ def _r(
     responses: dict[int, str | None] | None = None,
     list_query: bool = False,
     query: str | None = None,
+    program: ProgramRef | None = None,
 ) -> RouteSpec:
     return RouteSpec(
-        method, path, frozenset(roles), summary, request, responses or {}, list_query, query
+        method,
+        path,
+        frozenset(roles),
+        summary,
+        request,
+        responses or {},
+        list_query,
+        query,
+        program,
     )
 
 
@@ -124,6 +138,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         {"client"},
         "Whether a referral code is valid for the program, and the referee's reward",
         responses={200: "programs.CodeCheckOut"},
+        program=in_path(),
     ),
     _r(
         "POST",
@@ -132,6 +147,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         "Enrol an advocate (enrolling again returns the same code with 200)",
         "advocates.AdvocateEnrol",
         {201: "advocates.AdvocateEnrolled", 200: "advocates.AdvocateEnrolled"},
+        program=in_path(),
     ),
     _r(
         "POST",
@@ -140,6 +156,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         "Record a referral",
         "referrals.ReferralCreate",
         {201: "referrals.ReferralCreated"},
+        program=in_body(),
     ),
     _r(
         "GET",
@@ -147,6 +164,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         {"client", "finance"},
         "A referral with its risk decision and rewards",
         responses={200: "referrals.ReferralOut"},
+        program=of_referral(),
     ),
     _r(
         "POST",
@@ -155,6 +173,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         "Report a signup or purchase; the first qualifying one triggers scoring",
         "referrals.EventCreate",
         {202: "referrals.EventAccepted", 200: "referrals.EventAccepted"},
+        program=of_referral(),
     ),
     # --- finance review, audit, blocklist, stats, erasure ---
     _r(
@@ -235,6 +254,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         "Report a refund: cancels unpaid rewards or claws back paid ones (replay: 200)",
         "rewards.RefundCreate",
         {201: "rewards.RefundOut", 200: "rewards.RefundOut"},
+        program=of_referral(),
     ),
     _r(
         "GET",
@@ -266,6 +286,11 @@ ROUTES: tuple[RouteSpec, ...] = (
 )
 
 BY_KEY = {route.key: route for route in ROUTES}
+
+
+def undeclared_client_routes(routes: tuple[RouteSpec, ...]) -> list[str]:
+    """Client routes that do not say where their program is (a test keeps this empty)."""
+    return [r.key for r in routes if "client" in r.roles and r.program is None]
 
 
 def spec(method: str, path: str) -> RouteSpec:

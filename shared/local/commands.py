@@ -19,7 +19,10 @@ def _token(args: argparse.Namespace) -> int:
 
     if args.ttl_hours <= 0:
         raise ValueError("--ttl-hours must be positive")
-    print(mint_token(args.role, args.sub, ttl_hours=args.ttl_hours, root=repo_root()))
+    token = mint_token(
+        args.role, args.sub, ttl_hours=args.ttl_hours, root=repo_root(), programs=args.program
+    )
+    print(token)
     return 0
 
 
@@ -45,7 +48,7 @@ def _banner(url: str, moto_endpoint: str, root: Path, routes: list[str]) -> str:
         f"Local stack ready at {url}",
         f"moto (AWS_ENDPOINT_URL for boto3 / aws cli): {moto_endpoint}",
         "",
-        "Dev tokens (24 h; `rewards token --role R --sub S` mints more):",
+        "Dev tokens (24 h; `rewards token --role R --sub S [--program P ...]` mints more):",
         *(f"  export {role.upper()}_TOKEN={token}" for role, token in tokens.items()),
         "",
         "Try:",
@@ -119,5 +122,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     token.add_argument("--role", action="append", required=True, choices=DEV_ROLES)
     token.add_argument("--sub", required=True, help="the token's subject (user id)")
+    token.add_argument(
+        "--program",
+        action="append",
+        default=None,
+        metavar="PROGRAM_ID",
+        help="limit the token to this program (repeatable); without it a client token "
+        "reaches every program",
+    )
     token.add_argument("--ttl-hours", type=float, default=24.0, help="validity (default 24)")
     token.set_defaults(func=_token)

@@ -39,16 +39,24 @@ def mint_token(
     ttl_hours: float = 24,
     root: Path | None = None,
     *,
+    programs: Iterable[str] | None = None,
     issued_at: datetime | None = None,
 ) -> str:
-    """A signed token for `sub` holding `roles`; `issued_at` lets tests mint expired ones."""
+    """A signed token for `sub` holding `roles`; `issued_at` lets tests mint expired ones.
+
+    With `programs` the token reaches only those programs (the `programs` claim); without,
+    a client token is the merchant's backend key for every program.
+    """
     role_list = list(roles)
     if not role_list or not all(isinstance(r, str) and r for r in role_list):
         raise ValueError("a token needs at least one non-empty role")
     if not sub:
         raise ValueError("a token needs a non-empty sub")
+    program_list = None if programs is None else list(programs)
+    if program_list is not None and not all(isinstance(p, str) and p for p in program_list):
+        raise ValueError("a program id must be a non-empty string")
     iat = (issued_at or datetime.now(UTC)).replace(microsecond=0)
-    claims = {
+    claims: dict[str, Any] = {
         "sub": sub,
         "roles": role_list,
         "iss": ISSUER,
@@ -56,6 +64,8 @@ def mint_token(
         "iat": int(iat.timestamp()),
         "exp": int((iat + timedelta(hours=ttl_hours)).timestamp()),
     }
+    if program_list is not None:
+        claims["programs"] = program_list
     return jwt.encode(claims, signing_secret(root), algorithm=ALGORITHM)
 
 

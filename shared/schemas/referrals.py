@@ -70,10 +70,22 @@ class EventAccepted(Out):
     occurred_at: Timestamp
 
 
+# Evidence names other customers (possibly of other programs) and finance's blocklist
+# notes: only these roles see it. A client sees each reason's code and message.
+EVIDENCE_ROLES = frozenset({"finance"})
+
+
 class ReasonOut(Out):
     code: str
     message: str
     evidence: dict[str, Any]
+
+
+class ClientReasonOut(Out):
+    """A reason as a client sees it: what was found, not whom it links to."""
+
+    code: str
+    message: str
 
 
 class RiskOut(Out):
@@ -96,6 +108,33 @@ class RiskOut(Out):
         )
 
 
+class ClientRiskOut(Out):
+    """The risk without its evidence: score, decision, and each reason's code and message."""
+
+    score: float = Field(ge=0, le=100)
+    decision: Decision
+    reasons: list[ClientReasonOut]
+    model_version: str
+    scored_at: Timestamp
+
+    @classmethod
+    def of(cls, risk: Risk | None) -> ClientRiskOut | None:
+        if risk is None:
+            return None
+        return cls(
+            score=float(risk.score),
+            decision=risk.decision,
+            reasons=[ClientReasonOut(code=r.code, message=r.message) for r in risk.reasons],
+            model_version=risk.model_version,
+            scored_at=risk.scored_at,
+        )
+
+
+def risk_view(risk: Risk | None, roles: frozenset[str]) -> RiskOut | ClientRiskOut | None:
+    """The full risk for a caller with an evidence role, the client view for anyone else."""
+    return RiskOut.of(risk) if roles & EVIDENCE_ROLES else ClientRiskOut.of(risk)
+
+
 class RefereeOut(Out):
     customer_id: str
 
@@ -107,7 +146,10 @@ class ReferralOut(Out):
     referral_code: str
     referee: RefereeOut
     status: ReferralStatus
-    risk: RiskOut | None
+    risk: RiskOut | ClientRiskOut | None = Field(
+        description="Finance sees each reason's evidence (RiskOut); a client sees the score, "
+        "decision and each reason's code and message, never the evidence (ClientRiskOut)"
+    )
     rewards: list[dict[str, Any]]
     occurred_at: Timestamp
     qualified_at: Timestamp | None
@@ -116,8 +158,15 @@ class ReferralOut(Out):
     updated_at: Timestamp
 
     @classmethod
-    def of(cls, referral: Referral, rewards: list[dict[str, Any]] | None = None) -> ReferralOut:
-        risk = RiskOut.of(referral.risk)
+    def of(
+        cls,
+        referral: Referral,
+        rewards: list[dict[str, Any]] | None = None,
+        *,
+        roles: frozenset[str],
+    ) -> ReferralOut:
+        """The referral as a caller with `roles` may see it (evidence for finance only)."""
+        risk = risk_view(referral.risk, roles)
         return cls(
             referral_id=referral.referral_id,
             program_id=referral.program_id,

@@ -100,6 +100,7 @@ def http_event(
     raw_body: str | None = None,
     roles: list[str] | None = None,
     sub: str = "tester",
+    programs: list[str] | None = None,
     headers: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -116,6 +117,10 @@ def http_event(
             "sub": sub,
             "roles": "[" + " ".join(roles) + "]",
         }
+        if programs is not None:
+            # API Gateway flattens a list claim the same way as `roles`.
+            claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+            claims["programs"] = "[" + " ".join(programs) + "]"
     event["headers"].update({k.lower(): v for k, v in (headers or {}).items()})
     event["body"] = (
         raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)

@@ -97,3 +97,30 @@ def test_token_command_prints_a_token_valid_for_at_least_12_hours_on_its_last_li
     assert claims["roles"] == ["finance", "admin"]
     assert claims["sub"] == "fin-1"
     assert claims["exp"] - datetime.now(UTC).timestamp() >= 12 * 3600
+
+
+def test_a_token_limited_to_programs_carries_them_in_the_programs_claim(tmp_path: Path) -> None:
+    token = mint_token(["client"], "shop-1", root=tmp_path, programs=["prg_a", "prg_b"])
+
+    claims = verify_token(token, root=tmp_path)
+
+    assert claims["programs"] == ["prg_a", "prg_b"]
+
+
+def test_a_token_without_programs_has_no_programs_claim(tmp_path: Path) -> None:
+    claims = verify_token(mint_token(["client"], "backend", root=tmp_path), root=tmp_path)
+
+    assert "programs" not in claims
+
+
+def test_token_command_takes_a_repeatable_program_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(commands, "repo_root", lambda: tmp_path)
+    argv = ["token", "--role", "client", "--sub", "shop-1", "--program", "prg_a"]
+
+    exit_code = cli.main([*argv, "--program", "prg_b"])
+
+    assert exit_code == 0
+    claims = verify_token(capsys.readouterr().out.splitlines()[-1], root=tmp_path)
+    assert claims["programs"] == ["prg_a", "prg_b"]
