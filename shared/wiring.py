@@ -30,8 +30,9 @@ from shared.services.reconcile import ReconcileService
 from shared.services.referrals import ReferralService
 from shared.services.refunds import RefundService
 from shared.services.release import ReleaseService
+from shared.services.rescore_marks import marking_table, table_rescore_candidates, tracked_extractor
 from shared.services.reviews import ReviewService, scored_features
-from shared.services.scoring import ScoringService
+from shared.services.scoring import RescoreCandidates, ScoringService
 from shared.services.stats import StatsService
 from shared.storage.dynamo_table import DynamoTable
 from shared.storage.table import Table
@@ -39,7 +40,8 @@ from shared.storage.table import Table
 
 @lru_cache(maxsize=1)
 def table() -> Table:
-    return DynamoTable(settings().table_name)
+    # Each committed write marks the referrals whose feature inputs it changed.
+    return marking_table(DynamoTable(settings().table_name))
 
 
 @lru_cache(maxsize=1)
@@ -112,7 +114,12 @@ def model() -> ModelJudge | None:
 
 
 def scoring_service() -> ScoringService:
-    return ScoringService(table(), _clock, hasher(), model(), blocklist())
+    extractor = tracked_extractor(table(), hasher())
+    return ScoringService(table(), _clock, hasher(), model(), blocklist(), extractor)
+
+
+def rescore_candidates() -> RescoreCandidates:
+    return table_rescore_candidates(table())
 
 
 # --- reward fulfilment ---
