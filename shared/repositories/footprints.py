@@ -24,7 +24,6 @@ from shared.storage.table import (
     Delete,
     Equals,
     Item,
-    KeyRange,
     Put,
     Table,
     TransactionConflict,
@@ -228,7 +227,7 @@ class TableFootprintStore:
     def take(self) -> set[str]:
         taken: set[str] = set()
         for partition in keys.rescore_mark_shards():
-            for item in query_all(self._table, partition, key_range=KeyRange()):
+            for item in query_all(self._table, partition):
                 taken.add(str(item["referral_id"]))
                 if item.get("always"):
                     continue

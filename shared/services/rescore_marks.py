@@ -21,6 +21,7 @@ puts it back in holding, where the same pre-release check sees it.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -65,8 +66,18 @@ class WatchedTable:
 
     def __init__(self, inner: Table) -> None:
         self.inner = inner
-        self._reads: list[Read] | None = None
+        # Per thread: the local gateway serves requests on threads that share the wiring.
+        self._recording = threading.local()
         self._listeners: list[WriteListener] = []
+
+    @property
+    def _reads(self) -> list[Read] | None:
+        reads: list[Read] | None = getattr(self._recording, "reads", None)
+        return reads
+
+    @_reads.setter
+    def _reads(self, reads: list[Read] | None) -> None:
+        self._recording.reads = reads
 
     def listen(self, listener: WriteListener) -> None:
         self._listeners.append(listener)

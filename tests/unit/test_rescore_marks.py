@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,8 @@ from shared.services.rescore_marks import (
 from shared.services.reviews import ReviewService
 from shared.services.scoring import ScoringService
 from shared.storage.memory_table import MemoryTable
-from shared.storage.table import Item, KeyRange, Page, Put, Table, WriteOp
+from shared.storage.table import Delete, Item, KeyRange, Page, Put, Table, WriteOp
+from tests.support import T0
 from tests.unit.scoring_support import World, codes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,10 +61,10 @@ class CountingTable:
         self.inner.write(ops)
 
 
-def writer(raw: Table, world: World | None = None) -> World:
+def writer(raw: Table) -> World:
     """The object graph of the functions that write (intake, events, reviews, scoring), as
     the deployed wiring builds it: every write marks."""
-    live = World(table=marking_table(raw)) if world is None else world  # type: ignore[arg-type]
+    live = World(table=marking_table(raw))  # type: ignore[arg-type]
     live.scoring = job(live.table, live)
     live.reviews = ReviewService(live.table, live.clock, live.scoring.feature_snapshot)
     return live
@@ -107,25 +108,24 @@ def test_a_take_hands_out_each_mark_once() -> None:
     assert (first, second) == ({"ref_a", "ref_b"}, set())
 
 
+class MarksBeforeEachDelete(CountingTable):
+    """A writer that marks a referral again between the job's read and its delete."""
+
+    def write(self, ops: Sequence[WriteOp]) -> None:
+        if isinstance(ops[0], Delete):
+            TableFootprintStore(self.inner).mark([str(ops[0].sk)])
+        super().write(ops)
+
+
 def test_a_mark_made_while_the_job_takes_is_kept_for_the_next_take() -> None:
-    # Given a mark, and a writer that marks it again right after the job read it
+    # Given a marked referral
     raw = MemoryTable()
-    store = TableFootprintStore(raw)
-    store.mark(["ref_a"])
-
-    class MarksOnDelete(MemoryTable):
-        def write(self, ops: Sequence[WriteOp]) -> None:
-            if type(ops[0]).__name__ == "Delete":
-                TableFootprintStore(raw).mark(["ref_a"])
-            raw.write(ops)
-
-    racing = MarksOnDelete()
-    racing.query = raw.query  # type: ignore[method-assign]
-    # When the job takes
-    taken = TableFootprintStore(racing).take()
+    TableFootprintStore(raw).mark(["ref_a"])
+    # When it is marked again while the job takes it
+    taken = TableFootprintStore(MarksBeforeEachDelete(raw)).take()
     # Then the new mark survives the take
     assert taken == {"ref_a"}
-    assert store.take() == {"ref_a"}
+    assert TableFootprintStore(raw).take() == {"ref_a"}
 
 
 def test_a_referral_that_read_an_index_is_always_handed_out_until_forgotten() -> None:
@@ -154,9 +154,7 @@ def test_program_watches_are_sharded_by_referral() -> None:
     assert keys.watch_partitions("EV#ip#h") == ["WATCH#EV#ip#h"]
 
 
-def _far() -> Any:
-    from tests.support import T0
-
+def _far() -> datetime:
     return T0 + timedelta(days=800)
 
 
