@@ -34,7 +34,9 @@ from shared.storage.table import (
 
 # A referral stays re-scorable for at most a holding period (365 days at most) plus a
 # review (365 days at most) after its last extraction; a month beyond that its watches
-# can only mark referrals that are paid or gone, so DynamoDB's TTL removes them.
+# can only mark referrals that are paid or gone, so DynamoDB's TTL removes them. The
+# deployed functions keep them for their program's own terms instead (~51 days by
+# default rather than 760: watches are ~14 items per scoring).
 FOOTPRINT_LIFETIME = timedelta(days=2 * 365 + 30)
 # Puts of one footprint go in transactions of this many (DynamoDB allows 100).
 _WRITE_CHUNK = 25

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from shared.domain.referrals import Referral
@@ -37,6 +37,7 @@ from shared.repositories.footprints import (
     TableFootprintStore,
     Watcher,
 )
+from shared.repositories.programs import ProgramRepository
 from shared.repositories.referrals import ReferralRepository
 from shared.scoring.features import FeatureExtractor, Features, change_matters
 from shared.services.scoring import FeatureSource
@@ -196,10 +197,12 @@ class FootprintTracker:
         store: FootprintStore | None = None,
         *,
         listen: bool = True,
+        lifetime: Callable[[Referral], timedelta] | None = None,
     ) -> None:
         self._extractor = extractor
         self._table = table
         self.store: FootprintStore = store if store is not None else MemoryFootprintStore()
+        self._lifetime = lifetime or (lambda _referral: FOOTPRINT_LIFETIME)
         self._subjects: dict[str, Referral] = {}
         self.extractions = 0
         if listen:
@@ -212,8 +215,10 @@ class FootprintTracker:
     ) -> Features:
         self.extractions += 1
         subject = referral or self._read_subject(referral_id)
+        lifetime = FOOTPRINT_LIFETIME
         if subject is not None:
             self._subjects[referral_id] = subject
+            lifetime = self._lifetime(subject)
         with self._table.recording() as reads:
             try:
                 return self._extractor.extract(referral_id, as_of, referral)
@@ -224,7 +229,7 @@ class FootprintTracker:
                 # The referral's own item too: an erasure or a correction changes its inputs.
                 pk, sk = keys.referral(referral_id)
                 footprint = [*reads, Read(pk, sk=sk)]
-                self.store.remember(referral_id, footprint, as_of + FOOTPRINT_LIFETIME)
+                self.store.remember(referral_id, footprint, as_of + lifetime)
 
     def _subject(self, referral_id: str) -> Referral | None:
         return self._subjects.get(referral_id) or self._read_subject(referral_id)
@@ -263,7 +268,33 @@ def tracked_extractor(table: Table, hasher: PiiHasher) -> FootprintTracker:
     record reads, and marks nothing."""
     watched = table if isinstance(table, WatchedTable) else WatchedTable(table)
     store = TableFootprintStore(watched.inner)
-    return FootprintTracker(FeatureExtractor(watched, hasher), watched, store, listen=False)
+    lifetime = ProgramLifetime(ProgramRepository(watched.inner))
+    extractor = FeatureExtractor(watched, hasher)
+    return FootprintTracker(extractor, watched, store, listen=False, lifetime=lifetime)
+
+
+class ProgramLifetime:
+    """How long a referral's watches are kept: past its release under its program's terms
+    (a holding period, then a review's timeout should a re-score open one), plus a week.
+    A period lengthened later may outlive them; the pre-release re-score covers that.
+
+    Terms are remembered for the life of one tracker: one request, or one hourly run."""
+
+    MARGIN = timedelta(days=7)
+
+    def __init__(self, programs: ProgramRepository) -> None:
+        self._programs = programs
+        self._known: dict[str, timedelta] = {}
+
+    def __call__(self, referral: Referral) -> timedelta:
+        known = self._known.get(referral.program_id)
+        if known is None:
+            program = self._programs.terms(referral.program_id)
+            if program is None:
+                return FOOTPRINT_LIFETIME
+            days = program.holding_period_days + program.review_timeout_days
+            known = self._known[referral.program_id] = timedelta(days=days) + self.MARGIN
+        return known
 
 
 def table_rescore_candidates(table: Table) -> TableFootprintStore:

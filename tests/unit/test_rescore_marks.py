@@ -148,6 +148,19 @@ def test_watches_name_the_read_that_covers_a_key_and_expire_by_ttl() -> None:
     assert raw.get(pk, sk)["expires_at"] == int(_far().timestamp())  # type: ignore[index]
 
 
+def test_a_scored_referrals_watches_outlive_its_release_under_its_programs_terms() -> None:
+    # Given a program holding 10 days with a 20-day review timeout
+    raw = MemoryTable()
+    live = writer(raw)
+    referral = live.qualify(
+        live.refer(live.advocate(live.program(holding_period_days=10, review_timeout_days=20)))
+    )
+    # Then every watch its scoring left expires 37 days after it was scored
+    pk = keys.watch_partitions(keys.referral(referral.referral_id)[0])[0]
+    expiries = {item["expires_at"] for item in raw.query(pk).items}
+    assert expiries == {int((live.clock.now() + timedelta(days=37)).timestamp())}
+
+
 def test_program_watches_are_sharded_by_referral() -> None:
     assert len(keys.watch_partitions("PROGRAM#p1")) == keys.WATCH_SHARDS
     assert keys.watch("PROGRAM#p1", "ref_a", "d")[0] in keys.watch_partitions("PROGRAM#p1")
