@@ -40,6 +40,8 @@ from shared.storage.table import (
 FOOTPRINT_LIFETIME = timedelta(days=2 * 365 + 30)
 # Puts of one footprint go in transactions of this many (DynamoDB allows 100).
 _WRITE_CHUNK = 25
+# A referral's watches are all written again when their TTL is this much behind.
+_REFRESH_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,15 @@ class MemoryFootprintStore:
         self._dirty.discard(referral_id)
 
 
+def _watch_item(pk: str, sk: str, referral_id: str, read: Read, ttl: int) -> Item:
+    item: Item = {"pk": pk, "sk": sk, "referral_id": referral_id, "expires_at": ttl}
+    for name in ("sk", "begins_with", "low"):
+        value = getattr(read, name)
+        if value is not None:
+            item[f"read_{name}"] = value
+    return item
+
+
 def watchable(pk: str) -> bool:
     """Partitions the table store keeps watches on: those feature extraction reads (the
     evidence index, referrals, advocates, program terms). A read of any other partition
@@ -166,22 +177,35 @@ class TableFootprintStore:
         self._table = table
 
     def remember(self, referral_id: str, reads: Iterable[Read], expires_at: datetime) -> None:
+        """Write the watches the referral's summary item does not list yet, then the summary.
+
+        A re-score reads what the last score read, so one get replaces ~20 puts; every
+        watch is written again once a week to push its TTL forward. Watches go first: a
+        summary never lists a watch that is not there (two concurrent remembers may each
+        drop the other's new digests from it, which costs only a put next time)."""
         ttl = int(expires_at.timestamp())
+        summary_pk, summary_sk = keys.footprint(referral_id)
+        summary = self._table.get(summary_pk, summary_sk)
+        listed: set[str] = set()
+        if summary is not None and int(summary["expires_at"]) >= ttl - _REFRESH_SECONDS:
+            listed = set(summary["watches"])
         puts: list[Put] = []
         always = False
+        wanted: set[str] = set()
         for read in set(reads):
             if read.index is not None or not watchable(read.pk):
                 always = True
                 continue
             pk, sk = keys.watch(read.pk, referral_id, read.digest())
-            item: Item = {"pk": pk, "sk": sk, "referral_id": referral_id, "expires_at": ttl}
-            for name in ("sk", "begins_with", "low"):
-                value = getattr(read, name)
-                if value is not None:
-                    item[f"read_{name}"] = value
-            puts.append(Put(item))
+            wanted.add(f"{pk}|{sk}")
+            if f"{pk}|{sk}" not in listed:
+                puts.append(Put(_watch_item(pk, sk, referral_id, read, ttl)))
         puts.sort(key=lambda put: (put.item["pk"], put.item["sk"]))
         self._write_all(puts)
+        if puts:
+            kept = int(summary["expires_at"]) if summary is not None and listed else ttl
+            item = {"pk": summary_pk, "sk": summary_sk, "expires_at": kept}
+            self._table.write([Put({**item, "watches": sorted(listed | wanted)})])
         if always:
             self._table.write([self._mark_op(referral_id, always=True)])
 

@@ -229,6 +229,11 @@ def watch_partitions(watched_pk: str) -> list[str]:
     return [f"WATCH#{watched_pk}#{n:02d}" for n in range(shards)]
 
 
+def footprint(referral_id: str) -> tuple[str, str]:
+    """Which watches a referral has in place (so a re-score writes only new ones)."""
+    return (f"FOOTPRINT#{referral_id}", "FOOTPRINT")
+
+
 def rescore_mark(referral_id: str) -> tuple[str, str]:
     """The referral's inputs changed since its last score: the next re-score looks at it."""
     return (f"RESCORE#{shard_of(referral_id, RESCORE_SHARDS):02d}", referral_id)

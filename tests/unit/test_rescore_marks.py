@@ -161,6 +161,23 @@ def test_a_scored_referrals_watches_outlive_its_release_under_its_programs_terms
     assert expiries == {int((live.clock.now() + timedelta(days=37)).timestamp())}
 
 
+def test_remembering_the_same_reads_again_writes_nothing() -> None:
+    # Given a referral's footprint in the table
+    counted = CountingTable(MemoryTable())
+    store = TableFootprintStore(counted)
+    reads = [Read("EV#ip#h1"), Read("REFERRAL#ref_a", sk="REFERRAL")]
+    store.remember("ref_a", reads, expires_at=_far())
+    counted.calls.clear()
+    # When a re-score reads the same, and later one more partition
+    store.remember("ref_a", reads, expires_at=_far() + timedelta(hours=1))
+    same = dict(counted.calls)
+    store.remember("ref_a", [*reads, Read("EV#device#h2")], expires_at=_far())
+    # Then the first costs one get, the second one watch and the summary
+    assert same == {"get": 1}
+    assert store.watchers("EV#device#h2") == [("ref_a", Read("EV#device#h2"))]
+    assert counted.calls["put"] == 2
+
+
 def test_program_watches_are_sharded_by_referral() -> None:
     assert len(keys.watch_partitions("PROGRAM#p1")) == keys.WATCH_SHARDS
     assert keys.watch("PROGRAM#p1", "ref_a", "d")[0] in keys.watch_partitions("PROGRAM#p1")
