@@ -95,6 +95,10 @@ class FootprintStore(Protocol):
         """Referrals marked since the last take (and those always looked at)."""
         ...
 
+    def start_run(self) -> None:
+        """A re-score run begins: its first take reads every mark."""
+        ...
+
     def put_back(self, referral_ids: Iterable[str]) -> None: ...
 
     def forget(self, referral_id: str) -> None:
@@ -138,6 +142,9 @@ class MemoryFootprintStore:
         self._dirty = set()
         return taken
 
+    def start_run(self) -> None:
+        """Every take sees every mark: nothing to do."""
+
     def put_back(self, referral_ids: Iterable[str]) -> None:
         self._dirty.update(referral_ids)
 
@@ -169,12 +176,14 @@ class TableFootprintStore:
     """Footprints and marks in the table, shared by every function and the hourly job.
 
     A watch item per (watched partition, referral, read) under `keys.watch(...)`; a mark
-    per referral under `keys.rescore_mark(...)`. Nothing here is cached between calls:
+    per referral under `keys.rescore_mark(...)`. Nothing read is cached between calls:
     another process may have written since.
     """
 
     def __init__(self, table: Table) -> None:
         self._table = table
+        # Marks made since the first take of a run (None: no run under way here).
+        self._own: set[str] | None = None
 
     def remember(self, referral_id: str, reads: Iterable[Read], expires_at: datetime) -> None:
         """Write the watches the referral's summary item does not list yet, then the summary.
@@ -240,6 +249,8 @@ class TableFootprintStore:
     def mark(self, referral_ids: Iterable[str]) -> None:
         for referral_id in sorted(set(referral_ids)):
             self._table.write([self._mark_op(referral_id)])
+            if self._own is not None:
+                self._own.add(referral_id)
 
     def _mark_op(self, referral_id: str, *, always: bool = False) -> Update:
         pk, sk = keys.rescore_mark(referral_id)
@@ -251,21 +262,45 @@ class TableFootprintStore:
         return Update(pk, sk, set=fields, add={"marks": 1})
 
     def take(self) -> set[str]:
+        """The first take reads every mark shard; later ones hand out only the marks this
+        store made since (the job's own writes, which a full run would see further down
+        its order): reading 16 shards after each referral would cost more than the run."""
+        if self._own is None:
+            self._own = set()
+            return self._take_all()
+        taken, self._own = self._own, set()
+        for referral_id in sorted(taken):
+            item = self._table.get(*keys.rescore_mark(referral_id))
+            if item is not None:
+                self._clear(item)
+        return taken
+
+    def start_run(self) -> None:
+        """The next take reads every shard again (one hourly run begins)."""
+        self._own = None
+
+    def _take_all(self) -> set[str]:
         taken: set[str] = set()
         for partition in keys.rescore_mark_shards():
             for item in query_all(self._table, partition):
                 taken.add(str(item["referral_id"]))
-                if item.get("always"):
-                    continue
-                seen = Equals("marks", item["marks"])
-                # Marked again since it was read: the mark stays for the next take.
-                with contextlib.suppress(ConditionFailed):
-                    self._table.write([Delete(item["pk"], item["sk"], seen)])
+                self._clear(item)
         return taken
 
+    def _clear(self, item: Item) -> None:
+        if item.get("always"):
+            return
+        seen = Equals("marks", item["marks"])
+        # Marked again since it was read: the mark stays for the next take.
+        with contextlib.suppress(ConditionFailed):
+            self._table.write([Delete(item["pk"], item["sk"], seen)])
+
     def put_back(self, referral_ids: Iterable[str]) -> None:
-        self.mark(referral_ids)
+        for referral_id in sorted(set(referral_ids)):
+            self._table.write([self._mark_op(referral_id)])  # for the next run
 
     def forget(self, referral_id: str) -> None:
         # Its watches expire by TTL; a write that still marks it costs the job one read.
         self._table.write([Delete(*keys.rescore_mark(referral_id))])
+        if self._own is not None:
+            self._own.discard(referral_id)

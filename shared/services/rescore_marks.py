@@ -83,6 +83,10 @@ class WatchedTable:
     def listen(self, listener: WriteListener) -> None:
         self._listeners.append(listener)
 
+    @property
+    def listeners(self) -> list[WriteListener]:
+        return list(self._listeners)
+
     @contextlib.contextmanager
     def recording(self) -> Iterator[list[Read]]:
         outer = self._reads
@@ -243,6 +247,9 @@ class FootprintTracker:
     def take(self) -> set[str]:
         return self.store.take()
 
+    def start_run(self) -> None:
+        self.store.start_run()
+
     def put_back(self, referral_ids: Iterable[str]) -> None:
         self.store.put_back(referral_ids)
 
@@ -298,6 +305,14 @@ class ProgramLifetime:
 
 
 def table_rescore_candidates(table: Table) -> TableFootprintStore:
-    """The marks the hourly job takes (`table` unwrapped or a `marking_table`)."""
-    inner = table.inner if isinstance(table, WatchedTable) else table
-    return TableFootprintStore(inner)
+    """The marks one run of the hourly job takes. On a `marking_table` it is the store its
+    writes mark, so the run picks up what its own re-scores mark, as a full run would;
+    on any other table the run's own marks wait for the next run."""
+    if not isinstance(table, WatchedTable):
+        return TableFootprintStore(table)
+    for listener in table.listeners:
+        if isinstance(listener, FootprintMarker) and isinstance(
+            listener.store, TableFootprintStore
+        ):
+            return listener.store
+    return TableFootprintStore(table.inner)

@@ -62,6 +62,10 @@ _TARGET: dict[Decision, ReferralStatus] = {
 class RescoreCandidates(Protocol):
     """Which referrals a re-score run must look at (the rest are known to be unchanged)."""
 
+    def start_run(self) -> None:
+        """A run begins (its first take may read more than the later ones)."""
+        ...
+
     def take(self) -> set[str]:
         """Referrals whose inputs changed since the last take."""
         ...
@@ -415,6 +419,7 @@ class ScoringService:
                 heapq.heappush(heap, (position, referral_id, referral))
             candidates.put_back(later)
 
+        candidates.start_run()
         add(candidates.take() | due, None)
         while heap:
             position, referral_id, referral = heapq.heappop(heap)
