@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from shared.services.release import ReleaseService
     from shared.services.reversal import FinanceReversalService
     from shared.services.reviews import ReviewService
-    from shared.services.scoring import ScoringService
+    from shared.services.scoring import RescoreCandidates, ScoringService
     from shared.services.stats import StatsService
     from shared.storage.table import Table
 
@@ -54,9 +54,11 @@ def settings() -> Settings:
 
 @lru_cache(maxsize=1)
 def table() -> Table:
+    from shared.services.rescore_marks import marking_table
     from shared.storage.dynamo_table import DynamoTable
 
-    return DynamoTable(settings().table_name)
+    # Each committed write marks the referrals whose feature inputs it changed.
+    return marking_table(DynamoTable(settings().table_name))
 
 
 @lru_cache(maxsize=1)
@@ -160,9 +162,17 @@ def model() -> ModelJudge | None:
 
 
 def scoring_service() -> ScoringService:
+    from shared.services.rescore_marks import tracked_extractor
     from shared.services.scoring import ScoringService
 
-    return ScoringService(table(), clock(), hasher(), model(), blocklist())
+    extractor = tracked_extractor(table(), hasher())
+    return ScoringService(table(), clock(), hasher(), model(), blocklist(), extractor)
+
+
+def rescore_candidates() -> RescoreCandidates:
+    from shared.services.rescore_marks import table_rescore_candidates
+
+    return table_rescore_candidates(table())
 
 
 # --- reward fulfilment ---

@@ -4,7 +4,7 @@ up qualified referrals whose scoring message was lost, and publish feature drift
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared import wiring
 from shared.clock import parse_iso
 
+NEXT_RUN = timedelta(hours=1)
 logger = Logger(service="rescore")
 # The namespace comes from POWERTOOLS_METRICS_NAMESPACE in the template; the default keeps a
 # manual run without it from failing at flush.
@@ -31,7 +32,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     service = wiring.scoring_service()
     if service.rules_only:
         logger.warning("no trained model found; re-scoring on rules only (rules-1)")
-    report = service.rescore_unpaid(now)
+    # Referrals marked by a write since their last score, and those due for release
+    # before the next run (the schedule is hourly).
+    report = service.rescore_unpaid(now, wiring.rescore_candidates(), release_within=NEXT_RUN)
     metrics.add_dimension(name="model_version", value=report.model_version)
     metrics.add_metric(name="RescoreExamined", unit=MetricUnit.Count, value=report.examined)
     metrics.add_metric(name="RescoreUpdated", unit=MetricUnit.Count, value=report.updated)

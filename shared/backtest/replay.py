@@ -30,6 +30,7 @@ from shared.errors import DomainError, InvalidRequest, NotFound
 from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider
 from shared.pii import PiiHasher
 from shared.repositories.advocates import AdvocateRepository
+from shared.repositories.footprints import FootprintStore
 from shared.repositories.referrals import ReferralRepository
 from shared.repositories.rewards import RewardRepository
 from shared.schemas.advocates import AdvocateEnrol
@@ -93,12 +94,18 @@ class Backtest:
         table: Table | None = None,
         incremental: bool = True,
         outer: Callable[[Table], Table] | None = None,
+        footprints: Callable[[Table], FootprintStore] | None = None,
+        release_within: timedelta | None = None,
     ) -> None:
         """`incremental` re-scores only referrals whose inputs changed (same outcome as a
         full hourly re-score, see `shared.backtest.incremental`); off, every run looks at
         every holding and review referral, as the deployed job does. `outer` wraps the
         table every service (and the feature extractor) calls, above the replay's own
-        read cache: a meter there sees each call a deployed function would make."""
+        read cache: a meter there sees each call a deployed function would make.
+        `footprints` keeps the incremental re-score's footprints and marks in a store built
+        on the replay's table (the deployed one, say) instead of in memory, and
+        `release_within` has each run also look at holding referrals due for release that
+        soon, as the deployed job does."""
         store: Table = table if table is not None else MemoryTable()
         wrap: Callable[[Table], Table] = outer if outer is not None else (lambda t: t)
         self.clock = FixedClock(datetime.fromisoformat("2000-01-01T00:00:00+00:00"))
@@ -108,7 +115,8 @@ class Backtest:
         if incremental:
             journal = JournalingTable(store)
             store = wrap(journal)
-            self.tracker = FootprintTracker(FeatureExtractor(store, hasher), journal)
+            kept = footprints(journal.inner) if footprints is not None else None
+            self.tracker = FootprintTracker(FeatureExtractor(store, hasher), journal, kept)
         else:
             store = wrap(store)
         self.table: Table = store
@@ -136,6 +144,8 @@ class Backtest:
         self._program_ids: dict[str, str] = {}
         self._lines: list[_ReferralLine] = []
         self._next_job: datetime | None = None
+        self._release_within = release_within
+        self._rescore_examined = 0
         self._counts: Counter[str] = Counter()
         self._errors: Counter[str] = Counter()
         self._job_seconds: defaultdict[str, float] = defaultdict(float)
@@ -154,6 +164,7 @@ class Backtest:
             "referrals": len(lines),
             "model_version": self.scoring.model_version,
             "feature_extractions": self.tracker.extractions if self.tracker else None,
+            "rescore_examined": self._rescore_examined,
             "job_seconds": {k: round(v, 3) for k, v in sorted(self._job_seconds.items())},
             "seconds": round(time.perf_counter() - started, 3),
         }
@@ -258,6 +269,12 @@ class Backtest:
                 except RetryLater:
                     self.reward_queue.send_reward(_kind, message.reward_id, message.referral_id)
 
+    def _rescore(self, moment: datetime) -> None:
+        report = self.scoring.rescore_unpaid(
+            moment, self.tracker, release_within=self._release_within
+        )
+        self._rescore_examined += report.examined
+
     def _run_jobs_until(self, until: datetime) -> None:
         if self._next_job is None:
             start = until.replace(minute=0, second=0, microsecond=0)
@@ -265,7 +282,7 @@ class Backtest:
         while self._next_job <= until:
             moment = self._next_job
             self.clock.set(moment)
-            self._timed("rescore", lambda m=moment: self.scoring.rescore_unpaid(m, self.tracker))
+            self._timed("rescore", lambda m=moment: self._rescore(m))
             if moment.hour == 0:
                 self._timed("expire_reviews", lambda m=moment: self.reviews.expire_reviews(m))
                 self._timed("release", lambda m=moment: self.release.run(m))

@@ -199,3 +199,45 @@ def drift_reference(model_version: str) -> tuple[str, str]:
 def refund_total(referral_id: str, order_id: str) -> tuple[str, str]:
     """How much of one order is refunded so far: a conditional running total."""
     return (f"REFERRAL#{referral_id}", f"REFUNDED#{order_id}")
+
+
+# --- re-score marks (shared/repositories/footprints.py) --------------------------------------
+
+# Program terms are read by every referral of the program: its watches are sharded by
+# referral, so 1,000 scorings a second do not all write one partition key.
+WATCH_SHARDS = 16
+RESCORE_SHARDS = 16
+
+
+def _watch_shards(watched_pk: str) -> int:
+    return WATCH_SHARDS if watched_pk.startswith("PROGRAM#") else 1
+
+
+def watch(watched_pk: str, referral_id: str, read: str) -> tuple[str, str]:
+    """One read of a referral's features: a write under `watched_pk` that `read` covers
+    marks the referral for re-scoring."""
+    shards = _watch_shards(watched_pk)
+    if shards == 1:
+        return (f"WATCH#{watched_pk}", f"{referral_id}#{read}")
+    return (f"WATCH#{watched_pk}#{shard_of(referral_id, shards):02d}", f"{referral_id}#{read}")
+
+
+def watch_partitions(watched_pk: str) -> list[str]:
+    shards = _watch_shards(watched_pk)
+    if shards == 1:
+        return [f"WATCH#{watched_pk}"]
+    return [f"WATCH#{watched_pk}#{n:02d}" for n in range(shards)]
+
+
+def footprint(referral_id: str) -> tuple[str, str]:
+    """Which watches a referral has in place (so a re-score writes only new ones)."""
+    return (f"FOOTPRINT#{referral_id}", "FOOTPRINT")
+
+
+def rescore_mark(referral_id: str) -> tuple[str, str]:
+    """The referral's inputs changed since its last score: the next re-score looks at it."""
+    return (f"RESCORE#{shard_of(referral_id, RESCORE_SHARDS):02d}", referral_id)
+
+
+def rescore_mark_shards() -> list[str]:
+    return [f"RESCORE#{n:02d}" for n in range(RESCORE_SHARDS)]

@@ -62,6 +62,10 @@ _TARGET: dict[Decision, ReferralStatus] = {
 class RescoreCandidates(Protocol):
     """Which referrals a re-score run must look at (the rest are known to be unchanged)."""
 
+    def start_run(self) -> None:
+        """A run begins (its first take may read more than the later ones)."""
+        ...
+
     def take(self) -> set[str]:
         """Referrals whose inputs changed since the last take."""
         ...
@@ -347,7 +351,11 @@ class ScoringService:
     # --- the hourly job -----------------------------------------------------------------------
 
     def rescore_unpaid(
-        self, as_of: datetime, candidates: RescoreCandidates | None = None
+        self,
+        as_of: datetime,
+        candidates: RescoreCandidates | None = None,
+        *,
+        release_within: timedelta | None = None,
     ) -> RescoreReport:
         """Score every holding and review referral again on the evidence up to `as_of`, and
         score qualified referrals whose queue message was lost. Paid referrals are never
@@ -356,18 +364,24 @@ class ScoringService:
         With `candidates`, only the referrals it names (and those it names while the run
         goes on) are looked at, in the order a full run would take them; a caller that
         knows which referrals' inputs changed gets the full run's outcome for less.
+        `release_within` (the time to the next run) adds every holding referral whose
+        release falls before then, changed or not: a mark lost to a crash after its write
+        is then still made up for before the referral is paid.
         """
         report = RescoreReport(as_of=as_of, model_version=self.model_version)
         programs: dict[str, Program] = {}
         rows: list[list[float]] = []
         done: set[str] = set()
-        if candidates is not None:
-            self._rescore_candidates(as_of, candidates, programs, report, rows, done)
-            self._measure_drift(report, rows)
-            return report
         for referral in self._lost_messages(as_of):
             report.unscored_picked_up += 1
             self._run_one(referral, UNSCORED_TRIGGER, as_of, programs, report, rows, done)
+        if candidates is not None:
+            due: set[str] = set()
+            if release_within is not None:
+                due = self._released_before(as_of + release_within, programs)
+            self._rescore_candidates(as_of, candidates, due, programs, report, rows, done)
+            self._measure_drift(report, rows)
+            return report
         for status in (S.HOLDING, S.REVIEW):
             for referral in self._all_with_status(status):
                 self._run_one(referral, RESCORE_TRIGGER, as_of, programs, report, rows, done)
@@ -378,6 +392,7 @@ class ScoringService:
         self,
         as_of: datetime,
         candidates: RescoreCandidates,
+        due: set[str],
         programs: dict[str, Program],
         report: RescoreReport,
         rows: list[list[float]],
@@ -404,7 +419,8 @@ class ScoringService:
                 heapq.heappush(heap, (position, referral_id, referral))
             candidates.put_back(later)
 
-        add(candidates.take(), None)
+        candidates.start_run()
+        add(candidates.take() | due, None)
         while heap:
             position, referral_id, referral = heapq.heappop(heap)
             queued.discard(referral_id)
@@ -442,6 +458,17 @@ class ScoringService:
         report.reopened += outcome.reopened
         if outcome.move:
             report.moves[outcome.move] = report.moves.get(outcome.move, 0) + 1
+
+    def _released_before(self, until: datetime, programs: dict[str, Program]) -> set[str]:
+        """Holding referrals the release job may pay before `until`: each program's holding
+        shards up to `until` minus its holding period, as the release job reads them."""
+        due: set[str] = set()
+        for program_id in self._referrals.program_ids():
+            program = self._program(program_id, programs)
+            cutoff = until - timedelta(days=program.holding_period_days)
+            holding = self._referrals.each_with_status(S.HOLDING, [program_id], due_before=cutoff)
+            due.update(referral.referral_id for referral in holding)
+        return due
 
     def _all_with_status(self, status: ReferralStatus) -> Iterator[Referral]:
         return self._referrals.each_with_status(status, self._referrals.program_ids())
