@@ -112,26 +112,6 @@ class PayoutReferenceIndex(Protocol):
     def references_since(self, since: datetime) -> list[str]: ...
 
 
-class InMemoryReferenceIndex:
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[str, datetime]] = {}
-        self._lock = threading.Lock()
-
-    def remember(self, idempotency_key: str, payout_batch_id: str, created_at: datetime) -> None:
-        with self._lock:
-            self._entries.setdefault(idempotency_key, (payout_batch_id, created_at))
-
-    def reference_for(self, idempotency_key: str) -> str | None:
-        with self._lock:
-            entry = self._entries.get(idempotency_key)
-        return entry[0] if entry else None
-
-    def references_since(self, since: datetime) -> list[str]:
-        with self._lock:
-            entries = sorted(self._entries.values(), key=lambda entry: entry[1])
-        return [reference for reference, created_at in entries if created_at >= since]
-
-
 def paypal_amount(amount: Decimal, currency: str) -> str:
     """PayPal's amount string: "10.00"; whole units for HUF, JPY and TWD ("1500")."""
     if currency in PAYPAL_WHOLE_UNIT_CURRENCIES:
@@ -173,14 +153,12 @@ class PayPalPayoutsProvider:
         transport: HttpTransport,
         *,
         clock: Clock | None = None,
-        references: PayoutReferenceIndex | None = None,
+        references: PayoutReferenceIndex,
     ) -> None:
         self._config = config
         self._transport = transport
         self._clock: Clock = clock or SystemClock()
-        self._references: PayoutReferenceIndex = (
-            references if references is not None else InMemoryReferenceIndex()
-        )
+        self._references = references
         self._token: str | None = None
         self._token_renew_at: datetime | None = None
         self._token_lock = threading.Lock()

@@ -13,12 +13,12 @@ from typing import Any
 from shared.clock import FixedClock
 from shared.payouts.http import (
     HttpResponse,
-    RecordedTransport,
     decode_json,
     raise_for_transient_status,
 )
 from shared.payouts.port import PayoutKind, PayoutRequest, ProviderTimeout
 from shared.payouts.sandbox_faults import FaultPlan
+from tests.payout_doubles import RecordedTransport
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "payouts"
 

@@ -11,14 +11,13 @@ from decimal import Decimal
 import pytest
 
 from shared.payouts.http import (
-    RecordedMismatch,
-    RecordedTransport,
     UrllibTransport,
     decode_json,
     encode_json,
     parse_retry_after,
 )
 from shared.payouts.port import ProviderRateLimited, ProviderTimeout, ProviderUnavailable
+from tests.payout_doubles import RecordedMismatch, RecordedTransport
 
 from .fakes import START, clock_at_start
 

@@ -5,9 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from shared.payouts.http import RecordedTransport
 from shared.payouts.paypal import (
-    InMemoryReferenceIndex,
     PayPalConfig,
     PayPalPayoutsProvider,
     paypal_amount,
@@ -23,6 +21,7 @@ from shared.payouts.port import (
     ProviderUnavailable,
     idempotency_key_for,
 )
+from tests.payout_doubles import InMemoryReferenceIndex, RecordedTransport
 
 from .fakes import clock_at_start, exchanges, payout_request, recording
 
@@ -35,7 +34,10 @@ CONFIG = PayPalConfig(client_id="test-client-id", client_secret="test-client-sec
 
 def provider_for(transport, clock=None, references=None):
     return PayPalPayoutsProvider(
-        CONFIG, transport, clock=clock or clock_at_start(), references=references
+        CONFIG,
+        transport,
+        clock=clock or clock_at_start(),
+        references=references if references is not None else InMemoryReferenceIndex(),
     )
 
 

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 
-from shared.payouts.http import RecordedTransport
 from shared.payouts.port import (
     OrderNotFound,
     ProviderConflict,
@@ -16,6 +15,7 @@ from shared.payouts.port import (
     idempotency_key_for,
 )
 from shared.payouts.tremendous import TremendousConfig, TremendousProvider, status_from_tremendous
+from tests.payout_doubles import RecordedTransport
 
 from .fakes import payout_request, recording
 

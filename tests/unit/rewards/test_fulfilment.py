@@ -9,10 +9,10 @@ from decimal import Decimal
 from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import RewardMessage, RewardStatus
 from shared.payouts import PayoutOrder, PayoutProvider, PayoutRequest
-from shared.payouts.http import ReceivedRequest, RecordedTransport
-from shared.payouts.paypal import InMemoryReferenceIndex, PayPalConfig, PayPalPayoutsProvider
+from shared.payouts.paypal import PayPalConfig, PayPalPayoutsProvider
 from shared.payouts.sandbox_faults import Fault
 from shared.services.fulfilment import FulfilmentService, RetryLater
+from tests.payout_doubles import InMemoryReferenceIndex, ReceivedRequest, RecordedTransport
 from tests.unit.payouts.fakes import exchanges
 from tests.unit.rewards.conftest import World, WorldFactory
 
