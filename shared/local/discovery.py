@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 from pathlib import Path
 from typing import Any
 
-from shared.local.paths import runtime_dir
+from shared.local.paths import runtime_dir, write_private
 
 FILENAME = "stack.json"
 
@@ -21,11 +20,7 @@ def discovery_path(root: Path | None = None) -> Path:
 def write_discovery(root: Path, info: dict[str, Any]) -> dict[str, Any] | None:
     """Write stack.json; returns what it said before, for `remove_discovery`."""
     previous = read_discovery(root)
-    path = discovery_path(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{FILENAME}.{os.getpid()}")
-    tmp.write_text(json.dumps(info, indent=2) + "\n")
-    tmp.replace(path)
+    write_private(discovery_path(root), json.dumps(info, indent=2) + "\n")
     return previous
 
 

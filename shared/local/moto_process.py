@@ -18,6 +18,10 @@ import os
 import sys
 import warnings
 
+# moto answers any origin by default (flask-cors); the local stack's moto is for this
+# machine's processes only, so no browser page may call it. Read when moto is imported.
+os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
+
 from moto.server import ThreadedMotoServer
 
 from shared.local import moto_dynamodb, moto_routing

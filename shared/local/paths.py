@@ -47,3 +47,14 @@ def load_or_create_secret(path: Path, nbytes: int = 32) -> bytes:
     if len(value) < 16:
         raise ValueError(f"{path} holds a secret shorter than 16 bytes; delete it to regenerate")
     return value
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path` atomically with `text`, readable and writable by its owner only
+    (0600): the stack's files name its endpoints and hold what was recorded there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    tmp.replace(path)

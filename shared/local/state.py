@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shared.local.paths import write_private
+
 logger = logging.getLogger(__name__)
 
 TABLES_DIR = "dynamodb"
@@ -42,10 +44,7 @@ def _decode(value: Any) -> Any:
 
 
 def _write_json(path: Path, document: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(_encode(document)))
-    tmp.replace(path)
+    write_private(path, json.dumps(_encode(document)))
 
 
 def _read_json(path: Path) -> Any:
