@@ -11,11 +11,12 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = Logger(service="console")
+from shared.adapters.logging import make_logger
+
+logger = make_logger("console")
 app = APIGatewayHttpResolver()
 
 CONTENT_TYPES = {

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import wiring
+from shared.adapters.logging import make_logger
 from shared.clock import parse_iso
 
-logger = Logger(service="expire-reviews")
+logger = make_logger("expire-reviews")
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import wiring
 from shared.adapters.fulfilment_batch import fulfilment_handler
+from shared.adapters.logging import make_logger
 
-logger = Logger(service="fulfil-cash")
+logger = make_logger("fulfil-cash")
 # Only the cash provider is built here: this function may not read the other
 # provider's secrets.
 _handle = fulfilment_handler(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import wiring
+from shared.adapters.logging import make_logger
 from shared.clock import parse_iso
 
-logger = Logger(service="release")
+logger = make_logger("release")
 
 
 def _now(event: dict[str, Any]) -> datetime | None:

@@ -7,15 +7,16 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import wiring
+from shared.adapters.logging import make_logger
 from shared.clock import parse_iso
 
 NEXT_RUN = timedelta(hours=1)
-logger = Logger(service="rescore")
+logger = make_logger("rescore")
 # The namespace comes from POWERTOOLS_METRICS_NAMESPACE in the template; the default keeps a
 # manual run without it from failing at flush.
 metrics = Metrics(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -17,8 +16,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared import wiring
+from shared.adapters.logging import make_logger
 
-logger = Logger(service="scoring")
+logger = make_logger("scoring")
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
