@@ -29,7 +29,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from typing import Any
 from shared.backtest.ops import Op, read_ops
 from shared.backtest.replay import Backtest
 from shared.http.idempotency import record_key
+from shared.repositories.footprints import TableFootprintStore
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import (
     INDEX_KEYS,
@@ -52,6 +53,8 @@ from shared.storage.table import (
 )
 
 REFERRALS_PER_SECOND = 1_000
+# As the deployed rescore job: referrals due for release before its next run are checked.
+RELEASE_WITHIN = timedelta(hours=1)
 WCU_LIMIT = 1_000
 RCU_LIMIT = 3_000
 JOB_CALLS_PER_SECOND = 100
@@ -199,7 +202,15 @@ class _HeatBacktest(Backtest):
         self._job: str | None = None
         self._job_runs = 0
         self._job_first_call = 0
-        super().__init__(model, table=inner, outer=self._metered)
+        # Footprints and marks kept in the table, as the deployed functions keep them, so
+        # their watch and mark items are metered too.
+        super().__init__(
+            model,
+            table=inner,
+            outer=self._metered,
+            footprints=lambda _: TableFootprintStore(self.meter),
+            release_within=RELEASE_WITHIN,
+        )
 
     def _metered(self, table: Table) -> Table:
         self.meter.inner = table
