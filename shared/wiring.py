@@ -52,8 +52,34 @@ def settings() -> Settings:
     return configured()
 
 
-@lru_cache(maxsize=1)
+# A table a host process installed for every function it runs (the local stack's embedded
+# engine); None on Lambda, where each function builds its own DynamoTable.
+_installed_table: Table | None = None
+
+
+def install(*, table: Table) -> None:
+    """Make `table()` return `table` until `reset()`: one engine shared by every handler
+    a process hosts."""
+    global _installed_table
+    _installed_table = table
+    _dynamo_table.cache_clear()
+    from shared.http import idempotency
+
+    idempotency.forget_store()
+
+
+def installed_table() -> Table | None:
+    return _installed_table
+
+
 def table() -> Table:
+    if _installed_table is not None:
+        return _installed_table
+    return _dynamo_table()
+
+
+@lru_cache(maxsize=1)
+def _dynamo_table() -> Table:
     from shared.storage.dynamo_table import DynamoTable
 
     return DynamoTable(settings().table_name)
@@ -266,8 +292,10 @@ def reset() -> None:
     from shared.config import settings as configured
     from shared.http import idempotency
 
+    global _installed_table
+    _installed_table = None
     for cached in (
-        table,
+        _dynamo_table,
         hasher,
         clock,
         _scoring_queue,

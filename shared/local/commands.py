@@ -80,7 +80,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    stack = LocalStack(root, port=args.port, state_dir=args.state_dir)
+    stack = LocalStack(root, port=args.port, state_dir=args.state_dir, engine=args.engine)
     stack.start()
     try:
         routes = [
@@ -109,6 +109,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         help="keep table items and queued messages here across restarts (default: ephemeral)",
+    )
+    serve.add_argument(
+        "--engine",
+        choices=("embedded", "moto"),
+        default="embedded",
+        help=(
+            "what serves the table: one in-process engine with DynamoDB semantics shared by "
+            "every function (embedded, the default), or DynamoDB on moto (moto)"
+        ),
     )
     serve.set_defaults(func=_serve)
 
