@@ -19,6 +19,7 @@ from shared.local.embedded_table import (
     STATE_FILENAME,
     TABLE_LOGICAL_ID,
     EmbeddedTable,
+    TableSchemaMismatch,
     check_schema,
 )
 from shared.local.gateway import Gateway
@@ -180,7 +181,10 @@ class LocalStack:
     def _start(self) -> None:
         template = load_template(self.root / "template.yaml")
         if self.engine == "embedded":
-            check_schema(template, TABLE_LOGICAL_ID)
+            try:
+                check_schema(template, TABLE_LOGICAL_ID)
+            except TableSchemaMismatch as exc:
+                raise LocalStackError(str(exc)) from exc
         sources = function_sources(template, self.root)
         check_handler_files(sources, self.root)
         routes = http_routes(template)
@@ -258,9 +262,9 @@ class LocalStack:
                 remove_discovery(self.root, self._discovery, self._replaced_discovery)
             unload_functions(self.functions)
             self._restore_environment()
-            if self.table is not None:
-                wiring.reset()
-                self.table = None
+            # Adapters built for this stack point at its moto server and engine.
+            wiring.reset()
+            self.table = None
             self._scheduler = self._gateway = self._pollers = self._moto = self._aws = None
             self.stack = None
             self._discovery = None

@@ -1,0 +1,41 @@
+"""The local stack with its table on moto (`rewards serve --engine moto`) still records and
+scores a referral end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shared.local.load import run_load, tokens_for
+from shared.local.stack import LocalStack
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_referral_is_recorded_purchased_and_scored_with_the_table_on_moto(
+    tmp_path: Path,
+) -> None:
+    # Given the stack serving its table from DynamoDB on moto
+    with LocalStack(ROOT, port=0, state_dir=tmp_path, engine="moto") as stack:
+        # When one client records a referral, posts its purchase and reads it until scored
+        result = run_load(stack.url, tokens_for(ROOT), clients=1, referrals_per_client=1)
+        # Then it was scored, without errors, and the items are in moto's table
+        assert (result.count, result.errors, result.read_back_failures) == (1, [], [])
+        scanned = stack.client("dynamodb").scan(
+            TableName=stack.physical_id("Table"), Select="COUNT"
+        )
+        assert scanned["Count"] > 0
+        assert stack.table is None
+
+
+def test_the_default_engine_keeps_the_table_in_process_and_out_of_moto(tmp_path: Path) -> None:
+    # Given the stack on its default, embedded engine
+    with LocalStack(ROOT, port=0, state_dir=tmp_path) as stack:
+        # When one referral is recorded and scored
+        result = run_load(stack.url, tokens_for(ROOT), clients=1, referrals_per_client=1)
+        # Then its items are in the embedded engine and moto's table stays empty
+        assert (result.count, result.errors) == (1, [])
+        scanned = stack.client("dynamodb").scan(
+            TableName=stack.physical_id("Table"), Select="COUNT"
+        )
+        assert scanned["Count"] == 0
+        assert stack.table is not None and stack.table.all_items()
