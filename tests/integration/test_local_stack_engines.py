@@ -1,5 +1,6 @@
-"""The local stack with its table on moto (`rewards serve --engine moto`) still records and
-scores a referral end to end."""
+"""The local stack with its table on moto (`rewards serve --engine moto`) or in-process (the
+default) records and scores a referral end to end. Each test starts its own stack, since an
+embedded stack installs its table for the whole process."""
 
 from __future__ import annotations
 
