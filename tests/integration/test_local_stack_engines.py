@@ -4,7 +4,9 @@ embedded stack installs its table for the whole process."""
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
+from typing import Any
 
 from shared.local.load import run_load, tokens_for
 from shared.local.stack import LocalStack
@@ -40,3 +42,24 @@ def test_the_default_engine_keeps_the_table_in_process_and_out_of_moto(tmp_path:
         )
         assert scanned["Count"] == 0
         assert stack.table is not None and stack.table.all_items()
+
+
+def test_the_embedded_table_survives_a_clean_restart_of_the_same_state_dir(
+    tmp_path: Path,
+) -> None:
+    # Given a stack on the embedded engine that recorded a referral and stopped cleanly
+    with LocalStack(ROOT, port=0, state_dir=tmp_path) as first:
+        run_load(first.url, tokens_for(ROOT), clients=1, referrals_per_client=1)
+        assert first.table is not None
+        before = first.table.all_items()
+    saved = tmp_path / "dynamodb" / "table.jsonl"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    # When a new stack starts on the same state dir
+    with LocalStack(ROOT, port=0, state_dir=tmp_path) as second:
+        # Then it holds the same items
+        assert second.table is not None
+        assert sorted(second.table.all_items(), key=_key) == sorted(before, key=_key)
+
+
+def _key(item: dict[str, Any]) -> tuple[str, str]:
+    return (str(item["pk"]), str(item["sk"]))
