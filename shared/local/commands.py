@@ -31,7 +31,9 @@ def _configure_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _banner(url: str, moto_endpoint: str, root: Path, routes: list[str]) -> str:
+def _banner(
+    url: str, moto_endpoint: str, root: Path, routes: list[str], engine: str = "embedded"
+) -> str:
     from shared.local.dev_tokens import mint_token
 
     tokens = {role: mint_token([role], f"dev-{role}", root=root) for role in DEV_ROLES}
@@ -44,6 +46,12 @@ def _banner(url: str, moto_endpoint: str, root: Path, routes: list[str]) -> str:
     lines = [
         f"Local stack ready at {url}",
         f"moto (AWS_ENDPOINT_URL for boto3 / aws cli): {moto_endpoint}",
+        "table: "
+        + (
+            "embedded engine in this process (`rewards labels export` reads it)"
+            if engine == "embedded"
+            else "DynamoDB on moto"
+        ),
         "",
         "Dev tokens (24 h; `rewards token --role R --sub S` mints more):",
         *(f"  export {role.upper()}_TOKEN={token}" for role, token in tokens.items()),
@@ -87,7 +95,7 @@ def _serve(args: argparse.Namespace) -> int:
             f"{r.route_key}  ->  {r.function}{'' if r.authorized else '  (no token)'}"
             for r in http_routes(load_template(root / "template.yaml"))
         ]
-        print(_banner(stack.url, stack.moto_endpoint, root, routes), flush=True)
+        print(_banner(stack.url, stack.moto_endpoint, root, routes, stack.engine), flush=True)
         while not stop.wait(1.0):
             pass
     finally:
