@@ -27,35 +27,48 @@ def _stack_table(cloudformation: Any, stack_name: str) -> str:
     return str(detail["PhysicalResourceId"])
 
 
-def _local_table() -> Any:
-    import boto3
+def _local_labels() -> str:
+    """Every label as JSON lines from the local stack, through its loopback control
+    endpoint: the stack's table may live inside its process, not on moto."""
+    import json
+    import urllib.error
+    import urllib.request
 
+    from shared.local.dev_tokens import mint_token
     from shared.local.discovery import discovery_path, read_discovery
-    from shared.local.moto_stack import DUMMY_CREDENTIALS, REGION
-    from shared.storage.dynamo_table import DynamoTable
 
     info = read_discovery()
-    if info is None or not info.get("moto_endpoint"):
+    if info is None:
         raise NoTableError(
             f"no local stack is running ({discovery_path()} not found); start one with "
             f"`rewards serve`, or set {STACK_NAME_VARIABLE} to read a deployed stack"
         )
-    session = boto3.session.Session(region_name=REGION, **DUMMY_CREDENTIALS)
-    endpoint = info["moto_endpoint"]
-    cloudformation = session.client("cloudformation", endpoint_url=endpoint)
-    # moto's DescribeStackResource fails on resources it cannot model: list them instead.
-    for stack in cloudformation.describe_stacks()["Stacks"]:
-        listed = cloudformation.describe_stack_resources(StackName=stack["StackName"])
-        for resource in listed["StackResources"]:
-            if resource.get("LogicalResourceId") == TABLE_LOGICAL_ID:
-                return DynamoTable(
-                    resource["PhysicalResourceId"],
-                    client=session.client("dynamodb", endpoint_url=endpoint),
-                )
-    raise NoTableError(f"the local stack at {endpoint} has no {TABLE_LOGICAL_ID} resource")
+    token = mint_token(["admin"], "local-cli", ttl_hours=1)
+    request = urllib.request.Request(  # noqa: S310 - http to our own loopback stack
+        f"{info['url']}/_local/labels-export",
+        data=b"{}",
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        # Only http to our own loopback stack reaches urlopen.
+        with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310  # nosec B310
+            return str(response.read().decode())
+    except urllib.error.HTTPError as exc:
+        try:
+            detail = json.loads(exc.read()).get("detail")
+        except ValueError:
+            detail = exc.reason
+        raise NoTableError(f"the local stack refused the export: {detail}") from exc
+    except (urllib.error.URLError, ConnectionError) as exc:
+        raise NoTableError(
+            f"no local stack answers at {info['url']} (stale {discovery_path()}?); "
+            "start one with `rewards serve`"
+        ) from exc
 
 
 def _table(args: argparse.Namespace) -> Any:
+    """The AWS table to read, or None for the local stack."""
     from shared.storage.dynamo_table import DynamoTable
 
     if args.table:
@@ -65,21 +78,34 @@ def _table(args: argparse.Namespace) -> Any:
         import boto3
 
         return DynamoTable(_stack_table(boto3.client("cloudformation"), stack_name))
-    return _local_table()
+    return None
+
+
+def _write_labels(args: argparse.Namespace, write_all: Any) -> int:
+    if args.out is None:
+        return int(write_all(sys.stdout.write))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_name(f".{args.out.name}.partial")
+    with tmp.open("w") as fh:
+        count = int(write_all(fh.write))
+    tmp.replace(args.out)
+    return count
 
 
 def _export(args: argparse.Namespace) -> int:
     from shared.services.labels import LabelService
 
-    service = LabelService(_table(args))
-    if args.out is None:
-        count = service.export(sys.stdout.write)
+    table = _table(args)
+    if table is None:
+        text = _local_labels()
+
+        def write_all(write: Any) -> int:
+            write(text)
+            return len(text.splitlines())
+
+        count = _write_labels(args, write_all)
     else:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.out.with_name(f".{args.out.name}.partial")
-        with tmp.open("w") as fh:
-            count = service.export(fh.write)
-        tmp.replace(args.out)
+        count = _write_labels(args, LabelService(table).export)
     print(f"{count} labels exported", file=sys.stderr)
     return 0
 

@@ -52,13 +52,43 @@ def settings() -> Settings:
     return configured()
 
 
-@lru_cache(maxsize=1)
+# A table a host process installed for every function it runs (the local stack's embedded
+# engine); None on Lambda, where each function builds its own DynamoTable.
+_installed_table: Table | None = None
+
+
+def install(*, table: Table) -> None:
+    """Make `table()` return `table` until `reset()`: one engine shared by every handler
+    a process hosts."""
+    global _installed_table
+    _installed_table = table
+    _marked_table.cache_clear()
+    from shared.http import idempotency
+
+    idempotency.forget_store()
+
+
+def installed_table() -> Table | None:
+    return _installed_table
+
+
 def table() -> Table:
+    return _marked_table()
+
+
+@lru_cache(maxsize=1)
+def _marked_table() -> Table:
     from shared.services.rescore_marks import marking_table
-    from shared.storage.dynamo_table import DynamoTable
 
     # Each committed write marks the referrals whose feature inputs it changed.
-    return marking_table(DynamoTable(settings().table_name))
+    base = _installed_table if _installed_table is not None else _dynamo_table()
+    return marking_table(base)
+
+
+def _dynamo_table() -> Table:
+    from shared.storage.dynamo_table import DynamoTable
+
+    return DynamoTable(settings().table_name)
 
 
 @lru_cache(maxsize=1)
@@ -276,8 +306,10 @@ def reset() -> None:
     from shared.config import settings as configured
     from shared.http import idempotency
 
+    global _installed_table
+    _installed_table = None
     for cached in (
-        table,
+        _marked_table,
         hasher,
         clock,
         _scoring_queue,

@@ -9,23 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
+        BasePersistenceLayer,
         IdempotencyConfig,
     )
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from shared.storage.table import Table
 
 RETENTION_SECONDS = 24 * 3600
 
 # Powertools' idempotency utility is imported on the first keyed POST, not with the module:
 # it loads boto3 and its DynamoDB persistence, about 75 ms of every HTTP function's cold
 # import, which GETs and unkeyed requests never use.
-_store: DynamoDBPersistenceLayer | None = None
+_store: BasePersistenceLayer | None = None
 _context: LambdaContext | None = None
 
 
@@ -57,9 +60,107 @@ class KeyReused(Exception):
     """The Idempotency-Key was used with another body, or its first use is still running."""
 
 
-def _persistence() -> DynamoDBPersistenceLayer:
+# The attribute names Powertools' DynamoDB layer writes, so a record reads the same
+# whichever layer wrote it.
+_EXPIRES_AT = "expires_at"
+_IN_PROGRESS_EXPIRY = "in_progress_expiration"
+_STATUS = "status"
+_DATA = "data"
+_VALIDATION = "validation"
+
+
+def table_persistence(table: Table) -> BasePersistenceLayer:
+    """Powertools' persistence over the `Table` port, for a process whose functions share
+    one table engine (the local stack): the same records, keys and conditional writes as
+    the DynamoDB layer, without a DynamoDB client."""
+    from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyItemAlreadyExistsError,
+        IdempotencyItemNotFoundError,
+    )
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+    from shared.storage.table import ConditionFailed, Delete, Equals, NotExists, Put, Update
+
+    def to_record(item: dict[str, Any]) -> DataRecord:
+        in_progress = item.get(_IN_PROGRESS_EXPIRY)
+        return DataRecord(
+            idempotency_key=str(item["sk"]),
+            status=str(item[_STATUS]),
+            expiry_timestamp=int(item[_EXPIRES_AT]),
+            in_progress_expiry_timestamp=int(in_progress) if in_progress is not None else None,
+            response_data=str(item.get(_DATA) or ""),
+            payload_hash=str(item.get(_VALIDATION) or ""),
+        )
+
+    def replaceable(item: dict[str, Any]) -> bool:
+        """DynamoDB's put condition: the record expired, or its in-flight run timed out."""
+        now = time.time()
+        if int(item[_EXPIRES_AT]) < int(now):
+            return True
+        in_progress = item.get(_IN_PROGRESS_EXPIRY)
+        return (
+            item.get(_STATUS) == "INPROGRESS"
+            and in_progress is not None
+            and int(in_progress) < int(now * 1000)
+        )
+
+    class TablePersistence(BasePersistenceLayer):
+        def _get_record(self, idempotency_key: str) -> DataRecord:
+            item = table.get(*record_key(idempotency_key))
+            if item is None:
+                raise IdempotencyItemNotFoundError
+            return to_record(item)
+
+        def _put_record(self, data_record: DataRecord) -> None:
+            pk, sk = record_key(data_record.idempotency_key)
+            item: dict[str, Any] = {
+                "pk": pk,
+                "sk": sk,
+                _EXPIRES_AT: data_record.expiry_timestamp,
+                _STATUS: data_record.status,
+                _IN_PROGRESS_EXPIRY: data_record.in_progress_expiry_timestamp,
+                _VALIDATION: data_record.payload_hash or None,
+            }
+            current = table.get(pk, sk)
+            if current is not None and not replaceable(current):
+                old = to_record(current)
+                self._validate_payload(data_payload=data_record, stored_data_record=old)
+                raise IdempotencyItemAlreadyExistsError(old_data_record=old)
+            # Replace exactly the record judged replaceable, or none if another won the race.
+            condition = (
+                NotExists() if current is None else Equals(_EXPIRES_AT, current[_EXPIRES_AT])
+            )
+            try:
+                table.write([Put(item, condition=condition)])
+            except ConditionFailed as exc:
+                raise IdempotencyItemAlreadyExistsError() from exc
+
+        def _update_record(self, data_record: DataRecord) -> None:
+            pk, sk = record_key(data_record.idempotency_key)
+            values = {
+                _DATA: data_record.response_data,
+                _EXPIRES_AT: data_record.expiry_timestamp,
+                _STATUS: data_record.status,
+                _VALIDATION: data_record.payload_hash or None,
+            }
+            table.write([Update(pk, sk, set={k: v for k, v in values.items() if v is not None})])
+
+        def _delete_record(self, data_record: DataRecord) -> None:
+            table.write([Delete(*record_key(data_record.idempotency_key))])
+
+    return TablePersistence()
+
+
+def _persistence() -> BasePersistenceLayer:
     global _store
     if _store is None:
+        from shared import wiring
+
+        installed = wiring.installed_table()
+        if installed is not None:
+            _store = table_persistence(installed)
+            return _store
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
         class ShardedPersistence(DynamoDBPersistenceLayer):

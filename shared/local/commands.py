@@ -34,7 +34,9 @@ def _configure_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _banner(url: str, moto_endpoint: str, root: Path, routes: list[str]) -> str:
+def _banner(
+    url: str, moto_endpoint: str, root: Path, routes: list[str], engine: str = "embedded"
+) -> str:
     from shared.local.dev_tokens import mint_token
 
     tokens = {role: mint_token([role], f"dev-{role}", root=root) for role in DEV_ROLES}
@@ -47,6 +49,12 @@ def _banner(url: str, moto_endpoint: str, root: Path, routes: list[str]) -> str:
     lines = [
         f"Local stack ready at {url}",
         f"moto (AWS_ENDPOINT_URL for boto3 / aws cli): {moto_endpoint}",
+        "table: "
+        + (
+            "embedded engine in this process (`rewards labels export` reads it)"
+            if engine == "embedded"
+            else "DynamoDB on moto"
+        ),
         "",
         "Dev tokens (24 h; `rewards token --role R --sub S [--program P ...]` mints more):",
         *(f"  export {role.upper()}_TOKEN={token}" for role, token in tokens.items()),
@@ -83,14 +91,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    stack = LocalStack(root, port=args.port, state_dir=args.state_dir)
+    stack = LocalStack(root, port=args.port, state_dir=args.state_dir, engine=args.engine)
     stack.start()
     try:
         routes = [
             f"{r.route_key}  ->  {r.function}{'' if r.authorized else '  (no token)'}"
             for r in http_routes(load_template(root / "template.yaml"))
         ]
-        print(_banner(stack.url, stack.moto_endpoint, root, routes), flush=True)
+        print(_banner(stack.url, stack.moto_endpoint, root, routes, stack.engine), flush=True)
         while not stop.wait(1.0):
             pass
     finally:
@@ -112,6 +120,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         help="keep table items and queued messages here across restarts (default: ephemeral)",
+    )
+    serve.add_argument(
+        "--engine",
+        choices=("embedded", "moto"),
+        default="embedded",
+        help=(
+            "what serves the table: one in-process engine with DynamoDB semantics shared by "
+            "every function (embedded, the default), or DynamoDB on moto (moto)"
+        ),
     )
     serve.set_defaults(func=_serve)
 

@@ -240,6 +240,7 @@ def http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
 
 
 JobRunner = Callable[[str, datetime], Any]
+LabelsExport = Callable[[], str]
 # (status, headers, body, what answered: a function's logical id, "job:<name>" or "-")
 Answer = tuple[int, list[tuple[str, str]], bytes, str]
 Authorizer = Callable[[str], dict[str, Any]]
@@ -254,6 +255,7 @@ class Gateway:
         self._account_id = ""
         self._functions: Mapping[str, LocalFunction] = {}
         self._run_job: JobRunner | None = None
+        self._export_labels: LabelsExport | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._in_flight = 0
@@ -270,13 +272,18 @@ class Gateway:
         return int(self._server.server_address[1])
 
     def start(
-        self, functions: Mapping[str, LocalFunction], run_job: JobRunner, account_id: str
+        self,
+        functions: Mapping[str, LocalFunction],
+        run_job: JobRunner,
+        account_id: str,
+        export_labels: LabelsExport | None = None,
     ) -> None:
         if self._server is None:
             raise RuntimeError("bind() the gateway before starting it")
         self._account_id = account_id
         self._functions = functions
         self._run_job = run_job
+        self._export_labels = export_labels
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.1,), name="gateway", daemon=True
         )
@@ -353,12 +360,25 @@ class Gateway:
             )
         return claims
 
+    def _labels_export(self, request: IncomingRequest) -> Answer:
+        if request.method != "POST":
+            raise GatewayError(
+                HTTPStatus.METHOD_NOT_ALLOWED, "labels are exported with POST", {"Allow": "POST"}
+            )
+        _admin_only(self, request, "exporting labels")
+        if self._export_labels is None:
+            raise GatewayError(HTTPStatus.SERVICE_UNAVAILABLE, "the stack is not running")
+        body = self._export_labels().encode()
+        return 200, [("Content-Type", "application/x-ndjson")], body, "labels-export"
+
     def _control(self, request: IncomingRequest, path: str) -> Answer:
         if request.source_ip != "127.0.0.1":
             raise GatewayError(HTTPStatus.FORBIDDEN, "the control endpoints answer loopback only")
         json_headers = [("Content-Type", "application/json")]
         if path == f"{CONTROL_PREFIX}health" and request.method == "GET":
             return 200, json_headers, b'{"status": "ok"}', "-"
+        if path == f"{CONTROL_PREFIX}labels-export":
+            return self._labels_export(request)
         found = re.fullmatch(rf"{CONTROL_PREFIX}jobs/([^/]+)", path)
         if not found:
             raise GatewayError(HTTPStatus.NOT_FOUND, f"no control endpoint {path}")
@@ -383,6 +403,12 @@ class Gateway:
                 HTTPStatus.INTERNAL_SERVER_ERROR, f"job {job} failed: {type(exc).__name__}: {exc}"
             ) from None
         return 200, json_headers, json.dumps(result, default=str).encode(), f"job:{job}"
+
+
+def _admin_only(gateway: Gateway, request: IncomingRequest, action: str) -> None:
+    claims = gateway._check_token(request, ())
+    if "admin" not in (claims.get("roles") or []):
+        raise GatewayError(HTTPStatus.FORBIDDEN, f"{action} needs a token with role admin")
 
 
 def _requested_now(body: bytes) -> datetime:

@@ -348,13 +348,16 @@ def run_load(
 
 
 @contextlib.contextmanager
-def served_stack(root: Path, start_timeout_s: float = 120.0) -> Iterator[str]:
-    """`rewards serve` for the checkout at `root` on a free port; yields its base URL."""
+def served_stack(
+    root: Path, start_timeout_s: float = 120.0, engine: str = "embedded"
+) -> Iterator[str]:
+    """`rewards serve --engine ENGINE` for the checkout at `root` on a free port; yields its
+    base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(  # noqa: S603 - this interpreter, this package, a port number
-        [sys.executable, "-m", "shared.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "shared.cli", "serve", "--port", str(port), "--engine", engine],
         cwd=root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -390,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--referrals-per-client", type=int, default=100)
     parser.add_argument("--max-seconds", type=float, default=600.0)
+    parser.add_argument("--engine", choices=("embedded", "moto"), default="embedded")
     parser.add_argument("--json", action="store_true", help="print the result as JSON too")
     args = parser.parse_args(argv)
     from shared.local.paths import repo_root
@@ -404,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         result = run_load(args.url, tokens, **options)
     else:
-        with served_stack(root) as url:
+        with served_stack(root, engine=args.engine) as url:
             result = run_load(url, tokens, **options)
     print(result.summary())
     if args.json:

@@ -12,8 +12,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from shared import wiring
 from shared.local import dev_tokens, state
 from shared.local.discovery import remove_discovery, write_discovery
+from shared.local.embedded_table import (
+    STATE_FILENAME,
+    TABLE_LOGICAL_ID,
+    EmbeddedTable,
+    TableSchemaMismatch,
+    check_schema,
+)
 from shared.local.gateway import Gateway
 from shared.local.handlers import (
     LocalFunction,
@@ -45,6 +53,8 @@ from shared.local.template import (
 )
 
 logger = logging.getLogger(__name__)
+
+ENGINES = ("embedded", "moto")
 
 PII_KEY_FILENAME = "pii-key"
 PII_PARAMETER = "PiiKeyParameterName"
@@ -102,13 +112,26 @@ class LocalStack:
     """The template running locally. `port=0` picks a free port; `state_dir` keeps table
     items and queued messages across restarts (without it, every start is empty).
 
+    `engine="embedded"` (the default) serves the template's table from one in-process
+    engine every function shares; `engine="moto"` uses DynamoDB on moto like everything else.
+
         with LocalStack(repo_root, port=0) as stack:
             requests.get(f"{stack.url}/v1/openapi.json")
             stack.drain()                      # queues empty, no invocation running
             stack.run_job("release", now)      # a scheduled function, once, at `now`
     """
 
-    def __init__(self, root: Path, port: int = 3000, state_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        port: int = 3000,
+        state_dir: Path | None = None,
+        engine: str = "embedded",
+    ) -> None:
+        if engine not in ENGINES:
+            raise LocalStackError(f"unknown table engine {engine!r}; engines are {ENGINES}")
+        self.engine = engine
+        self.table: EmbeddedTable | None = None
         self.root = Path(root).resolve()
         self.port = port
         self.state_dir = Path(state_dir).resolve() if state_dir else None
@@ -157,6 +180,11 @@ class LocalStack:
 
     def _start(self) -> None:
         template = load_template(self.root / "template.yaml")
+        if self.engine == "embedded":
+            try:
+                check_schema(template, TABLE_LOGICAL_ID)
+            except TableSchemaMismatch as exc:
+                raise LocalStackError(str(exc)) from exc
         sources = function_sources(template, self.root)
         check_handler_files(sources, self.root)
         routes = http_routes(template)
@@ -181,6 +209,9 @@ class LocalStack:
         self._set_environment(
             merged_environment(self.stack, {"MODEL_DIR": str(self.root / "models")})
         )
+        if self.engine == "embedded":
+            self.table = EmbeddedTable()
+            wiring.install(table=self.table)
         if self.state_dir is not None:
             self._load_state()
 
@@ -192,13 +223,14 @@ class LocalStack:
         self._schedule_sources = {s.function: s for s in reversed(found)}
         self._scheduler = Scheduler(self._schedule_targets(found), self._invoke_job)
         self._scheduler.start()
-        self._gateway.start(self.functions, self.run_job, self.stack.account_id)
+        self._gateway.start(self.functions, self.run_job, self.stack.account_id, self.export_labels)
 
         self._discovery = {
             "pid": os.getpid(),
             "url": self.url,
             "port": self.port,
             "moto_endpoint": self.moto_endpoint,
+            "engine": self.engine,
             "started_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         self._replaced_discovery = write_discovery(self.root, self._discovery)
@@ -230,6 +262,9 @@ class LocalStack:
                 remove_discovery(self.root, self._discovery, self._replaced_discovery)
             unload_functions(self.functions)
             self._restore_environment()
+            # Adapters built for this stack point at its moto server and engine.
+            wiring.reset()
+            self.table = None
             self._scheduler = self._gateway = self._pollers = self._moto = self._aws = None
             self.stack = None
             self._discovery = None
@@ -260,6 +295,16 @@ class LocalStack:
         # Scheduled and requested runs take turns: jobs are written for one run at a time.
         with self._job_lock:
             return self.invoke(function, event)
+
+    def export_labels(self) -> str:
+        """Every label as JSON lines, read from the stack's own table (for the CLI)."""
+        from shared.services.labels import LabelService
+
+        if not self._started:
+            raise RuntimeError("the stack is not running")
+        lines: list[str] = []
+        LabelService(wiring.table()).export(lines.append)
+        return "".join(lines)
 
     def drain(self, timeout: float = 10.0) -> None:
         if self._pollers is None:
@@ -347,19 +392,29 @@ class LocalStack:
 
     def _state_targets(self) -> tuple[dict[str, str], dict[str, str]]:
         assert self.stack is not None
-        return (
-            self.stack.physical_ids_of_type("AWS::DynamoDB::Table"),
-            self.stack.physical_ids_of_type("AWS::SQS::Queue"),
-        )
+        tables = self.stack.physical_ids_of_type("AWS::DynamoDB::Table")
+        if self.table is not None:
+            tables.pop(TABLE_LOGICAL_ID, None)
+        return tables, self.stack.physical_ids_of_type("AWS::SQS::Queue")
+
+    def _engine_state_path(self) -> Path:
+        assert self.state_dir is not None
+        return self.state_dir / state.TABLES_DIR / STATE_FILENAME
 
     def _load_state(self) -> None:
         assert self._aws is not None and self.state_dir is not None
         tables, queues = self._state_targets()
+        if self.table is not None:
+            count = self.table.load(self._engine_state_path())
+            logger.info("restored %d item(s) of the embedded table", count)
         state.load_tables(self._aws.client("dynamodb"), tables, self.state_dir)
         state.load_queues(self._aws.client("sqs"), queues, self.state_dir)
 
     def _save_state(self) -> None:
         assert self._aws is not None and self.state_dir is not None
         tables, queues = self._state_targets()
+        if self.table is not None:
+            count = self.table.save(self._engine_state_path())
+            logger.info("saved %d item(s) of the embedded table", count)
         state.dump_tables(self._aws.client("dynamodb"), tables, self.state_dir)
         state.dump_queues(self._aws.client("sqs"), queues, self.state_dir)

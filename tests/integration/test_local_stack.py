@@ -36,9 +36,10 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_fixture(tmp_path_factory.mktemp("local_stack") / "checkout")
 
 
+# The fixture's functions write their items with boto3, so its stacks serve the table on moto.
 @pytest.fixture(scope="module")
 def stack(root: Path) -> Iterator[LocalStack]:
-    with LocalStack(root, port=0) as running:
+    with LocalStack(root, port=0, engine="moto") as running:
         yield running
 
 
@@ -308,7 +309,7 @@ def test_a_second_stack_hands_stack_json_back_to_the_running_one_on_stop(
     stack: LocalStack, root: Path
 ) -> None:
     # Given a second stack started from the same checkout, which lists itself
-    with LocalStack(root, port=0) as second:
+    with LocalStack(root, port=0, engine="moto") as second:
         assert (read_discovery(root) or {}).get("url") == second.url
 
     # When it stops, the first (still running) stack is listed again
@@ -410,6 +411,20 @@ def test_control_endpoint_needs_an_admin_token(
     assert response.headers["Content-Type"] == PROBLEM
 
 
+@pytest.mark.parametrize(("roles", "status"), [((), 401), (("client", "finance"), 403)])
+def test_labels_export_endpoint_needs_an_admin_token(
+    stack: LocalStack, root: Path, roles: tuple[str, ...], status: int
+) -> None:
+    headers = bearer(root, *roles) if roles else {}
+
+    response = requests.post(
+        f"{stack.url}/_local/labels-export", json={}, headers=headers, timeout=10
+    )
+
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == PROBLEM
+
+
 def test_control_endpoint_rejects_a_time_without_z(stack: LocalStack, root: Path) -> None:
     response = requests.post(
         f"{stack.url}/_local/jobs/release",
@@ -450,7 +465,7 @@ def test_state_dir_round_trips_items_and_queued_messages_across_a_restart(tmp_pa
     state_dir = tmp_path / "state"
 
     # Given a stack with an item in its table and a message waiting in an unconsumed queue
-    with LocalStack(root, port=0, state_dir=state_dir) as first:
+    with LocalStack(root, port=0, state_dir=state_dir, engine="moto") as first:
         first.client("dynamodb").put_item(
             TableName=first.physical_id("Table"),
             Item={"pk": {"S": "kept"}, "sk": {"S": "1"}, "blob": {"B": b"\x00\x01"}},
@@ -460,7 +475,7 @@ def test_state_dir_round_trips_items_and_queued_messages_across_a_restart(tmp_pa
         )
 
     # When a new stack starts with the same state directory
-    with LocalStack(root, port=0, state_dir=state_dir) as second:
+    with LocalStack(root, port=0, state_dir=state_dir, engine="moto") as second:
         # Then both are back, in the new stack's resources
         restored = second.client("dynamodb").get_item(
             TableName=second.physical_id("Table"), Key={"pk": {"S": "kept"}, "sk": {"S": "1"}}
@@ -478,7 +493,7 @@ def test_clean_stop_without_a_state_dir_leaves_only_the_secrets_behind(tmp_path:
     # Given a stack started without a state directory, with data in it
     root = copy_fixture(tmp_path / "checkout")
     before = os.environ.get("AWS_ENDPOINT_URL")
-    with LocalStack(root, port=0) as running:
+    with LocalStack(root, port=0, engine="moto") as running:
         assert discovery_path(root).exists()
         running.client("dynamodb").put_item(
             TableName=running.physical_id("Table"), Item={"pk": {"S": "gone"}, "sk": {"S": "1"}}
@@ -494,7 +509,7 @@ def test_missing_handler_file_fails_start_naming_it(tmp_path: Path) -> None:
     (root / "functions" / "worker" / "app.py").unlink()
 
     with pytest.raises(HandlerLoadError, match=r"WorkerFunction -> functions/worker/app\.py"):
-        LocalStack(root, port=0).start()
+        LocalStack(root, port=0, engine="moto").start()
 
 
 def test_busy_port_fails_start_with_a_clear_message(tmp_path: Path) -> None:
@@ -505,4 +520,14 @@ def test_busy_port_fails_start_with_a_clear_message(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
 
         with pytest.raises(LocalStackError, match=f"cannot listen on 127.0.0.1:{port}"):
-            LocalStack(root, port=port).start()
+            LocalStack(root, port=port, engine="moto").start()
+
+
+def test_embedded_engine_refuses_a_template_whose_table_lacks_the_gsis(tmp_path: Path) -> None:
+    # Given a template whose table has no gsi1/gsi2
+    root = copy_fixture(tmp_path / "checkout")
+    # When the stack starts on the embedded engine
+    # Then it fails naming the table's keys, before serving anything
+    with pytest.raises(LocalStackError, match="embedded engine serves"):
+        LocalStack(root, port=0, engine="embedded").start()
+    assert read_discovery(root) is None
