@@ -21,7 +21,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(root: Path) -> Iterator[LocalStack]:
-    with LocalStack(root, port=0) as running:
+    with LocalStack(root, port=0, engine="moto") as running:
         yield running
 
 
@@ -48,7 +48,7 @@ def test_moto_answers_no_cross_origin_request(stack: LocalStack) -> None:
 
 def test_saved_state_is_readable_by_its_owner_only(root: Path, tmp_path: Path) -> None:
     state = tmp_path / "state"
-    with LocalStack(root, port=0, state_dir=state):
+    with LocalStack(root, port=0, state_dir=state, engine="moto"):
         pass
     saved = [p for p in state.rglob("*") if p.is_file()]
     assert saved

@@ -208,8 +208,7 @@ def test_release_and_fulfilment_handlers_pay_through_sqs(
     }
     monkeypatch.setenv("GIFT_CARD_QUEUE_URL", urls["gift_card"])
     monkeypatch.setenv("CASH_QUEUE_URL", urls["cash"])
-    for cached in (wiring.table, wiring.reward_queue, wiring.payout_provider):
-        cached.cache_clear()
+    wiring.reset()
     try:
         # Given an approved referral in the session table
         table = wiring.table()
@@ -251,5 +250,4 @@ def test_release_and_fulfilment_handlers_pay_through_sqs(
         assert helper.status(referral_id) == ReferralStatus.REWARDED
         assert {r.status for r in helper.rewards(referral_id)} == {RewardStatus.CONFIRMED}
     finally:
-        for cached in (wiring.table, wiring.reward_queue, wiring.payout_provider):
-            cached.cache_clear()
+        wiring.reset()

@@ -41,8 +41,7 @@ def test_a_history_scores_the_same_on_dynamodb_as_in_memory() -> None:
 
 @pytest.fixture
 def live(aws: dict[str, str]) -> Any:
-    for cached in (wiring.table, wiring.hasher, wiring._scoring_queue, wiring.model):
-        cached.cache_clear()
+    wiring.reset()
     return wiring
 
 
