@@ -243,3 +243,12 @@ def rescore_mark(referral_id: str) -> tuple[str, str]:
 
 def rescore_mark_shards() -> list[str]:
     return [f"RESCORE#{n:02d}" for n in range(RESCORE_SHARDS)]
+
+
+def hot_partition_mark(watched_pk: str) -> tuple[str, str]:
+    """A partition with too many watchers to mark one by one: the job takes them all."""
+    return (f"RESCORE_HOT#{shard_of(watched_pk, RESCORE_SHARDS):02d}", watched_pk)
+
+
+def hot_partition_mark_shards() -> list[str]:
+    return [f"RESCORE_HOT#{n:02d}" for n in range(RESCORE_SHARDS)]

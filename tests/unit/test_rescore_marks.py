@@ -328,3 +328,36 @@ def test_watched_table_caches_nothing() -> None:
     with table.recording():
         assert len(table.query("EV#ip#h").items) == 2
     assert reads == [Read("EV#ip#h")]
+
+
+def test_a_partition_with_many_watchers_is_marked_whole_and_the_job_takes_them_all() -> None:
+    # Given more referrals than HOT_WATCHERS that read one /24's partition
+    from shared.repositories.footprints import HOT_WATCHERS
+
+    raw = MemoryTable()
+    writer = TableFootprintStore(raw)
+    read = Read("EV#ip_prefix#busy", low="2026-01-01")
+    crowd = {f"ref_{n:03d}" for n in range(HOT_WATCHERS + 6)}
+    for referral_id in sorted(crowd):
+        writer.remember(referral_id, [read], expires_at=_far())
+    # When a write to that partition asks for its watchers, twice
+    first, second = writer.watchers("EV#ip_prefix#busy"), writer.watchers("EV#ip_prefix#busy")
+    # Then it gets none to mark one by one, and one hot mark stands for them all
+    assert first == [] and second == []
+    hot = [i for p in keys.hot_partition_mark_shards() for i in raw.query(p).items]
+    assert [item["watched"] for item in hot] == ["EV#ip_prefix#busy"]
+    # And the job's first take hands out every one of them, once
+    job = TableFootprintStore(raw)
+    job.start_run()
+    assert job.take() == crowd
+    job.start_run()
+    assert job.take() == set()
+
+
+def test_a_partition_with_few_watchers_is_marked_referral_by_referral() -> None:
+    raw = MemoryTable()
+    store = TableFootprintStore(raw)
+    read = Read("EV#ip_prefix#quiet", low="2026-01-01")
+    store.remember("ref_a", [read], expires_at=_far())
+    assert store.watchers("EV#ip_prefix#quiet") == [("ref_a", read)]
+    assert all(not raw.query(p).items for p in keys.hot_partition_mark_shards())
