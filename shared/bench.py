@@ -27,7 +27,7 @@ Figure = dict[str, Any]
 
 # (section, module, function): each function takes no argument and returns figures.
 SECTIONS: tuple[tuple[str, str, str], ...] = (
-    ("scoring", "shared.benchmarks.scorer", "measure"),
+    ("scoring", "shared.training.bench_scorer", "measure"),
     ("cold import", "shared.benchmarks.cold_import", "measure"),
     ("package size", "shared.benchmarks.package_size", "measure"),
     ("handler overhead", "shared.benchmarks.handler_overhead", "measure"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.benchmarks.scorer import measure
+from shared.training.bench_scorer import measure
 
 
 def test_scorer_benchmark_reports_named_figures_with_goals() -> None:
