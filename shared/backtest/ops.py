@@ -1,4 +1,4 @@
-"""The backtest input: one JSON object a line, in time order (see DESIGN.md)."""
+"""The backtest input: one JSON object a line, in time order (README "Operations" lists the ops)."""
 
 from __future__ import annotations
 
