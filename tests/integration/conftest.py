@@ -152,3 +152,24 @@ def invoke(aws: dict[str, str]) -> Invoke:
         return response["statusCode"], response.get("headers", {}), body
 
     return call
+
+
+def approved_in_functions_table(clock: Any) -> tuple[Any, str]:
+    """A reward world on the table the functions themselves use, and a referral in it
+    approved and due: what a handler test needs before release or a refund."""
+    from shared import wiring
+    from shared.adapters.memory_reward_queue import MemoryRewardQueue
+    from shared.payouts.sandbox_faults import FaultPlan
+    from tests.unit.rewards.conftest import World
+
+    world = World(
+        table=wiring.table(),  # type: ignore[arg-type]
+        clock=clock,
+        queue=MemoryRewardQueue(),
+        gift_faults=FaultPlan.none(),
+        cash_faults=FaultPlan.none(),
+        providers={},
+    )
+    program_id = world.program()
+    _, code = world.advocate(program_id)
+    return world, world.approved(program_id, code)

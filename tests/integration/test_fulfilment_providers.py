@@ -16,11 +16,9 @@ from typing import Any
 import boto3
 import pytest
 
-from shared.adapters.memory_reward_queue import MemoryRewardQueue
 from shared.clock import FixedClock
 from shared.domain.rewards import RewardStatus
-from shared.payouts.sandbox_faults import FaultPlan
-from tests.integration.conftest import FakeContext, load_handler
+from tests.integration.conftest import FakeContext, approved_in_functions_table, load_handler
 from tests.unit.rewards.conftest import World
 
 
@@ -47,20 +45,9 @@ def queues(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dic
 
 def _released(urls: dict[str, str]) -> tuple[World, str]:
     """An approved referral released by the scheduled job: one message on each queue."""
-    from shared import wiring
 
     clock = FixedClock(datetime.now(UTC))
-    world = World(
-        table=wiring.table(),  # type: ignore[arg-type]
-        clock=clock,
-        queue=MemoryRewardQueue(),
-        gift_faults=FaultPlan.none(),
-        cash_faults=FaultPlan.none(),
-        providers={},
-    )
-    program_id = world.program()
-    _, code = world.advocate(program_id)
-    referral_id = world.approved(program_id, code)
+    world, referral_id = approved_in_functions_table(clock)
     load_handler("release").lambda_handler(
         {"time": (clock.now() + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")},
         FakeContext(),

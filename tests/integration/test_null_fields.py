@@ -24,7 +24,7 @@ from shared.http.openapi import document
 from shared.payouts.sandbox import REJECTED_RECIPIENT_DOMAIN
 from shared.payouts.sandbox_faults import FaultPlan
 from shared.schemas.advocates import AdvocateEnrol
-from tests.integration.conftest import Invoke
+from tests.integration.conftest import Invoke, approved_in_functions_table
 from tests.support import advocate_body, program_body, purchase_body, referral_body, unique
 from tests.unit.rewards.conftest import World
 
@@ -122,19 +122,9 @@ def _block(invoke: Invoke) -> Call:
 
 
 def _refund(invoke: Invoke) -> Call:
-    from shared import wiring
 
-    world = World(
-        table=wiring.table(),  # type: ignore[arg-type]
-        clock=FixedClock(datetime.now(UTC) - timedelta(minutes=1)),
-        queue=MemoryRewardQueue(),
-        gift_faults=FaultPlan.none(),
-        cash_faults=FaultPlan.none(),
-        providers={},
-    )
-    program_id = world.program()
-    _, code = world.advocate(program_id)
-    referral_id = world.approved(program_id, code)
+    clock = FixedClock(datetime.now(UTC) - timedelta(minutes=1))
+    world, referral_id = approved_in_functions_table(clock)
     route = "/v1/referrals/{referral_id}/refunds"
     body = {
         "order_id": world.order_of(referral_id),

@@ -23,7 +23,12 @@ from shared.repositories.rewards import RewardRepository, StaleReward
 from shared.services.release import ReleaseService
 from shared.storage.dynamo_table import DynamoTable
 from shared.storage.table import ConditionFailed
-from tests.integration.conftest import FakeContext, create_table, load_handler
+from tests.integration.conftest import (
+    FakeContext,
+    approved_in_functions_table,
+    create_table,
+    load_handler,
+)
 from tests.unit.rewards.conftest import World
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -211,19 +216,8 @@ def test_release_and_fulfilment_handlers_pay_through_sqs(
     wiring.reset()
     try:
         # Given an approved referral in the session table
-        table = wiring.table()
         clock = FixedClock(datetime.now(UTC))
-        helper = World(
-            table=table,  # type: ignore[arg-type]
-            clock=clock,
-            queue=MemoryRewardQueue(),
-            gift_faults=FaultPlan.none(),
-            cash_faults=FaultPlan.none(),
-            providers={},
-        )
-        program_id = helper.program()
-        _, code = helper.advocate(program_id)
-        referral_id = helper.approved(program_id, code)
+        helper, referral_id = approved_in_functions_table(clock)
 
         # When the scheduled release runs, then each queue's function gets its messages
         release = load_handler("release")

@@ -6,10 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.adapters.memory_reward_queue import MemoryRewardQueue
 from shared.clock import FixedClock, iso
-from shared.payouts.sandbox_faults import FaultPlan
-from tests.integration.conftest import Invoke
+from tests.integration.conftest import Invoke, approved_in_functions_table
 from tests.unit.rewards.conftest import World
 
 REFUNDS = "/v1/referrals/{referral_id}/refunds"
@@ -18,19 +16,10 @@ REFUNDS = "/v1/referrals/{referral_id}/refunds"
 @pytest.fixture
 def released(invoke: Invoke) -> tuple[World, str]:
     """A referral whose two rewards are released and queued, in the functions' own table."""
-    from shared import wiring
 
-    world = World(
-        table=wiring.table(),  # type: ignore[arg-type]
-        clock=FixedClock(datetime.now(UTC) - timedelta(minutes=1)),
-        queue=MemoryRewardQueue(),
-        gift_faults=FaultPlan.none(),
-        cash_faults=FaultPlan.none(),
-        providers={},
+    world, referral_id = approved_in_functions_table(
+        FixedClock(datetime.now(UTC) - timedelta(minutes=1))
     )
-    program_id = world.program()
-    _, code = world.advocate(program_id)
-    referral_id = world.approved(program_id, code)
     world.release.release(referral_id)
     return world, referral_id
 
