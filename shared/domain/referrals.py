@@ -27,7 +27,9 @@ S = ReferralStatus
 # Which moves the life cycle allows; everything else is a bug or a race and is refused.
 TRANSITIONS: dict[ReferralStatus, frozenset[ReferralStatus]] = {
     S.PENDING: frozenset({S.HOLDING, S.REVIEW, S.REJECTED, S.EXPIRED, S.REVERSED}),
-    S.HOLDING: frozenset({S.HOLDING, S.REVIEW, S.REJECTED, S.REWARDING, S.REVERSED}),
+    # holding -> rewarded: a release with nothing to pay (the advocate's cap withheld the
+    # only reward) ends the referral at once.
+    S.HOLDING: frozenset({S.HOLDING, S.REVIEW, S.REJECTED, S.REWARDING, S.REWARDED, S.REVERSED}),
     S.REVIEW: frozenset({S.REVIEW, S.HOLDING, S.REJECTED, S.REVERSED}),
     S.REJECTED: frozenset({S.REVIEW, S.HOLDING}),
     S.REWARDING: frozenset({S.REWARDED, S.REVERSED}),
@@ -40,6 +42,16 @@ UNPAID = frozenset({S.PENDING, S.HOLDING, S.REVIEW})
 
 def can_move(current: ReferralStatus, target: ReferralStatus) -> bool:
     return target in TRANSITIONS[current]
+
+
+class IllegalMove(Exception):
+    """A status change the life cycle does not allow: a bug or a lost race, never data."""
+
+    def __init__(self, referral_id: str, current: ReferralStatus, target: ReferralStatus) -> None:
+        super().__init__(f"referral {referral_id} cannot move from {current} to {target}")
+        self.referral_id = referral_id
+        self.current = current
+        self.target = target
 
 
 Decision = Literal["approve", "review", "reject"]
@@ -100,7 +112,45 @@ class Referral(BaseModel):
     review_opened_at: datetime | None = None
     # Set when a refund reversed the referral after its rewards had gone out.
     clawed_back_at: datetime | None = None
+    # Why a due release is waiting (budget exhausted, program paused), and since when;
+    # cleared by the next move.
+    hold_reason: str | None = None
+    hold_since: datetime | None = None
     version: int = 1
+
+    def move(self, to: ReferralStatus, at: datetime, **changes: Any) -> Referral:
+        """The referral in `to`, one version on: the only way its status changes.
+
+        Refuses what `TRANSITIONS` does not allow; `changes` are the fields the move sets
+        with it (a risk, a decision, a clawback time). Any hold note ends with the move.
+        """
+        if not can_move(self.status, to):
+            raise IllegalMove(self.referral_id, self.status, to)
+        update = {"hold_reason": None, "hold_since": None, **changes}
+        return self.model_copy(
+            update={**update, "status": to, "updated_at": at, "version": self.version + 1}
+        )
+
+    def held(self, reason: str, at: datetime) -> Referral:
+        """Still in its status, with the reason its release waits; the same reason again
+        changes nothing (one note per reason, not one per run)."""
+        if self.hold_reason == reason:
+            return self
+        return self.model_copy(
+            update={
+                "hold_reason": reason,
+                "hold_since": at,
+                "updated_at": at,
+                "version": self.version + 1,
+            }
+        )
+
+    def changed(self, at: datetime, **changes: Any) -> Referral:
+        """The referral with `changes` that leave its status alone (approvals so far, the
+        qualifying order), one version on."""
+        if "status" in changes:
+            raise ValueError("a status changes only through Referral.move")
+        return self.model_copy(update={**changes, "updated_at": at, "version": self.version + 1})
 
     def attribution_deadline(self, window_days: int) -> datetime:
         return self.occurred_at + timedelta(days=window_days)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -100,17 +100,9 @@ def decide(
 ) -> DecisionOutcome:
     """Apply one finance user's decision to a referral under review."""
     _check_open(referral)
-    version = referral.version + 1
     if decision == "reject":
-        rejected = referral.model_copy(
-            update={
-                "status": ReferralStatus.REJECTED,
-                "decided_by": actor,
-                "decided_at": at,
-                "decision_note": note,
-                "updated_at": at,
-                "version": version,
-            }
+        rejected = referral.move(
+            ReferralStatus.REJECTED, at, decided_by=actor, decided_at=at, decision_note=note
         )
         return DecisionOutcome(rejected, "review.rejected", final=True)
     if any(approval.by == actor for approval in referral.approvals):
@@ -120,21 +112,16 @@ def decide(
         )
     approvals = [*referral.approvals, Approval(by=actor, at=at)]
     if len(approvals) < needed:
-        waiting = referral.model_copy(
-            update={"approvals": approvals, "updated_at": at, "version": version}
-        )
+        waiting = referral.changed(at, approvals=approvals)
         return DecisionOutcome(waiting, "review.approval_recorded", final=False)
     # The holding period keeps running from the qualifying event, not from this decision.
-    approved = referral.model_copy(
-        update={
-            "status": ReferralStatus.HOLDING,
-            "approvals": approvals,
-            "decided_by": actor,
-            "decided_at": at,
-            "decision_note": note,
-            "updated_at": at,
-            "version": version,
-        }
+    approved = referral.move(
+        ReferralStatus.HOLDING,
+        at,
+        approvals=approvals,
+        decided_by=actor,
+        decided_at=at,
+        decision_note=note,
     )
     return DecisionOutcome(approved, "review.approved", final=True)
 
@@ -179,36 +166,29 @@ def expire(
     )
     if reject_because is not None and program.review_timeout_action == "approve":
         note = f"{note}; {_TIMEOUT_REJECTION_NOTES[reject_because]}"
-    resolved = referral.model_copy(
-        update={
-            "status": target,
-            "decided_by": TIMEOUT_ACTOR,
-            "decided_at": at,
-            "decision_note": note,
-            "updated_at": at,
-            "version": referral.version + 1,
-        }
+    resolved = referral.move(
+        target, at, decided_by=TIMEOUT_ACTOR, decided_at=at, decision_note=note
     )
     action = "review.timeout_approved" if approve else "review.timeout_rejected"
     return DecisionOutcome(resolved, action, final=True)
 
 
-def enter_review(referral: Referral, at: datetime) -> Referral:
-    """The referral moved (or stays) in review: keep the opening time, restart approvals
-    when it arrives from another status, since they were given on other evidence."""
+def enter_review(referral: Referral, at: datetime, **changes: Any) -> Referral:
+    """The referral moved (or kept) in review with `changes`: keep the opening time, and
+    restart approvals when it arrives from another status, since they were given on other
+    evidence."""
     if referral.status == ReferralStatus.REVIEW:
-        if referral.review_opened_at is not None:
-            return referral
-        return referral.model_copy(update={"review_opened_at": at})
-    return referral.model_copy(
-        update={
-            "status": ReferralStatus.REVIEW,
-            "review_opened_at": at,
-            "approvals": [],
-            "decided_by": None,
-            "decided_at": None,
-            "decision_note": None,
-        }
+        opened = referral.review_opened_at or at
+        return referral.move(ReferralStatus.REVIEW, at, review_opened_at=opened, **changes)
+    return referral.move(
+        ReferralStatus.REVIEW,
+        at,
+        review_opened_at=at,
+        approvals=[],
+        decided_by=None,
+        decided_at=None,
+        decision_note=None,
+        **changes,
     )
 
 

@@ -111,14 +111,11 @@ class EventService:
             )
         status = referral.status
         if qualifying:
-            qualified = referral.model_copy(
-                update={
-                    "qualified_at": at,
-                    "qualifying_order_id": body.order_id,
-                    "qualifying_amount": body.amount,
-                    "updated_at": self._clock.now(),
-                    "version": referral.version + 1,
-                }
+            qualified = referral.changed(
+                self._clock.now(),
+                qualified_at=at,
+                qualifying_order_id=body.order_id,
+                qualifying_amount=body.amount,
             )
             ops.append(self._referrals.save_op(qualified, referral.version))
             ops.append(ProgramCounters.add_op(referral.program_id, {Counter.QUALIFIED: 1}))

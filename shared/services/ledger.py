@@ -9,7 +9,7 @@ from datetime import datetime
 
 from shared.clock import Clock
 from shared.domain.audit import AuditEntry
-from shared.domain.referrals import ReferralStatus, can_move
+from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import Reward, RewardStatus
 from shared.ids import new_id
 from shared.repositories import keys
@@ -148,16 +148,8 @@ class RewardLedger:
             rewards = self._rewards.of_referral(referral_id)
             if any(r.status != RewardStatus.CONFIRMED for r in rewards):
                 return False
-            if not can_move(referral.status, ReferralStatus.REWARDED):  # pragma: no cover
-                return False
             now = self._clock.now()
-            settled = referral.model_copy(
-                update={
-                    "status": ReferralStatus.REWARDED,
-                    "updated_at": now,
-                    "version": referral.version + 1,
-                }
-            )
+            settled = referral.move(ReferralStatus.REWARDED, now)
             entry = AuditEntry(
                 entry_id=new_id("aud"),
                 at=now,

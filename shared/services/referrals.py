@@ -75,7 +75,14 @@ class ReferralService:
             updated_at=now,
         )
         if body.referee.customer_id == advocate.customer_id:
-            referral = self._self_referral(referral)
+            # Born rejected: a referral of oneself is never pending, so it is stored so.
+            referral = Referral.model_validate(
+                {
+                    **referral.model_dump(),
+                    "status": ReferralStatus.REJECTED,
+                    "risk": self_referral_risk(referral),
+                }
+            )
         customer_hash = self._hasher.digest(PiiKind.CUSTOMER, body.referee.customer_id)
         observations = [
             Observation(
@@ -113,19 +120,18 @@ class ReferralService:
             raise NotFound(f"no referral {referral_id}")
         return referral
 
-    @staticmethod
-    def _self_referral(referral: Referral) -> Referral:
-        risk = Risk(
-            score=Decimal(100),
-            decision="reject",
-            reasons=[
-                Reason(
-                    code="SELF_REFERRAL",
-                    message="The referee is the advocate: same customer id.",
-                    evidence={"customer_id": referral.referee_customer_id},
-                )
-            ],
-            model_version=RULES_VERSION,
-            scored_at=referral.recorded_at,
-        )
-        return referral.model_copy(update={"status": ReferralStatus.REJECTED, "risk": risk})
+
+def self_referral_risk(referral: Referral) -> Risk:
+    return Risk(
+        score=Decimal(100),
+        decision="reject",
+        reasons=[
+            Reason(
+                code="SELF_REFERRAL",
+                message="The referee is the advocate: same customer id.",
+                evidence={"customer_id": referral.referee_customer_id},
+            )
+        ],
+        model_version=RULES_VERSION,
+        scored_at=referral.recorded_at,
+    )

@@ -217,11 +217,7 @@ class RefundService:
         paid_since: datetime | None,
         now: datetime,
     ) -> Referral:
-        update: dict[str, object] = {
-            "status": ReferralStatus.REVERSED,
-            "updated_at": now,
-            "version": referral.version + 1,
-        }
+        update: dict[str, object] = {}
         if paid_since is not None:
             history = self._rewards.clawback_history(referral.advocate_id)
             update["clawed_back_at"] = now
@@ -234,7 +230,7 @@ class RefundService:
                 days_after_payout=(record.occurred_at - paid_since).total_seconds() / 86400,
                 at=now,
             )
-        return referral.model_copy(update=update)
+        return referral.move(ReferralStatus.REVERSED, now, **update)
 
     def _reweigh_clawbacks(self, clawed_back: Referral, now: datetime) -> None:
         """Raise the risk of the advocate's earlier clawed-back referrals to what is known now,
@@ -263,9 +259,8 @@ class RefundService:
             )
             if risk is None:
                 continue
-            update = {"risk": risk, "updated_at": now, "version": referral.version + 1}
             try:
-                self._referrals.save(referral.model_copy(update=update), referral.version)
+                self._referrals.save(referral.changed(now, risk=risk), referral.version)
             except StaleReferral:
                 continue
 

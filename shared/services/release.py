@@ -28,7 +28,7 @@ from decimal import Decimal
 from shared.clock import Clock, iso
 from shared.domain.audit import AuditEntry
 from shared.domain.programs import Program
-from shared.domain.referrals import Referral, ReferralStatus, can_move
+from shared.domain.referrals import Referral, ReferralStatus
 from shared.domain.rewards import (
     ReleasePlan,
     Reward,
@@ -38,7 +38,6 @@ from shared.domain.rewards import (
 )
 from shared.ids import new_id
 from shared.ports import RewardQueue
-from shared.repositories import keys
 from shared.repositories.audit import AuditLog
 from shared.repositories.programs import ProgramRepository
 from shared.repositories.referrals import ReferralRepository, status_due
@@ -46,10 +45,8 @@ from shared.repositories.rewards import RewardRepository
 from shared.services.ledger import Change, RewardLedger
 from shared.storage.table import (
     ConditionFailed,
-    Equals,
     Table,
     TransactionConflict,
-    Update,
     WriteOp,
 )
 
@@ -224,13 +221,7 @@ class ReleaseService:
                 program.attribution_window_days
             ):
                 return False
-            expired = referral.model_copy(
-                update={
-                    "status": ReferralStatus.EXPIRED,
-                    "updated_at": now,
-                    "version": referral.version + 1,
-                }
-            )
+            expired = referral.move(ReferralStatus.EXPIRED, now)
             entry = self._entry(
                 referral,
                 now,
@@ -298,11 +289,7 @@ class ReleaseService:
         rewards = self._rewards_of(plan, referral, program, now)
         # Zero entries (the cap withheld the only reward) leaves nothing to pay out.
         target = ReferralStatus.REWARDING if rewards else ReferralStatus.REWARDED
-        if not can_move(referral.status, ReferralStatus.REWARDING):  # pragma: no cover
-            return ReleaseOutcome(referral_id, "skipped", "transition refused")
-        released = referral.model_copy(
-            update={"status": target, "updated_at": now, "version": referral.version + 1}
-        )
+        released = referral.move(target, now)
         ops: list[WriteOp] = [self._referrals.save_op(released, referral.version)]
         budget_at = None
         if plan.total > 0:
@@ -367,16 +354,9 @@ class ReleaseService:
 
     def _hold(self, referral: Referral, now: datetime, reason: str) -> ReleaseOutcome:
         """Leave the referral `holding` and say why, once per reason (not on every run)."""
-        item = self._table.get(*keys.referral(referral.referral_id))
-        if item is not None and item.get(HOLD_REASON) == reason:
+        held = referral.held(reason, now)
+        if held is referral:
             return ReleaseOutcome(referral.referral_id, "held", reason)
-        pk, sk = keys.referral(referral.referral_id)
-        note = Update(
-            pk,
-            sk,
-            set={HOLD_REASON: reason, "hold_since": iso(now)},
-            condition=Equals("version", referral.version),
-        )
         entry = self._entry(
             referral,
             now,
@@ -385,7 +365,9 @@ class ReleaseService:
         )
         # If the referral moved meanwhile, the next run looks at it afresh.
         with contextlib.suppress(ConditionFailed, TransactionConflict):
-            self._table.write([note, self._audit.entry_op(entry)])
+            self._table.write(
+                [self._referrals.save_op(held, referral.version), self._audit.entry_op(entry)]
+            )
         return ReleaseOutcome(referral.referral_id, "held", reason)
 
     # --- queueing -----------------------------------------------------------------------

@@ -185,14 +185,10 @@ class FinanceReversalService:
                 )
             now = self._clock.now()
             plan = self._reversal.of_rewards(referral_id, now, reason=FINANCE_REVERSAL_REASON)
-            update: dict[str, object] = {
-                "status": ReferralStatus.REVERSED,
-                "updated_at": now,
-                "version": referral.version + 1,
-            }
-            if plan.clawed_back:
-                update["clawed_back_at"] = now
-            reversed_referral = referral.model_copy(update=update)
+            clawed_back_at = now if plan.clawed_back else referral.clawed_back_at
+            reversed_referral = referral.move(
+                ReferralStatus.REVERSED, now, clawed_back_at=clawed_back_at
+            )
             ops = self._reversal.writes(
                 referral,
                 reversed_referral,

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from shared.clock import Clock, iso
 from shared.domain.audit import AuditEntry
 from shared.domain.programs import Program
-from shared.domain.referrals import Decision, Referral, ReferralStatus, Risk, can_move
+from shared.domain.referrals import Decision, Referral, ReferralStatus, Risk
 from shared.domain.reviews import enter_review
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id
@@ -308,16 +308,11 @@ class ScoringService:
         trigger: str,
         as_of: datetime,
     ) -> None:
-        if not can_move(referral.status, target):  # pragma: no cover - guarded by callers
-            raise Conflict(f"referral {referral.referral_id} cannot move to {target.value}")
         now = self._clock.now()
-        updated = referral.model_copy(
-            update={"risk": risk, "updated_at": now, "version": referral.version + 1}
-        )
         if target == S.REVIEW:
-            updated = enter_review(updated, now)
+            updated = enter_review(referral, now, risk=risk)
         else:
-            updated = updated.model_copy(update={"status": target})
+            updated = referral.move(target, now, risk=risk)
         counters: dict[str, int] = {}
         if target == S.REVIEW and referral.status != S.REVIEW and referral.review_opened_at is None:
             counters[Counter.FLAGGED] = 1

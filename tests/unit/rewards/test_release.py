@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import RewardStatus
+from shared.repositories.audit import AuditLog
 from shared.repositories.rewards import REWARDED_REFERRALS
 from shared.schemas.programs import ProgramUpdate
 from shared.schemas.referrals import ReferralCreate
@@ -114,6 +115,28 @@ def test_a_paused_program_holds_its_referrals(world: World) -> None:
 
     assert world.release.run().held == {referral_id: HOLD_PAUSED}
     assert world.status(referral_id) == ReferralStatus.HOLDING
+
+
+def test_a_hold_survives_a_save_and_is_noted_once(world: World) -> None:
+    # Given a paused program holding a due referral
+    program_id = world.program()
+    _, code = world.advocate(program_id)
+    referral_id = world.approved(program_id, code)
+    world.programs.update(program_id, ProgramUpdate(status="paused"))
+    world.release.run()
+
+    # When the referral is saved for another reason and the job runs again
+    referral = world.referral_repo.get(referral_id)
+    assert referral is not None
+    world.referral_repo.save(referral.changed(world.clock.now()), referral.version)
+    world.release.run()
+
+    # Then the hold is still recorded, and only one release_held entry was written
+    held = world.referral_repo.get(referral_id)
+    assert held is not None and held.hold_reason == HOLD_PAUSED
+    entries, _ = AuditLog(world.table).for_referral(referral_id, limit=100)
+    actions = [e.action for e in entries]
+    assert actions.count("referral.release_held") == 1
 
 
 def test_parallel_releases_never_overspend_the_budget(world: World) -> None:
