@@ -1,28 +1,59 @@
-"""Function configuration from the environment, read once on first use."""
+"""Function configuration: the one place that reads the environment, once, on first use."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 
 from pydantic import BaseModel, Field
+
+# The variables that choose and configure the payout providers (see
+# `shared.adapters.payout_providers`); each function's template entry sets its own.
+PAYOUT_VARIABLES = (
+    "GIFT_CARD_PROVIDER",
+    "CASH_PROVIDER",
+    "SANDBOX_PAYOUTS_FILE",
+    "SANDBOX_PAYOUT_FAULTS",
+    "TREMENDOUS_API_KEY_PARAMETER",
+    "TREMENDOUS_PRODUCTS",
+    "TREMENDOUS_CAMPAIGN_ID",
+    "TREMENDOUS_BASE_URL",
+    "PAYPAL_CLIENT_ID_PARAMETER",
+    "PAYPAL_CLIENT_SECRET_PARAMETER",
+    "PAYPAL_BASE_URL",
+)
 
 
 class Settings(BaseModel):
     table_name: str = Field(min_length=1)
     scoring_queue_url: str | None = None
+    # Each reward kind's fulfilment queue; a function sees only the queues it may use.
+    reward_queue_urls: dict[str, str] = Field(default_factory=dict)
     pii_key_parameter: str = Field(min_length=1)
     share_base_url: str = "https://refer.example.com/r/"
     model_dir: str = "models"
+    metrics_namespace: str = "ReferralRewards"
+    payouts: dict[str, str] = Field(default_factory=dict)
+
+
+def from_environment(env: Mapping[str, str]) -> Settings:
+    queues = {
+        "gift_card": env.get("GIFT_CARD_QUEUE_URL", ""),
+        "cash": env.get("CASH_QUEUE_URL", ""),
+    }
+    return Settings(
+        table_name=env.get("TABLE_NAME", ""),
+        scoring_queue_url=env.get("SCORING_QUEUE_URL"),
+        reward_queue_urls={kind: url for kind, url in queues.items() if url},
+        pii_key_parameter=env.get("PII_KEY_PARAMETER", ""),
+        share_base_url=env.get("SHARE_BASE_URL", "https://refer.example.com/r/"),
+        model_dir=env.get("MODEL_DIR", "models"),
+        metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "ReferralRewards"),
+        payouts={name: env[name] for name in PAYOUT_VARIABLES if name in env},
+    )
 
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    env = os.environ
-    return Settings(
-        table_name=env.get("TABLE_NAME", ""),
-        scoring_queue_url=env.get("SCORING_QUEUE_URL"),
-        pii_key_parameter=env.get("PII_KEY_PARAMETER", ""),
-        share_base_url=env.get("SHARE_BASE_URL", "https://refer.example.com/r/"),
-        model_dir=env.get("MODEL_DIR", "models"),
-    )
+    return from_environment(os.environ)

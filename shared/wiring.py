@@ -1,26 +1,26 @@
-"""The one place that builds adapters for a running function, lazily on first use.
+"""The running function's adapters, built lazily on first use, handed to `bootstrap`.
 
-Each factory imports what it builds inside itself, so a function's handler module loads only
-the services its own routes call: importing every service, scorer and adapter here made each
-handler take 2.2-2.7x as long as `import boto3` to import in a fresh interpreter (0.30-0.36 s
-against 0.13 s); the per-function cost is what `make bench` reports as "cold import".
+On Lambda each function builds its own DynamoTable, SSM-backed hasher, SQS queues and
+only its own payout provider; the local stack installs one embedded table for every
+handler it hosts. Every factory below is a one-line view of `services()`: the graph
+itself is built in `shared.bootstrap`, the same way the backtest and the tests build it.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from shared.adapters.sqs_reward_queue import SqsVisibility
     from shared.adapters.sqs_scoring_queue import SqsScoringQueue
+    from shared.bootstrap import Services
     from shared.clock import Clock
     from shared.config import Settings
     from shared.payouts import PayoutProvider
     from shared.pii import PiiHasher
     from shared.ports import RewardQueue
-    from shared.repositories.blocklist import TableBlocklist
     from shared.scoring.serving import ModelJudge
     from shared.services.advocates import AdvocateService
     from shared.services.audit import AuditService
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from shared.services.release import ReleaseService
     from shared.services.reversal import FinanceReversalService
     from shared.services.reviews import ReviewService
-    from shared.services.scoring import RescoreCandidates, ScoringService
+    from shared.services.scoring import FeatureSource, RescoreCandidates, ScoringService
     from shared.services.stats import StatsService
     from shared.storage.table import Table
 
@@ -63,6 +63,7 @@ def install(*, table: Table) -> None:
     global _installed_table
     _installed_table = table
     _marked_table.cache_clear()
+    services.cache_clear()
     from shared.http import idempotency
 
     idempotency.forget_store()
@@ -106,22 +107,39 @@ def clock() -> Clock:
     return SystemClock()
 
 
-def program_service() -> ProgramService:
-    from shared.services.programs import ProgramService
+@lru_cache(maxsize=1)
+def services() -> Services:
+    """This function's service graph; each service is built on first use."""
+    from shared.bootstrap import Services
 
-    return ProgramService(table(), clock())
+    return Services(
+        table=table(),
+        clock=clock(),
+        hasher=hasher(),
+        providers=_Providers(),
+        reward_queue=reward_queue,
+        scoring_queue=_scoring_queue,
+        model=model,
+        blocklist=None,
+        extractor=_tracked_extractor,
+    )
 
 
-def advocate_service() -> AdvocateService:
-    from shared.services.advocates import AdvocateService
+class _Providers(Mapping[str, "PayoutProvider"]):
+    """The payout providers, each built on first lookup: a fulfilment function may read
+    only its own provider's secrets (the template grants FulfilGiftCard the Tremendous key
+    alone, FulfilCash the PayPal keys alone), so it must not build the other one."""
 
-    return AdvocateService(table(), clock(), hasher())
+    def __getitem__(self, kind: str) -> PayoutProvider:
+        if kind not in REWARD_KINDS:
+            raise KeyError(kind)
+        return payout_provider(kind)
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(REWARD_KINDS)
 
-def referral_service() -> ReferralService:
-    from shared.services.referrals import ReferralService
-
-    return ReferralService(table(), clock(), hasher())
+    def __len__(self) -> int:
+        return len(REWARD_KINDS)
 
 
 @lru_cache(maxsize=1)
@@ -134,55 +152,6 @@ def _scoring_queue() -> SqsScoringQueue:
     return SqsScoringQueue(url)
 
 
-def event_service() -> EventService:
-    from shared.services.events import EventService
-
-    return EventService(table(), clock(), hasher(), _scoring_queue())
-
-
-# --- finance review, audit, blocklist, stats, erasure ---
-
-
-def review_service() -> ReviewService:
-    from shared.services.reviews import ReviewService, scored_features
-
-    return ReviewService(table(), clock(), features=scored_features(table(), hasher()))
-
-
-def audit_service() -> AuditService:
-    from shared.services.audit import AuditService
-
-    return AuditService(table())
-
-
-def blocklist_service() -> BlocklistService:
-    from shared.services.blocklist import BlocklistService
-
-    return BlocklistService(table(), clock(), hasher())
-
-
-def blocklist() -> TableBlocklist:
-    """The scoring `Blocklist` port."""
-    from shared.repositories.blocklist import TableBlocklist
-
-    return TableBlocklist(table())
-
-
-def stats_service() -> StatsService:
-    from shared.services.stats import StatsService
-
-    return StatsService(table())
-
-
-def customer_service() -> CustomerService:
-    from shared.services.customers import CustomerService
-
-    return CustomerService(table(), clock())
-
-
-# --- fraud scoring ---
-
-
 @lru_cache(maxsize=1)
 def model() -> ModelJudge | None:
     """The trained model from `settings().model_dir`; None until one is trained (rules only)."""
@@ -191,12 +160,78 @@ def model() -> ModelJudge | None:
     return load_judge(settings().model_dir)
 
 
-def scoring_service() -> ScoringService:
+def _tracked_extractor() -> FeatureSource:
     from shared.services.rescore_marks import tracked_extractor
-    from shared.services.scoring import ScoringService
 
-    extractor = tracked_extractor(table(), hasher())
-    return ScoringService(table(), clock(), hasher(), model(), blocklist(), extractor)
+    return tracked_extractor(table(), hasher())
+
+
+@lru_cache(maxsize=len(REWARD_KINDS))
+def payout_provider(kind: str) -> PayoutProvider:
+    """The provider that pays `kind` rewards, and no other."""
+    from shared.adapters.payout_providers import provider_from_environment
+
+    return provider_from_environment(kind, table(), settings().payouts)
+
+
+@lru_cache(maxsize=1)
+def reward_queue() -> RewardQueue:
+    from shared.adapters.sqs_reward_queue import SqsRewardQueue
+
+    urls = settings().reward_queue_urls
+    return SqsRewardQueue({kind: url for kind, url in urls.items() if url})
+
+
+def queue_visibility(kind: str) -> SqsVisibility:
+    from shared.adapters.sqs_reward_queue import SqsVisibility
+
+    url = settings().reward_queue_urls.get(kind)
+    if not url:
+        raise RuntimeError(f"the {kind} queue's URL is not set")
+    return SqsVisibility(url)
+
+
+# --- the services, as each function's handler asks for them ---
+
+
+def program_service() -> ProgramService:
+    return services().programs
+
+
+def advocate_service() -> AdvocateService:
+    return services().advocates
+
+
+def referral_service() -> ReferralService:
+    return services().referrals
+
+
+def event_service() -> EventService:
+    return services().events
+
+
+def review_service() -> ReviewService:
+    return services().reviews
+
+
+def audit_service() -> AuditService:
+    return services().audit
+
+
+def blocklist_service() -> BlocklistService:
+    return services().blocklist_entries
+
+
+def stats_service() -> StatsService:
+    return services().stats
+
+
+def customer_service() -> CustomerService:
+    return services().customers
+
+
+def scoring_service() -> ScoringService:
+    return services().scoring
 
 
 def rescore_candidates() -> RescoreCandidates:
@@ -205,52 +240,13 @@ def rescore_candidates() -> RescoreCandidates:
     return table_rescore_candidates(table())
 
 
-# --- reward fulfilment ---
-
-
-@lru_cache(maxsize=len(REWARD_KINDS))
-def payout_provider(kind: str) -> PayoutProvider:
-    """The provider that pays `kind` rewards, and no other.
-
-    A fulfilment function may read only its own provider's secrets (the template grants
-    FulfilGiftCard the Tremendous key alone, FulfilCash the PayPal keys alone), so it must
-    not build the other one.
-    """
-    from shared.adapters.payout_providers import provider_from_environment
-
-    return provider_from_environment(kind, table())
-
-
 def payout_providers() -> dict[str, PayoutProvider]:
     """Every reward kind's provider, for reconciliation, which reads both providers' orders."""
-    return {kind: payout_provider(kind) for kind in REWARD_KINDS}
-
-
-@lru_cache(maxsize=1)
-def reward_queue() -> RewardQueue:
-    from shared.adapters.sqs_reward_queue import SqsRewardQueue
-
-    urls = {
-        "gift_card": os.environ.get("GIFT_CARD_QUEUE_URL", ""),
-        "cash": os.environ.get("CASH_QUEUE_URL", ""),
-    }
-    return SqsRewardQueue({kind: url for kind, url in urls.items() if url})
-
-
-def queue_visibility(kind: str) -> SqsVisibility:
-    from shared.adapters.sqs_reward_queue import SqsVisibility
-
-    variable = {"gift_card": "GIFT_CARD_QUEUE_URL", "cash": "CASH_QUEUE_URL"}[kind]
-    url = os.environ.get(variable)
-    if not url:
-        raise RuntimeError(f"{variable} is not set")
-    return SqsVisibility(url)
+    return dict(services().providers)
 
 
 def reward_ledger() -> RewardLedger:
-    from shared.services.ledger import RewardLedger
-
-    return RewardLedger(table(), clock())
+    return services().ledger
 
 
 def rewards_of(referral_id: str) -> list[dict[str, Any]]:
@@ -262,40 +258,28 @@ def rewards_of(referral_id: str) -> list[dict[str, Any]]:
 
 
 def release_service() -> ReleaseService:
-    from shared.services.release import ReleaseService
-
-    return ReleaseService(table(), clock(), reward_queue())
+    return services().release
 
 
 def fulfilment_service(kind: str) -> FulfilmentService:
     """Fulfilment of `kind` rewards, through that kind's provider only."""
-    from shared.services.fulfilment import FulfilmentService
-
-    return FulfilmentService(table(), clock(), {kind: payout_provider(kind)})
+    return services().fulfilment(kind)
 
 
 def refund_service() -> RefundService:
-    from shared.services.refunds import RefundService
-
-    return RefundService(table(), clock())
+    return services().refunds
 
 
 def reconcile_service() -> ReconcileService:
-    from shared.services.reconcile import ReconcileService
-
-    return ReconcileService(table(), clock(), payout_providers(), reward_queue())
+    return services().reconcile
 
 
 def reissue_service() -> ReissueService:
-    from shared.services.reissue import ReissueService
-
-    return ReissueService(table(), clock(), payout_providers(), reward_queue())
+    return services().reissue
 
 
 def finance_reversal_service() -> FinanceReversalService:
-    from shared.services.reversal import FinanceReversalService
-
-    return FinanceReversalService(table(), clock())
+    return services().finance_reversal
 
 
 def reset() -> None:
@@ -312,6 +296,7 @@ def reset() -> None:
         _marked_table,
         hasher,
         clock,
+        services,
         _scoring_queue,
         model,
         payout_provider,

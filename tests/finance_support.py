@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from shared.bootstrap import bootstrap
 from shared.clock import Clock
 from shared.domain.referrals import Reason, Referral, ReferralStatus, Risk
 from shared.domain.reviews import enter_review
@@ -18,10 +19,6 @@ from shared.repositories.stats import Counter, ProgramCounters
 from shared.schemas.advocates import AdvocateEnrol
 from shared.schemas.programs import ProgramCreate
 from shared.schemas.referrals import EventCreate, ReferralCreate
-from shared.services.advocates import AdvocateService
-from shared.services.events import EventService
-from shared.services.programs import ProgramService
-from shared.services.referrals import ReferralService
 from shared.storage.table import Table, WriteOp
 from tests.support import advocate_body, program_body, purchase_body, referral_body
 
@@ -36,15 +33,13 @@ class Intake:
     """The intake services over one table, as a client would drive them."""
 
     def __init__(self, table: Table, clock: Clock, hasher: PiiHasher | None = None) -> None:
-        from shared.adapters.memory_queue import MemoryScoringQueue
-
-        hasher = hasher or fixed_hasher()
+        services = bootstrap(table=table, clock=clock, hasher=hasher or fixed_hasher())
         self.table = table
         self.clock = clock
-        self.programs = ProgramService(table, clock)
-        self.advocates = AdvocateService(table, clock, hasher)
-        self.referrals = ReferralService(table, clock, hasher)
-        self.events = EventService(table, clock, hasher, MemoryScoringQueue())
+        self.programs = services.programs
+        self.advocates = services.advocates
+        self.referrals = services.referrals
+        self.events = services.events
 
     def program(self, **overrides: Any) -> str:
         body = ProgramCreate.model_validate(program_body(**overrides))

@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -74,11 +73,11 @@ def sandbox_store(path: str | None) -> SandboxOrderStore:
 def provider_from_environment(
     kind: str,
     table: Table,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
     secret: SecretReader = ssm_secret,
 ) -> PayoutProvider:
-    """The provider that pays `kind` rewards; reads that provider's secrets and no other's."""
-    env = os.environ if env is None else env
+    """The provider that pays `kind` rewards; reads that provider's secrets and no other's.
+    `env` holds the payout variables (`Settings.payouts`)."""
     if kind == "gift_card":
         return _gift_card_provider(env, secret)
     if kind == "cash":
@@ -87,7 +86,7 @@ def provider_from_environment(
 
 
 def providers_from_environment(
-    table: Table, env: Mapping[str, str] | None = None, secret: SecretReader = ssm_secret
+    table: Table, env: Mapping[str, str], secret: SecretReader = ssm_secret
 ) -> dict[str, PayoutProvider]:
     """Both kinds' providers, for reconciliation, which reads every provider's orders."""
     return {

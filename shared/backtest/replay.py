@@ -24,6 +24,7 @@ from shared.adapters.memory_queue import MemoryScoringQueue
 from shared.adapters.memory_reward_queue import MemoryRewardQueue
 from shared.backtest.incremental import FootprintTracker, JournalingTable
 from shared.backtest.ops import Op
+from shared.bootstrap import bootstrap
 from shared.clock import FixedClock
 from shared.domain.referrals import Referral
 from shared.errors import DomainError, InvalidRequest, NotFound
@@ -39,16 +40,7 @@ from shared.schemas.referrals import EventCreate, ReferralCreate
 from shared.schemas.rewards import RefundCreate, RewardEntryOut
 from shared.scoring.features import FeatureExtractor
 from shared.scoring.serving import ModelJudge
-from shared.services.advocates import AdvocateService
-from shared.services.events import EventService
-from shared.services.fulfilment import FulfilmentService, RetryLater
-from shared.services.programs import ProgramService
-from shared.services.reconcile import ReconcileService
-from shared.services.referrals import ReferralService
-from shared.services.refunds import RefundService
-from shared.services.release import ReleaseService
-from shared.services.reviews import ReviewService
-from shared.services.scoring import ScoringService
+from shared.services.fulfilment import RetryLater
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import Table
 
@@ -127,17 +119,28 @@ class Backtest:
             "gift_card": SandboxGiftCardProvider(clock=self.clock),
             "cash": SandboxCashProvider(clock=self.clock),
         }
-        t, c = self.table, self.clock
-        self.programs = ProgramService(t, c)
-        self.advocates = AdvocateService(t, c, hasher)
-        self.referrals = ReferralService(t, c, hasher)
-        self.events = EventService(t, c, hasher, self.scoring_queue)
-        self.scoring = ScoringService(t, c, hasher, model, self.blocklist, self.tracker)
-        self.refunds = RefundService(t, c)
-        self.reviews = ReviewService(t, c, self.scoring.feature_snapshot)
-        self.release = ReleaseService(t, c, self.reward_queue)
-        self.fulfilment = FulfilmentService(t, c, providers)
-        self.reconcile = ReconcileService(t, c, providers, self.reward_queue)
+        services = bootstrap(
+            table=self.table,
+            clock=self.clock,
+            hasher=hasher,
+            providers=providers,
+            reward_queue=self.reward_queue,
+            scoring_queue=self.scoring_queue,
+            model=model,
+            blocklist=self.blocklist,
+            extractor=self.tracker,
+        )
+        self.programs = services.programs
+        self.advocates = services.advocates
+        self.referrals = services.referrals
+        self.events = services.events
+        self.scoring = services.scoring
+        self.refunds = services.refunds
+        self.reviews = services.reviews
+        self.release = services.release
+        self.fulfilment = services.fulfilment()
+        self.reconcile = services.reconcile
+        t = self.table
         self._advocate_repo = AdvocateRepository(t)
         self._referral_repo = ReferralRepository(t)
         self._reward_repo = RewardRepository(t)

@@ -8,7 +8,6 @@ or a copy still in flight is a conflict.
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -171,7 +170,7 @@ def _persistence() -> BasePersistenceLayer:
                 return {self.key_attr: {"S": pk}, str(self.sort_key_attr): {"S": sk}}
 
         _store = ShardedPersistence(
-            table_name=os.environ["TABLE_NAME"],
+            table_name=wiring.settings().table_name,
             key_attr="pk",
             sort_key_attr="sk",
             static_pk_value="IDEMPOTENCY",

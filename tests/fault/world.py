@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from shared.adapters.memory_blocklist import MemoryBlocklist
+from shared.bootstrap import bootstrap
 from shared.clock import FixedClock
 from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import Reward, RewardMessage, RewardStatus
@@ -27,15 +28,6 @@ from shared.schemas.advocates import AdvocateEnrol
 from shared.schemas.programs import ProgramCreate
 from shared.schemas.referrals import EventCreate, ReferralCreate
 from shared.schemas.rewards import RefundCreate
-from shared.services.advocates import AdvocateService
-from shared.services.events import EventService
-from shared.services.fulfilment import FulfilmentService
-from shared.services.programs import ProgramService
-from shared.services.reconcile import ReconcileService
-from shared.services.referrals import ReferralService
-from shared.services.refunds import RefundService
-from shared.services.release import ReleaseService
-from shared.services.scoring import ScoringService
 from shared.storage.table import Table
 from tests.fault.proxies import FaultyProvider, FaultyQueue, FaultyTable, Injector
 from tests.fault.queues import Message, RewardQueuesOnSqs, ScoringQueueOnSqs, SimulatedQueue
@@ -75,16 +67,24 @@ class FaultWorld:
         }
         self.providers = {k: FaultyProvider(p, self.injector) for k, p in self.sandboxes.items()}
         providers: Any = self.providers
-        t, c, h = self.faulty_table, self.clock, PiiHasher(lambda: b"k" * 32)
-        self.programs = ProgramService(t, c)
-        self.advocates = AdvocateService(t, c, h)
-        self.intake = ReferralService(t, c, h)
-        self.events = EventService(t, c, h, self.scoring_port)  # type: ignore[arg-type]
-        self.scoring = ScoringService(t, c, h, None, MemoryBlocklist())
-        self.release = ReleaseService(t, c, self.reward_port)  # type: ignore[arg-type]
-        self.fulfilment = FulfilmentService(t, c, providers)
-        self.refunds = RefundService(t, c)
-        self.reconcile = ReconcileService(t, c, providers, self.reward_port)  # type: ignore[arg-type]
+        services = bootstrap(
+            table=self.faulty_table,
+            clock=self.clock,
+            hasher=PiiHasher(lambda: b"k" * 32),
+            providers=providers,
+            reward_queue=self.reward_port,  # type: ignore[arg-type]
+            scoring_queue=self.scoring_port,  # type: ignore[arg-type]
+            blocklist=MemoryBlocklist(),
+        )
+        self.programs = services.programs
+        self.advocates = services.advocates
+        self.intake = services.referrals
+        self.events = services.events
+        self.scoring = services.scoring
+        self.release = services.release
+        self.fulfilment = services.fulfilment()
+        self.refunds = services.refunds
+        self.reconcile = services.reconcile
         self.referral_repo = ReferralRepository(self.table)
         self.reward_repo = RewardRepository(self.table)
 

@@ -14,6 +14,7 @@ from typing import Any
 from shared.adapters.memory_blocklist import MemoryBlocklist
 from shared.adapters.memory_queue import MemoryScoringQueue
 from shared.adapters.memory_reward_queue import MemoryRewardQueue
+from shared.bootstrap import bootstrap
 from shared.clock import FixedClock
 from shared.domain.advocates import Advocate
 from shared.domain.referrals import Referral, Risk
@@ -25,13 +26,6 @@ from shared.schemas.programs import ProgramCreate
 from shared.schemas.referrals import EventCreate, ReferralCreate
 from shared.scoring.features import FeatureExtractor, Features
 from shared.scoring.serving import ModelJudge
-from shared.services.advocates import AdvocateService
-from shared.services.events import EventService
-from shared.services.programs import ProgramService
-from shared.services.referrals import ReferralService
-from shared.services.release import ReleaseService
-from shared.services.reviews import ReviewService
-from shared.services.scoring import ScoringService
 from shared.storage.memory_table import MemoryTable
 from tests.support import T0, program_body
 
@@ -58,15 +52,24 @@ class World:
 
     def __post_init__(self) -> None:
         self.hasher = PiiHasher(lambda: b"k" * 32)
-        t, c, h = self.table, self.clock, self.hasher
-        self.programs = ProgramService(t, c)
-        self.advocates = AdvocateService(t, c, h)
-        self.referrals = ReferralService(t, c, h)
-        self.events = EventService(t, c, h, self.queue)
-        self.scoring = ScoringService(t, c, h, self.model, self.blocklist)
-        self.extractor = FeatureExtractor(t, h)
-        self.reviews = ReviewService(t, c, self.scoring.feature_snapshot)
-        self.release = ReleaseService(t, c, self.rewards_queue)
+        services = bootstrap(
+            table=self.table,
+            clock=self.clock,
+            hasher=self.hasher,
+            reward_queue=self.rewards_queue,
+            scoring_queue=self.queue,
+            model=self.model,
+            blocklist=self.blocklist,
+        )
+        self.programs = services.programs
+        self.advocates = services.advocates
+        self.referrals = services.referrals
+        self.events = services.events
+        self.scoring = services.scoring
+        self.extractor = FeatureExtractor(self.table, self.hasher)
+        self.reviews = services.reviews
+        self.release = services.release
+        t = self.table
         self.repo = ReferralRepository(t)
         self.audit = AuditLog(t)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from shared.adapters.memory_queue import MemoryScoringQueue
 from shared.adapters.memory_reward_queue import MemoryRewardQueue
+from shared.bootstrap import bootstrap
 from shared.clock import FixedClock
 from shared.domain.referrals import ReferralStatus, Risk
 from shared.domain.rewards import Reward, RewardMessage
@@ -28,15 +28,8 @@ from shared.schemas.advocates import AdvocateEnrol
 from shared.schemas.programs import ProgramCreate
 from shared.schemas.referrals import EventCreate, ReferralCreate
 from shared.schemas.rewards import RefundCreate
-from shared.services.advocates import AdvocateService
-from shared.services.events import EventService
-from shared.services.fulfilment import FulfilmentOutcome, FulfilmentService, RetryLater
-from shared.services.ledger import RewardLedger
-from shared.services.programs import ProgramService
-from shared.services.reconcile import ReconcileService
-from shared.services.referrals import ReferralService
-from shared.services.refunds import RefundOutcome, RefundService
-from shared.services.release import ReleaseService
+from shared.services.fulfilment import FulfilmentOutcome, RetryLater
+from shared.services.refunds import RefundOutcome
 from shared.storage.memory_table import MemoryTable
 from tests.support import T0, advocate_body, program_body, purchase_body, referral_body
 
@@ -52,16 +45,22 @@ class World:
     retries: list[RetryLater] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        hasher = PiiHasher(lambda: b"k" * 32)
-        self.programs = ProgramService(self.table, self.clock)
-        self.advocates = AdvocateService(self.table, self.clock, hasher)
-        self.intake = ReferralService(self.table, self.clock, hasher)
-        self.events = EventService(self.table, self.clock, hasher, MemoryScoringQueue())
-        self.release = ReleaseService(self.table, self.clock, self.queue)
-        self.fulfilment = FulfilmentService(self.table, self.clock, self.providers)
-        self.refunds = RefundService(self.table, self.clock)
-        self.reconcile = ReconcileService(self.table, self.clock, self.providers, self.queue)
-        self.ledger = RewardLedger(self.table, self.clock)
+        services = bootstrap(
+            table=self.table,
+            clock=self.clock,
+            hasher=PiiHasher(lambda: b"k" * 32),
+            providers=self.providers,
+            reward_queue=self.queue,
+        )
+        self.programs = services.programs
+        self.advocates = services.advocates
+        self.intake = services.referrals
+        self.events = services.events
+        self.release = services.release
+        self.fulfilment = services.fulfilment()
+        self.refunds = services.refunds
+        self.reconcile = services.reconcile
+        self.ledger = services.ledger
         self.referral_repo = ReferralRepository(self.table)
         self.program_repo = ProgramRepository(self.table)
         self.advocate_repo = AdvocateRepository(self.table)

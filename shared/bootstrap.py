@@ -1,0 +1,232 @@
+"""The one place that builds the service graph, from adapters handed in.
+
+Lambda (`shared.wiring`), the local stack, the backtest and every test build their
+services here and differ only in what they pass: a DynamoDB table or an in-memory one,
+the system clock or a fixed one, real payout providers or sandboxes, SQS or memory queues.
+
+Each service is built on first use and imports its module then, so a function's handler
+loads only what its own routes call: importing every service, scorer and adapter up front
+made each handler take 2.2-2.7x as long to import as `import boto3` (0.30-0.36 s against
+0.13 s); `make bench` reports the per-function figure as "cold import".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.clock import Clock
+    from shared.payouts import PayoutProvider
+    from shared.pii import PiiHasher
+    from shared.ports import Blocklist, RewardQueue, ScoringQueue
+    from shared.scoring.serving import ModelJudge
+    from shared.services.advocates import AdvocateService
+    from shared.services.audit import AuditService
+    from shared.services.blocklist import BlocklistService
+    from shared.services.customers import CustomerService
+    from shared.services.events import EventService
+    from shared.services.fulfilment import FulfilmentService
+    from shared.services.labels import LabelService
+    from shared.services.ledger import RewardLedger
+    from shared.services.programs import ProgramService
+    from shared.services.reconcile import ReconcileService
+    from shared.services.referrals import ReferralService
+    from shared.services.refunds import RefundService
+    from shared.services.reissue import ReissueService
+    from shared.services.release import ReleaseService
+    from shared.services.reversal import FinanceReversalService
+    from shared.services.reviews import ReviewService
+    from shared.services.scoring import FeatureSource, ScoringService
+    from shared.services.stats import StatsService
+    from shared.storage.table import Table
+
+
+class Services:
+    """Every service of the product over one set of adapters, each built once, on demand."""
+
+    def __init__(
+        self,
+        *,
+        table: Table,
+        clock: Clock,
+        hasher: PiiHasher,
+        providers: Mapping[str, PayoutProvider],
+        reward_queue: Callable[[], RewardQueue],
+        scoring_queue: Callable[[], ScoringQueue],
+        model: Callable[[], ModelJudge | None],
+        blocklist: Blocklist | None,
+        extractor: Callable[[], FeatureSource] | None,
+    ) -> None:
+        self.table = table
+        self.clock = clock
+        self.hasher = hasher
+        self.providers = providers
+        self._reward_queue = reward_queue
+        self._scoring_queue = scoring_queue
+        self._model = model
+        self._blocklist = blocklist
+        self._extractor = extractor
+
+    # --- programs, advocates, intake -----------------------------------------------------
+
+    @cached_property
+    def programs(self) -> ProgramService:
+        from shared.services.programs import ProgramService
+
+        return ProgramService(self.table, self.clock)
+
+    @cached_property
+    def advocates(self) -> AdvocateService:
+        from shared.services.advocates import AdvocateService
+
+        return AdvocateService(self.table, self.clock, self.hasher)
+
+    @cached_property
+    def referrals(self) -> ReferralService:
+        from shared.services.referrals import ReferralService
+
+        return ReferralService(self.table, self.clock, self.hasher)
+
+    @cached_property
+    def events(self) -> EventService:
+        from shared.services.events import EventService
+
+        return EventService(self.table, self.clock, self.hasher, self._scoring_queue())
+
+    # --- fraud scoring, finance review -----------------------------------------------------
+
+    @cached_property
+    def blocklist(self) -> Blocklist:
+        """The scoring side's view of the blocklist."""
+        if self._blocklist is not None:
+            return self._blocklist
+        from shared.repositories.blocklist import TableBlocklist
+
+        return TableBlocklist(self.table)
+
+    @cached_property
+    def scoring(self) -> ScoringService:
+        from shared.services.scoring import ScoringService
+
+        extractor = self._extractor() if self._extractor is not None else None
+        return ScoringService(
+            self.table, self.clock, self.hasher, self._model(), self.blocklist, extractor
+        )
+
+    @cached_property
+    def reviews(self) -> ReviewService:
+        from shared.services.reviews import ReviewService, scored_features
+
+        return ReviewService(
+            self.table, self.clock, features=scored_features(self.table, self.hasher)
+        )
+
+    @cached_property
+    def audit(self) -> AuditService:
+        from shared.services.audit import AuditService
+
+        return AuditService(self.table)
+
+    @cached_property
+    def blocklist_entries(self) -> BlocklistService:
+        from shared.services.blocklist import BlocklistService
+
+        return BlocklistService(self.table, self.clock, self.hasher)
+
+    @cached_property
+    def stats(self) -> StatsService:
+        from shared.services.stats import StatsService
+
+        return StatsService(self.table)
+
+    @cached_property
+    def customers(self) -> CustomerService:
+        from shared.services.customers import CustomerService
+
+        return CustomerService(self.table, self.clock)
+
+    @cached_property
+    def labels(self) -> LabelService:
+        from shared.services.labels import LabelService
+
+        return LabelService(self.table)
+
+    # --- reward fulfilment -----------------------------------------------------------------
+
+    @cached_property
+    def ledger(self) -> RewardLedger:
+        from shared.services.ledger import RewardLedger
+
+        return RewardLedger(self.table, self.clock)
+
+    @cached_property
+    def release(self) -> ReleaseService:
+        from shared.services.release import ReleaseService
+
+        return ReleaseService(self.table, self.clock, self._reward_queue())
+
+    def fulfilment(self, kind: str | None = None) -> FulfilmentService:
+        """Fulfilment through `kind`'s provider only (a fulfilment function may read only
+        its own provider's secrets), or through every provider given."""
+        from shared.services.fulfilment import FulfilmentService
+
+        providers = dict(self.providers) if kind is None else {kind: self.providers[kind]}
+        return FulfilmentService(self.table, self.clock, providers)
+
+    @cached_property
+    def refunds(self) -> RefundService:
+        from shared.services.refunds import RefundService
+
+        return RefundService(self.table, self.clock)
+
+    @cached_property
+    def reconcile(self) -> ReconcileService:
+        from shared.services.reconcile import ReconcileService
+
+        return ReconcileService(self.table, self.clock, dict(self.providers), self._reward_queue())
+
+    @cached_property
+    def reissue(self) -> ReissueService:
+        from shared.services.reissue import ReissueService
+
+        return ReissueService(self.table, self.clock, dict(self.providers), self._reward_queue())
+
+    @cached_property
+    def finance_reversal(self) -> FinanceReversalService:
+        from shared.services.reversal import FinanceReversalService
+
+        return FinanceReversalService(self.table, self.clock)
+
+
+def bootstrap(
+    *,
+    table: Table,
+    clock: Clock,
+    hasher: PiiHasher,
+    providers: Mapping[str, PayoutProvider] | None = None,
+    reward_queue: RewardQueue | None = None,
+    scoring_queue: ScoringQueue | None = None,
+    model: ModelJudge | None = None,
+    blocklist: Blocklist | None = None,
+    extractor: FeatureSource | None = None,
+) -> Services:
+    """The product's services over these adapters. Left out: in-memory queues, no model
+    (rules only), the table's own blocklist and the plain feature extractor."""
+    from shared.adapters.memory_queue import MemoryScoringQueue
+    from shared.adapters.memory_reward_queue import MemoryRewardQueue
+
+    rewards_out = reward_queue if reward_queue is not None else MemoryRewardQueue()
+    scoring_out = scoring_queue if scoring_queue is not None else MemoryScoringQueue()
+    return Services(
+        table=table,
+        clock=clock,
+        hasher=hasher,
+        providers=providers if providers is not None else {},
+        reward_queue=lambda: rewards_out,
+        scoring_queue=lambda: scoring_out,
+        model=lambda: model,
+        blocklist=blocklist,
+        extractor=(lambda: extractor) if extractor is not None else None,
+    )
