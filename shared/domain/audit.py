@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.ids import new_id
+
 
 class AuditEntry(BaseModel):
     model_config = ConfigDict(defer_build=True)
@@ -21,3 +23,31 @@ class AuditEntry(BaseModel):
     after: dict[str, Any] | None = None
     note: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def record(
+        cls,
+        at: datetime,
+        actor: str,
+        action: str,
+        *,
+        referral_id: str | None = None,
+        program_id: str | None = None,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        note: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """A new entry with its own id: what `actor` did at `at`."""
+        return cls(
+            entry_id=new_id("aud"),
+            at=at,
+            actor=actor,
+            action=action,
+            referral_id=referral_id,
+            program_id=program_id,
+            before=before,
+            after=after,
+            note=note,
+            details=details or {},
+        )

@@ -7,6 +7,7 @@ from shared.domain.audit import AuditEntry
 from shared.repositories import keys
 from shared.repositories.codec import from_item, to_doc
 from shared.repositories.sharded import merged_page
+from shared.repositories.unit_of_work import Changes
 from shared.storage.table import NotExists, Put, Table
 
 
@@ -32,6 +33,10 @@ class AuditLog:
             item["gsi1pk"] = keys.program_audit(entry.program_id, shard)
             item["gsi1sk"] = sort
         return Put(item, NotExists())
+
+    def append(self, entry: AuditEntry, *, within: Changes) -> None:
+        """Record `entry` with the change it describes (committed with `within`)."""
+        within.stage(self.entry_op(entry))
 
     def for_referral(
         self, referral_id: str, limit: int = 50, cursor: str | None = None

@@ -6,11 +6,13 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from shared.clock import iso
+from shared.domain.changes import ReferralMoved
 from shared.domain.events import ReferralEvent
 from shared.domain.referrals import Referral, ReferralStatus
 from shared.repositories import keys
 from shared.repositories.codec import from_item, to_doc
 from shared.repositories.sharded import merged_items, merged_page
+from shared.repositories.unit_of_work import Changes
 from shared.storage.table import (
     ConditionFailed,
     Equals,
@@ -30,8 +32,8 @@ class DuplicateReferee(Exception):
         self.referral_id = referral_id
 
 
-class StaleReferral(Exception):
-    """The referral changed since it was read."""
+# The referral changed since it was read (the domain's name for it is `ReferralMoved`).
+StaleReferral = ReferralMoved
 
 
 class EventExists(Exception):
@@ -104,6 +106,12 @@ class ReferralRepository:
     def save_op(self, referral: Referral, expected_version: int) -> Put:
         """A conditional write of the new state, for use inside a larger transaction."""
         return Put(self._item(referral), Equals("version", expected_version))
+
+    def stage_save(self, referral: Referral, expected_version: int, *, within: Changes) -> None:
+        """Save the new state with `within`, if the stored one is still `expected_version`;
+        otherwise the commit raises `ReferralMoved`."""
+        referral_id = referral.referral_id
+        within.stage(self.save_op(referral, expected_version), lambda: ReferralMoved(referral_id))
 
     def save(
         self, referral: Referral, expected_version: int, extra: Sequence[WriteOp] = ()

@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from shared.repositories import keys
+from shared.repositories.unit_of_work import Changes
 from shared.storage.table import Table, Update
 
 
@@ -53,6 +54,11 @@ class ProgramCounters:
             add={str(name): delta for name, delta in deltas.items()},
             set={"type": "stats"},
         )
+
+    @staticmethod
+    def count(program_id: str, deltas: Mapping[str, Decimal | int], *, within: Changes) -> None:
+        """Add `deltas` to the program's figures, with the change they count."""
+        within.stage(ProgramCounters.add_op(program_id, deltas))
 
     def totals(self, program_id: str) -> dict[str, Decimal]:
         sums: dict[str, Decimal] = {}
