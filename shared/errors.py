@@ -49,3 +49,12 @@ class InvalidRequest(DomainError):
     @classmethod
     def field(cls, field: str, message: str, code: str = "invalid") -> InvalidRequest:
         return cls([FieldError(field, message, code)])
+
+
+class Deferred(Exception):
+    """Not now: leave the queue message and deliver it again after `delay_seconds`."""
+
+    def __init__(self, delay_seconds: float, reason: str) -> None:
+        super().__init__(f"{reason} (retry in {delay_seconds:g}s)")
+        self.delay_seconds = delay_seconds
+        self.reason = reason

@@ -1,24 +1,36 @@
-"""Pays gift-card rewards from their queue exactly once (see shared.services.fulfilment)."""
+"""Pays gift card rewards from their queue exactly once (see shared.services.fulfilment)."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared import wiring
-from shared.adapters.fulfilment_batch import fulfilment_handler
-from shared.adapters.logging import make_logger
+from shared.domain.rewards import RewardMessage
+from shared.runtime.consumer import Consumer, Delivery
 
-logger = make_logger("fulfil-gift-card")
-# Only the gift-card provider is built here: this function may not read the other
-# provider's secrets.
-_handle = fulfilment_handler(
-    "gift_card", logger, partial(wiring.fulfilment_service, "gift_card"), wiring.queue_visibility
+# Take no new record with less time than this left: one provider call plus its lookup can
+# take two HTTP timeouts. The untouched records come back after a short delay.
+RESERVE_MS = 25_000
+
+consumer = Consumer(
+    "fulfil-gift-card",
+    RewardMessage,
+    clock=wiring.clock,
+    done="reward fulfilment",
+    visibility=lambda: wiring.queue_visibility("gift_card"),
+    reserve_ms=RESERVE_MS,
 )
 
 
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return _handle(event, context)
+def fulfil(message: RewardMessage, delivery: Delivery) -> dict[str, Any]:
+    # Only the gift_card provider is built here: this function may not read the other
+    # provider's secrets.
+    outcome = wiring.fulfilment_service("gift_card").fulfil(message)
+    return {
+        "reward_id": outcome.reward_id,
+        "status": outcome.status.value if outcome.status else None,
+        "action": outcome.action,
+    }
+
+
+lambda_handler = consumer.handler(fulfil)

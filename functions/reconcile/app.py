@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from shared import wiring
-from shared.adapters.logging import make_logger
-from shared.clock import parse_iso
+from shared.runtime.job import Job, Run
 
-logger = make_logger("reconcile")
-
-
-def _now(event: dict[str, Any]) -> datetime | None:
-    """The EventBridge event's `time` is "now" (the CLI's --now sets it); else the clock's."""
-    return parse_iso(event["time"]) if event.get("time") else None
+job = Job("reconcile", done="reconcile finished", clock=wiring.clock)
 
 
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = wiring.reconcile_service().run(_now(event)).as_dict()
-    if report["clean"]:
-        logger.info("reconcile finished", extra={"report": report})
-    else:
-        logger.error("reconcile found mismatches", extra={"report": report})
+def reconcile(run: Run) -> dict[str, Any]:
+    report = wiring.reconcile_service().run(run.now).as_dict()
+    if not report["clean"]:
+        # The template's alarm filters on this message.
+        run.logger.error("reconcile found mismatches", extra={"report": report})
     return report
+
+
+lambda_handler = job.handler(reconcile)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import boto3
+
+from shared.messages import ScoringMessage
 
 
 class SqsScoringQueue:
@@ -16,5 +17,5 @@ class SqsScoringQueue:
     def request_scoring(self, referral_id: str, trigger: str) -> None:
         self._client.send_message(
             QueueUrl=self._queue_url,
-            MessageBody=json.dumps({"referral_id": referral_id, "trigger": trigger}),
+            MessageBody=ScoringMessage(referral_id=referral_id, trigger=trigger).body(),
         )

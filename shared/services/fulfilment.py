@@ -30,6 +30,7 @@ from shared.domain.rewards import (
     RewardMessage,
     RewardStatus,
 )
+from shared.errors import Deferred
 from shared.payouts import (
     PayoutOrder,
     PayoutProvider,
@@ -64,13 +65,11 @@ _MESSAGES = {
 }
 
 
-class RetryLater(Exception):
+class RetryLater(Deferred):
     """Leave the message on the queue and deliver it again after `delay_seconds`."""
 
     def __init__(self, delay_seconds: float, reason: str) -> None:
-        super().__init__(f"{reason} (retry in {delay_seconds:g}s)")
-        self.delay_seconds = max(MIN_RETRY_S, delay_seconds)
-        self.reason = reason
+        super().__init__(max(MIN_RETRY_S, delay_seconds), reason)
 
 
 @dataclass(frozen=True)

@@ -92,13 +92,7 @@ class World:
         """What scoring or a finance approval does: the referral waits in `holding`."""
         referral = self.referral_repo.get(referral_id)
         assert referral is not None
-        held = referral.model_copy(
-            update={
-                "status": ReferralStatus.HOLDING,
-                "version": referral.version + 1,
-                "risk": risk or referral.risk,
-            }
-        )
+        held = referral.move(ReferralStatus.HOLDING, self.clock.now(), risk=risk or referral.risk)
         self.referral_repo.save(held, referral.version)
 
     def approved(self, program_id: str, code: str, **kwargs: Any) -> str:

@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -23,7 +24,7 @@ from hypothesis.stateful import (
 
 from shared.adapters.memory_reward_queue import MemoryRewardQueue
 from shared.clock import FixedClock
-from shared.domain.referrals import ReferralStatus
+from shared.domain.referrals import TRANSITIONS, ReferralStatus
 from shared.domain.rewards import HOLDS_BUDGET, Reward, RewardMessage, RewardStatus
 from shared.errors import InvalidRequest
 from shared.payouts import (
@@ -39,7 +40,7 @@ from shared.payouts.sandbox_faults import FaultPlan
 from shared.repositories import keys
 from shared.services.fulfilment import FulfilmentService
 from shared.storage.memory_table import MemoryTable
-from shared.storage.table import query_all
+from shared.storage.table import Item, query_all
 from tests.support import T0
 from tests.unit.rewards.conftest import World
 from tests.unit.rewards.test_fulfilment import DiesAfterPaying, ProcessDied
@@ -81,6 +82,22 @@ class FlakyProvider:
         return self.inner.list_orders(since)
 
 
+class StatusHistoryTable(MemoryTable):
+    """The in-memory table, keeping each referral's stored statuses in the order written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.histories: dict[str, list[ReferralStatus]] = {}
+
+    def _store(self, key: tuple[str, str], item: Item | None) -> None:
+        if item is not None and item.get("type") == "referral":
+            history = self.histories.setdefault(str(item["doc"]["referral_id"]), [])
+            status = ReferralStatus(item["status"])
+            if not history or history[-1] != status:
+                history.append(status)
+        super()._store(key, item)
+
+
 class LedgerMachine(RuleBasedStateMachine):
     referrals = Bundle("referrals")
 
@@ -93,7 +110,7 @@ class LedgerMachine(RuleBasedStateMachine):
         }
         self.flaky = {kind: FlakyProvider(p) for kind, p in self.sandboxes.items()}
         self.w = World(
-            table=MemoryTable(),
+            table=StatusHistoryTable(),
             clock=clock,
             queue=MemoryRewardQueue(),
             gift_faults=FaultPlan.none(),
@@ -247,6 +264,17 @@ class LedgerMachine(RuleBasedStateMachine):
         for order in orders:
             reward_id = order.idempotency_key.removeprefix("rwd-")
             assert may_have_paid.get(reward_id) == order.amount, reward_id
+
+    @invariant()
+    def every_stored_status_history_is_a_path_in_the_life_cycle(self) -> None:
+        if not hasattr(self, "w"):
+            return
+        table = self.w.table
+        assert isinstance(table, StatusHistoryTable)
+        for referral_id, history in table.histories.items():
+            assert history[0] == ReferralStatus.PENDING, referral_id
+            for before, after in pairwise(history):
+                assert after in TRANSITIONS[before], (referral_id, history)
 
     @invariant()
     def the_cap_holds(self) -> None:

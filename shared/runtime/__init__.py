@@ -1,0 +1,1 @@
+"""What a queue or scheduled function is given, as `shared.http.api.Api` is for HTTP."""
