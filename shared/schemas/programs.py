@@ -14,6 +14,15 @@ from shared.schemas.common import Amount, Currency, MoneyIn, MoneyOut, Out, Stri
 class RewardIn(MoneyIn):
     kind: RewardKind
 
+    @field_validator("amount")
+    @classmethod
+    def _pays_something(cls, amount: Decimal) -> Decimal:
+        # A reward of nothing cannot be paid out: a provider refuses it, and the referral
+        # would wait in `rewarding` for ever.
+        if amount <= 0:
+            raise ValueError("a reward pays a positive amount")
+        return amount
+
 
 class RewardsIn(Strict):
     advocate: RewardIn | None = None
