@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from shared import wiring
-from shared.domain.rewards import RewardMessage
-from shared.runtime.consumer import Consumer, Delivery
+from shared.runtime.fulfilment import fulfilment_handler
 
-# Take no new record with less time than this left: one provider call plus its lookup can
-# take two HTTP timeouts. The untouched records come back after a short delay.
-RESERVE_MS = 25_000
-
-consumer = Consumer(
-    "fulfil-cash",
-    RewardMessage,
-    clock=wiring.clock,
-    done="reward fulfilment",
+lambda_handler = fulfilment_handler(
+    "cash",
+    service=lambda: wiring.fulfilment_service("cash"),
     visibility=lambda: wiring.queue_visibility("cash"),
-    reserve_ms=RESERVE_MS,
+    clock=wiring.clock,
 )
-
-
-def fulfil(message: RewardMessage, delivery: Delivery) -> dict[str, Any]:
-    # Only the cash provider is built here: this function may not read the other
-    # provider's secrets.
-    outcome = wiring.fulfilment_service("cash").fulfil(message)
-    return {
-        "reward_id": outcome.reward_id,
-        "status": outcome.status.value if outcome.status else None,
-        "action": outcome.action,
-    }
-
-
-lambda_handler = consumer.handler(fulfil)
