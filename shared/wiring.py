@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from shared.services.audit import AuditService
     from shared.services.blocklist import BlocklistService
     from shared.services.customers import CustomerService
+    from shared.services.drift_monitor import DriftMonitor
     from shared.services.events import EventService
     from shared.services.fulfilment import FulfilmentService
     from shared.services.ledger import RewardLedger
@@ -35,9 +36,10 @@ if TYPE_CHECKING:
     from shared.services.refunds import RefundService
     from shared.services.reissue import ReissueService
     from shared.services.release import ReleaseService
+    from shared.services.rescore_sweep import RescoreCandidates, RescoreSweep
     from shared.services.reversal import FinanceReversalService
     from shared.services.reviews import ReviewService
-    from shared.services.scoring import RescoreCandidates, ScoringService
+    from shared.services.scoring import ScoringService
     from shared.services.stats import StatsService
     from shared.storage.table import Table
 
@@ -78,7 +80,7 @@ def table() -> Table:
 
 @lru_cache(maxsize=1)
 def _marked_table() -> Table:
-    from shared.services.rescore_marks import marking_table
+    from shared.repositories.rescore_marks import marking_table
 
     # Each committed write marks the referrals whose feature inputs it changed.
     base = _installed_table if _installed_table is not None else _dynamo_table()
@@ -192,15 +194,31 @@ def model() -> ModelJudge | None:
 
 
 def scoring_service() -> ScoringService:
-    from shared.services.rescore_marks import tracked_extractor
+    from shared.repositories.rescore_marks import tracked_extractor
+    from shared.repositories.scoring_records import ScoringRecords
     from shared.services.scoring import ScoringService
 
     extractor = tracked_extractor(table(), hasher())
-    return ScoringService(table(), clock(), hasher(), model(), blocklist(), extractor)
+    return ScoringService(ScoringRecords(table()), clock(), model(), blocklist(), extractor)
+
+
+def drift_monitor() -> DriftMonitor:
+    from shared.repositories.drift_references import DriftReferences
+    from shared.services.drift_monitor import DriftMonitor
+
+    return DriftMonitor(DriftReferences(table()), clock(), model())
+
+
+def rescore_sweep() -> RescoreSweep:
+    """The hourly re-score of unpaid referrals, scoring each with `scoring_service()`."""
+    from shared.repositories.scoring_records import ScoringRecords
+    from shared.services.rescore_sweep import RescoreSweep
+
+    return RescoreSweep(scoring_service(), ScoringRecords(table()), drift_monitor())
 
 
 def rescore_candidates() -> RescoreCandidates:
-    from shared.services.rescore_marks import table_rescore_candidates
+    from shared.repositories.rescore_marks import table_rescore_candidates
 
     return table_rescore_candidates(table())
 

@@ -30,7 +30,7 @@ metrics = Metrics(
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The scheduled event's `time` is "now", so a manual run can act at a chosen moment.
     now = parse_iso(event["time"]) if event.get("time") else datetime.now(UTC)
-    service = wiring.scoring_service()
+    service = wiring.rescore_sweep()
     if service.rules_only:
         logger.warning("no trained model found; re-scoring on rules only (rules-1)")
     # Referrals marked by a write since their last score, and those due for release

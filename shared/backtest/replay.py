@@ -30,9 +30,12 @@ from shared.errors import DomainError, InvalidRequest, NotFound
 from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider
 from shared.pii import PiiHasher
 from shared.repositories.advocates import AdvocateRepository
+from shared.repositories.drift_references import DriftReferences
 from shared.repositories.footprints import FootprintStore
 from shared.repositories.referrals import ReferralRepository
 from shared.repositories.rewards import RewardRepository
+from shared.repositories.scoring_evidence import ScoringEvidence
+from shared.repositories.scoring_records import ScoringRecords
 from shared.schemas.advocates import AdvocateEnrol
 from shared.schemas.programs import ProgramCreate
 from shared.schemas.referrals import EventCreate, ReferralCreate
@@ -40,6 +43,7 @@ from shared.schemas.rewards import RefundCreate, RewardEntryOut
 from shared.scoring.features import FeatureExtractor
 from shared.scoring.serving import ModelJudge
 from shared.services.advocates import AdvocateService
+from shared.services.drift_monitor import DriftMonitor
 from shared.services.events import EventService
 from shared.services.fulfilment import FulfilmentService, RetryLater
 from shared.services.programs import ProgramService
@@ -47,6 +51,7 @@ from shared.services.reconcile import ReconcileService
 from shared.services.referrals import ReferralService
 from shared.services.refunds import RefundService
 from shared.services.release import ReleaseService
+from shared.services.rescore_sweep import RescoreSweep
 from shared.services.reviews import ReviewService
 from shared.services.scoring import ScoringService
 from shared.storage.memory_table import MemoryTable
@@ -116,7 +121,8 @@ class Backtest:
             journal = JournalingTable(store)
             store = wrap(journal)
             kept = footprints(journal.inner) if footprints is not None else None
-            self.tracker = FootprintTracker(FeatureExtractor(store, hasher), journal, kept)
+            extractor = FeatureExtractor(ScoringEvidence(store), hasher)
+            self.tracker = FootprintTracker(extractor, journal, kept)
         else:
             store = wrap(store)
         self.table: Table = store
@@ -132,7 +138,12 @@ class Backtest:
         self.advocates = AdvocateService(t, c, hasher)
         self.referrals = ReferralService(t, c, hasher)
         self.events = EventService(t, c, hasher, self.scoring_queue)
-        self.scoring = ScoringService(t, c, hasher, model, self.blocklist, self.tracker)
+        records = ScoringRecords(t)
+        features = self.tracker or FeatureExtractor(ScoringEvidence(t), hasher)
+        self.scoring = ScoringService(records, c, model, self.blocklist, features)
+        self.rescore = RescoreSweep(
+            self.scoring, records, DriftMonitor(DriftReferences(t), c, model)
+        )
         self.refunds = RefundService(t, c)
         self.reviews = ReviewService(t, c, self.scoring.feature_snapshot)
         self.release = ReleaseService(t, c, self.reward_queue)
@@ -270,7 +281,7 @@ class Backtest:
                     self.reward_queue.send_reward(_kind, message.reward_id, message.referral_id)
 
     def _rescore(self, moment: datetime) -> None:
-        report = self.scoring.rescore_unpaid(
+        report = self.rescore.rescore_unpaid(
             moment, self.tracker, release_within=self._release_within
         )
         self._rescore_examined += report.examined

@@ -21,13 +21,18 @@ from shared.errors import Conflict
 from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider
 from shared.pii import PiiHasher
 from shared.ports import RewardQueue, ScoringQueue
+from shared.repositories.drift_references import DriftReferences
 from shared.repositories.referrals import ReferralRepository
 from shared.repositories.rewards import RewardRepository
+from shared.repositories.scoring_evidence import ScoringEvidence
+from shared.repositories.scoring_records import ScoringRecords
 from shared.schemas.advocates import AdvocateEnrol
 from shared.schemas.programs import ProgramCreate
 from shared.schemas.referrals import EventCreate, ReferralCreate
 from shared.schemas.rewards import RefundCreate
+from shared.scoring.features import FeatureExtractor
 from shared.services.advocates import AdvocateService
+from shared.services.drift_monitor import DriftMonitor
 from shared.services.events import EventService
 from shared.services.fulfilment import FulfilmentService
 from shared.services.programs import ProgramService
@@ -35,6 +40,7 @@ from shared.services.reconcile import ReconcileService
 from shared.services.referrals import ReferralService
 from shared.services.refunds import RefundService
 from shared.services.release import ReleaseService
+from shared.services.rescore_sweep import RescoreSweep
 from shared.services.scoring import ScoringService
 from shared.storage.table import Table
 from tests.fault.proxies import FaultyProvider, FaultyQueue, FaultyTable, Injector
@@ -80,7 +86,11 @@ class FaultWorld:
         self.advocates = AdvocateService(t, c, h)
         self.intake = ReferralService(t, c, h)
         self.events = EventService(t, c, h, self.scoring_port)  # type: ignore[arg-type]
-        self.scoring = ScoringService(t, c, h, None, MemoryBlocklist())
+        records = ScoringRecords(t)
+        extractor = FeatureExtractor(ScoringEvidence(t), h)
+        self.scoring = ScoringService(records, c, None, MemoryBlocklist(), extractor)
+        drift = DriftMonitor(DriftReferences(t), c, None)
+        self.rescore = RescoreSweep(self.scoring, records, drift)
         self.release = ReleaseService(t, c, self.reward_port)  # type: ignore[arg-type]
         self.fulfilment = FulfilmentService(t, c, providers)
         self.refunds = RefundService(t, c)
@@ -199,7 +209,7 @@ class FaultWorld:
         self.job("reconcile", lambda: self.reconcile.run(self.clock.now()))
 
     def run_rescore(self) -> None:
-        self.job("rescore", lambda: self.scoring.rescore_unpaid(self.clock.now()))
+        self.job("rescore", lambda: self.rescore.rescore_unpaid(self.clock.now()))
 
     def quiesce(self) -> int:
         """Let time pass and everything run again until nothing is left to do."""

@@ -19,17 +19,23 @@ from shared.domain.advocates import Advocate
 from shared.domain.referrals import Referral, Risk
 from shared.pii import PiiHasher
 from shared.repositories.audit import AuditLog
+from shared.repositories.drift_references import DriftReferences
 from shared.repositories.referrals import ReferralRepository
+from shared.repositories.scoring_evidence import ScoringEvidence
+from shared.repositories.scoring_records import ScoringRecords
 from shared.schemas.advocates import AdvocateEnrol
 from shared.schemas.programs import ProgramCreate
 from shared.schemas.referrals import EventCreate, ReferralCreate
-from shared.scoring.features import FeatureExtractor, Features
+from shared.scoring.feature_values import Features
+from shared.scoring.features import FeatureExtractor
 from shared.scoring.serving import ModelJudge
 from shared.services.advocates import AdvocateService
+from shared.services.drift_monitor import DriftMonitor
 from shared.services.events import EventService
 from shared.services.programs import ProgramService
 from shared.services.referrals import ReferralService
 from shared.services.release import ReleaseService
+from shared.services.rescore_sweep import RescoreSweep
 from shared.services.reviews import ReviewService
 from shared.services.scoring import ScoringService
 from shared.storage.memory_table import MemoryTable
@@ -63,8 +69,11 @@ class World:
         self.advocates = AdvocateService(t, c, h)
         self.referrals = ReferralService(t, c, h)
         self.events = EventService(t, c, h, self.queue)
-        self.scoring = ScoringService(t, c, h, self.model, self.blocklist)
-        self.extractor = FeatureExtractor(t, h)
+        self.extractor = FeatureExtractor(ScoringEvidence(t), h)
+        self.records = ScoringRecords(t)
+        self.scoring = ScoringService(self.records, c, self.model, self.blocklist, self.extractor)
+        self.drift = DriftMonitor(DriftReferences(t), c, self.model)
+        self.sweep = RescoreSweep(self.scoring, self.records, self.drift)
         self.reviews = ReviewService(t, c, self.scoring.feature_snapshot)
         self.release = ReleaseService(t, c, self.rewards_queue)
         self.repo = ReferralRepository(t)
