@@ -57,8 +57,8 @@ WINDOWED: dict[EvidenceKind, timedelta] = {
     EvidenceKind.IP: DAY,
     EvidenceKind.IP_PREFIX: DAY,
 }
-# A card is counted over a week around its first use on the referral: cards are reused
-# more slowly than devices and networks.
+# Referrals paid with the referee's card are counted over a week around the card's first
+# use on the referral (devices and networks over a day, WINDOWED).
 CARD_WINDOW = WEEK
 # Influencers cause bursts too: velocity alone never flags, it strengthens other signals.
 # Uses of one advocate's code (within an hour, a day, a week) that add a hint, then a
@@ -66,16 +66,17 @@ CARD_WINDOW = WEEK
 ADVOCATE_REFERRALS_1H = (5, 10)
 ADVOCATE_REFERRALS_24H = (15, 40)
 ADVOCATE_REFERRALS_7D = 50
-# Other referrals from the referee's device within a day: one is a shared computer, this
-# many is a device farm.
+# Other referrals from the referee's device within a day: any is telling (one device is
+# one person more often than not); this many is one machine signing people up.
 DEVICE_REFERRALS_FARM = 3
-# Other referrals from the referee's IP address within a day: a household has a few, an
-# office or a proxy has this many, then this many more...
+# Other referrals from the referee's IP address within a day: households and offices
+# share an address, so fewer than the first count nothing, and the second counts more.
 IP_REFERRALS = (3, 8)
-# ... and from its /24 network, which strangers share at a campus or a carrier.
+# Other referrals from its /24 network, which strangers share on one carrier or campus:
+# only a crowd counts, and only as a hint.
 NETWORK_REFERRALS = 15
-# Other referrals paid with the referee's card within a week: one is a passed-on card,
-# this many is one payer behind many referrals.
+# Other referrals paid with the referee's card within a week: any is telling (a card is
+# one payer); this many is one payer behind a batch of referrals.
 CARD_REFERRALS_MANY = 3
 
 # --- conversion -----------------------------------------------------------------------------

@@ -7,13 +7,16 @@ from datetime import timedelta
 
 import pytest
 
+from shared.clock import iso
 from shared.domain.audit import AuditEntry
 from shared.domain.errors import ReferralMoved
 from shared.domain.evidence import EvidenceKind
 from shared.domain.referrals import ReferralStatus
 from shared.pii import PiiKind
+from shared.repositories import keys
 from shared.repositories.drift_references import DriftReferences
 from shared.repositories.evidence import EvidenceIndex, Observation
+from shared.repositories.feature_changes import change_matters
 from shared.repositories.referrals import ReferralRepository
 from shared.repositories.scoring_evidence import ScoringEvidence
 from shared.scoring import rules
@@ -162,3 +165,32 @@ class TestDriftReferences:
 
     def test_a_version_without_a_reference_has_no_histograms(self) -> None:
         assert DriftReferences(MemoryTable()).histograms("m2") == {}
+
+
+class TestChangeMatters:
+    def _sighting(self, at: str, **item: str) -> dict[str, str]:
+        return {"customer_id": "cus_other", "advocate_id": "adv_other", "occurred_at": at, **item}
+
+    def test_a_new_device_sighting_far_from_the_referral_changes_nothing(
+        self, world: World
+    ) -> None:
+        referral = world.refer(world.advocate(world.program()))
+        far = iso(referral.occurred_at + timedelta(days=3))
+        after = self._sighting(far)
+        assert not change_matters(referral, "EV#device#h", "s", None, after)
+
+    def test_a_new_sighting_of_the_advocate_matters_however_far(self, world: World) -> None:
+        referral = world.refer(world.advocate(world.program()))
+        far = iso(referral.occurred_at + timedelta(days=3))
+        after = self._sighting(far, advocate_id=referral.advocate_id)
+        assert change_matters(referral, "EV#device#h", "s", None, after)
+
+    def test_a_change_to_the_referral_outside_its_inputs_changes_nothing(
+        self, world: World
+    ) -> None:
+        referral = world.refer(world.advocate(world.program()))
+        pk, sk = keys.referral(referral.referral_id)
+        before = {"doc": {"advocate_id": referral.advocate_id, "note": "a"}}
+        after = {"doc": {"advocate_id": referral.advocate_id, "note": "b"}}
+        assert not change_matters(referral, pk, sk, before, after)
+        assert change_matters(referral, pk, sk, before, {"doc": {"advocate_id": "adv_x"}})
