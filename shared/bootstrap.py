@@ -21,11 +21,14 @@ if TYPE_CHECKING:
     from shared.payouts import PayoutProvider
     from shared.pii import PiiHasher
     from shared.ports import Blocklist, RewardQueue, ScoringQueue
+    from shared.repositories.scoring_records import ScoringRecords
+    from shared.scoring.feature_values import FeatureSource
     from shared.scoring.serving import ModelJudge
     from shared.services.advocates import AdvocateService
     from shared.services.audit import AuditService
     from shared.services.blocklist import BlocklistService
     from shared.services.customers import CustomerService
+    from shared.services.drift_monitor import DriftMonitor
     from shared.services.events import EventService
     from shared.services.fulfilment import FulfilmentService
     from shared.services.labels import LabelService
@@ -36,9 +39,10 @@ if TYPE_CHECKING:
     from shared.services.refunds import RefundService
     from shared.services.reissue import ReissueService
     from shared.services.release import ReleaseService
+    from shared.services.rescore_sweep import RescoreSweep
     from shared.services.reversal import FinanceReversalService
     from shared.services.reviews import ReviewService
-    from shared.services.scoring import FeatureSource, ScoringService
+    from shared.services.scoring import ScoringService
     from shared.services.stats import StatsService
     from shared.storage.table import Table
 
@@ -107,13 +111,42 @@ class Services:
         return TableBlocklist(self.table)
 
     @cached_property
+    def features(self) -> FeatureSource:
+        """The features of a referral as of a time, from the stored evidence."""
+        if self._extractor is not None:
+            return self._extractor()
+        from shared.repositories.scoring_evidence import ScoringEvidence
+        from shared.scoring.features import FeatureExtractor
+
+        return FeatureExtractor(ScoringEvidence(self.table), self.hasher)
+
+    @cached_property
+    def scoring_records(self) -> ScoringRecords:
+        from shared.repositories.scoring_records import ScoringRecords
+
+        return ScoringRecords(self.table)
+
+    @cached_property
     def scoring(self) -> ScoringService:
         from shared.services.scoring import ScoringService
 
-        extractor = self._extractor() if self._extractor is not None else None
         return ScoringService(
-            self.table, self.clock, self.hasher, self._model(), self.blocklist, extractor
+            self.scoring_records, self.clock, self._model(), self.blocklist, self.features
         )
+
+    @cached_property
+    def drift(self) -> DriftMonitor:
+        from shared.repositories.drift_references import DriftReferences
+        from shared.services.drift_monitor import DriftMonitor
+
+        return DriftMonitor(DriftReferences(self.table), self.clock, self._model())
+
+    @cached_property
+    def sweep(self) -> RescoreSweep:
+        """The hourly re-score of unpaid referrals, each scored by `scoring`."""
+        from shared.services.rescore_sweep import RescoreSweep
+
+        return RescoreSweep(self.scoring, self.scoring_records, self.drift)
 
     @cached_property
     def reviews(self) -> ReviewService:

@@ -21,11 +21,13 @@ if TYPE_CHECKING:
     from shared.payouts import PayoutProvider
     from shared.pii import PiiHasher
     from shared.ports import RewardQueue
+    from shared.scoring.feature_values import FeatureSource
     from shared.scoring.serving import ModelJudge
     from shared.services.advocates import AdvocateService
     from shared.services.audit import AuditService
     from shared.services.blocklist import BlocklistService
     from shared.services.customers import CustomerService
+    from shared.services.drift_monitor import DriftMonitor
     from shared.services.events import EventService
     from shared.services.fulfilment import FulfilmentService
     from shared.services.ledger import RewardLedger
@@ -35,9 +37,10 @@ if TYPE_CHECKING:
     from shared.services.refunds import RefundService
     from shared.services.reissue import ReissueService
     from shared.services.release import ReleaseService
+    from shared.services.rescore_sweep import RescoreCandidates, RescoreSweep
     from shared.services.reversal import FinanceReversalService
     from shared.services.reviews import ReviewService
-    from shared.services.scoring import FeatureSource, RescoreCandidates, ScoringService
+    from shared.services.scoring import ScoringService
     from shared.services.stats import StatsService
     from shared.storage.table import Table
 
@@ -79,7 +82,7 @@ def table() -> Table:
 
 @lru_cache(maxsize=1)
 def _marked_table() -> Table:
-    from shared.services.rescore_marks import marking_table
+    from shared.repositories.rescore_marks import marking_table
 
     # Each committed write marks the referrals whose feature inputs it changed.
     base = _installed_table if _installed_table is not None else _dynamo_table()
@@ -161,7 +164,7 @@ def model() -> ModelJudge | None:
 
 
 def _tracked_extractor() -> FeatureSource:
-    from shared.services.rescore_marks import tracked_extractor
+    from shared.repositories.rescore_marks import tracked_extractor
 
     return tracked_extractor(table(), hasher())
 
@@ -234,8 +237,17 @@ def scoring_service() -> ScoringService:
     return services().scoring
 
 
+def drift_monitor() -> DriftMonitor:
+    return services().drift
+
+
+def rescore_sweep() -> RescoreSweep:
+    """The hourly re-score of unpaid referrals, scoring each with `scoring_service()`."""
+    return services().sweep
+
+
 def rescore_candidates() -> RescoreCandidates:
-    from shared.services.rescore_marks import table_rescore_candidates
+    from shared.repositories.rescore_marks import table_rescore_candidates
 
     return table_rescore_candidates(table())
 

@@ -22,7 +22,7 @@ job = Job(
 
 
 def rescore(run: Run) -> dict[str, Any]:
-    service = wiring.scoring_service()
+    service = wiring.rescore_sweep()
     if service.rules_only:
         run.logger.warning("no trained model found; re-scoring on rules only (rules-1)")
     report = service.rescore_unpaid(run.now, wiring.rescore_candidates(), release_within=NEXT_RUN)

@@ -13,7 +13,7 @@ provably unchanged:
   a footprint key marks the referral for the next re-score run (`RescoreCandidates`).
 
 The deployed functions use the same tracker and marker with the footprints in the table
-(`shared.services.rescore_marks`); only the cache is the replay's own.
+(`shared.repositories.rescore_marks`); only the cache is the replay's own.
 
 A referral no write touched would be re-scored to the risk it already has, and a
 re-score that changes nothing writes nothing, so leaving it out changes no outcome. The
@@ -22,9 +22,10 @@ same run, referrals that a write of that run touches further down the order, exa
 a full run would see that write. Three rules keep the marks few without losing a change:
 a query footprint ignores the query's upper sort-key bound (the bound is the `as_of`
 instant, which the next run moves past); a write that leaves an entity's document as it
-was (a counter moving beside it) changes nothing the features read; and the extractor's
-own `change_matters` tells which writes to what it read can change its result (a new
-observation far outside a referral's velocity windows, say, cannot).
+was (a counter moving beside it) changes nothing the features read; and `change_matters`
+(`shared.repositories.feature_changes`) tells which writes to what the features read can
+change their result (a new observation far outside a referral's velocity windows, say,
+cannot).
 
 Reads made while recording are served from a cache that every write to the key drops.
 `tests/unit/test_backtest.py` checks the outcome against full re-scoring.
@@ -35,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shared.repositories.footprints import Read
-from shared.services.rescore_marks import FootprintTracker, WatchedTable
+from shared.repositories.rescore_marks import FootprintTracker, WatchedTable
 from shared.storage.table import Item, KeyRange, Page, Put, Table, WriteOp, in_key_range, query_all
 
 __all__ = ["FootprintTracker", "JournalingTable", "Read"]

@@ -34,6 +34,7 @@ from shared.repositories.advocates import AdvocateRepository
 from shared.repositories.footprints import FootprintStore
 from shared.repositories.referrals import ReferralRepository
 from shared.repositories.rewards import RewardRepository
+from shared.repositories.scoring_evidence import ScoringEvidence
 from shared.schemas.advocates import AdvocateEnrol
 from shared.schemas.programs import ProgramCreate
 from shared.schemas.referrals import EventCreate, ReferralCreate
@@ -108,7 +109,8 @@ class Backtest:
             journal = JournalingTable(store)
             store = wrap(journal)
             kept = footprints(journal.inner) if footprints is not None else None
-            self.tracker = FootprintTracker(FeatureExtractor(store, hasher), journal, kept)
+            extractor = FeatureExtractor(ScoringEvidence(store), hasher)
+            self.tracker = FootprintTracker(extractor, journal, kept)
         else:
             store = wrap(store)
         self.table: Table = store
@@ -135,6 +137,7 @@ class Backtest:
         self.referrals = services.referrals
         self.events = services.events
         self.scoring = services.scoring
+        self.rescore = services.sweep
         self.refunds = services.refunds
         self.reviews = services.reviews
         self.release = services.release
@@ -273,7 +276,7 @@ class Backtest:
                     self.reward_queue.send_reward(_kind, message.reward_id, message.referral_id)
 
     def _rescore(self, moment: datetime) -> None:
-        report = self.scoring.rescore_unpaid(
+        report = self.rescore.rescore_unpaid(
             moment, self.tracker, release_within=self._release_within
         )
         self._rescore_examined += report.examined

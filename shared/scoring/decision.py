@@ -18,14 +18,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import pairwise
 
 from shared.domain.referrals import Decision, Reason, Risk
-from shared.scoring.rules import (
-    ANOMALY,
-    CLAWBACK_SHARE_TO_HOLD,
-    REFUND_AFTER_REWARD,
-    RULES_VERSION,
-    RuleHit,
-    plain,
-)
+from shared.scoring.rules import ANOMALY, REFUND_AFTER_REWARD, RULES_VERSION, RuleHit, plain
+from shared.scoring.thresholds import CLAWBACK_SHARE_TO_HOLD
 
 REVIEW_AT = 40.0
 REJECT_AT = 80.0

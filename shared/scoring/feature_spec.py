@@ -245,5 +245,41 @@ SPEC_BY_NAME: dict[str, FeatureSpec] = {f.name: f for f in FEATURES}
 
 if len(FEATURE_INDEX) != len(FEATURES):
     raise RuntimeError("duplicate feature name in FEATURES")
+
+# The evidence group (`shared.scoring.evidence.<group>`) that computes each feature. The
+# row order stays FEATURES' order whatever the groups: trained models depend on it.
+FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
+    "identity": (
+        "same_device",
+        "same_ip",
+        "same_ip_prefix24",
+        "same_user_agent",
+        "same_payment_fingerprint",
+        "automation_user_agent",
+        "country_mismatch",
+        "payment_card_customers",
+        "advocate_shared_fingerprint_referees",
+    ),
+    "email": ("email_alias", "email_local_similarity", "disposable_email"),
+    "velocity": (
+        "advocate_referrals_1h",
+        "advocate_referrals_24h",
+        "advocate_referrals_7d",
+        "device_referrals_24h",
+        "ip_referrals_24h",
+        "ip_prefix_referrals_24h",
+        "payment_fingerprint_referrals_7d",
+    ),
+    "conversion": ("seconds_to_conversion", "order_value_ratio"),
+    "graph": ("referee_is_advocate", "ring_cycle"),
+    "history": ("advocate_reversal_rate", "advocate_tenure_days"),
+}
+GROUP_OF: dict[str, str] = {
+    name: group for group, names in FEATURE_GROUPS.items() for name in names
+}
+if sorted(GROUP_OF) != sorted(FEATURE_NAMES) or len(GROUP_OF) != sum(
+    len(names) for names in FEATURE_GROUPS.values()
+):
+    raise RuntimeError("every feature belongs to exactly one group in FEATURE_GROUPS")
 DESCRIPTIONS: dict[str, str] = {f.name: f.description for f in FEATURES}
 EXPLANATIONS: dict[str, str] = {f.name: f.explanation for f in FEATURES}

@@ -15,10 +15,33 @@ from typing import Any
 from shared.domain.referrals import Reason
 from shared.ports import BlockEntry
 from shared.scoring.feature_spec import format_value
-from shared.scoring.features import REBUILT_NAME_SIMILARITY, SIMILAR_EMAIL, Features
+from shared.scoring.feature_values import Features
+from shared.scoring.thresholds import (
+    ADVOCATE_REFERRALS_1H,
+    ADVOCATE_REFERRALS_7D,
+    ADVOCATE_REFERRALS_24H,
+    CARD_REFERRALS_MANY,
+    CARD_SHARED_BY,
+    CLAWBACK_SHARE_TO_HOLD,
+    CLAWBACKS_TO_HOLD,
+    DEVICE_REFERRALS_FARM,
+    FAST_PURCHASE_SECONDS,
+    FAST_SIGNUP_SECONDS,
+    IP_REFERRALS,
+    MIN_DECIDED_FOR_REVERSALS,
+    NEAR_IDENTICAL_EMAIL,
+    NETWORK_REFERRALS,
+    REBUILT_NAME_SIMILARITY,
+    REVERSAL_RATES,
+    SIMILAR_EMAIL,
+)
 
+# The model version of a decision the rules made alone (no trained model yet, or a
+# referral refused before any scoring).
 RULES_VERSION = "rules-1"
 
+# The referee is the advocate (same customer id): refused at intake, never scored.
+SELF_REFERRAL = "SELF_REFERRAL"
 SELF_REFERRAL_DEVICE = "SELF_REFERRAL_DEVICE"
 SELF_REFERRAL_IP = "SELF_REFERRAL_IP"
 EMAIL_ALIAS = "EMAIL_ALIAS"
@@ -38,7 +61,9 @@ REFUND_AFTER_REWARD = "REFUND_AFTER_REWARD"
 BLOCKED = "BLOCKED"
 ANOMALY = "ANOMALY"
 
+# Every code a risk's reasons can carry: the rules', intake's, the model's and a refund's.
 REASON_CODES: tuple[str, ...] = (
+    SELF_REFERRAL,
     SELF_REFERRAL_DEVICE,
     SELF_REFERRAL_IP,
     EMAIL_ALIAS,
@@ -58,22 +83,6 @@ REASON_CODES: tuple[str, ...] = (
     BLOCKED,
     ANOMALY,
 )
-
-# Similar mailbox names at or above this share (SIMILAR_EMAIL) hint at one person's
-# addresses, and at or above this share they are one person's name at another provider: rare
-# between different people (a few in ten thousand legitimate referrals), so it holds the
-# payout for a person's look whatever the model thinks.
-NEAR_IDENTICAL_EMAIL = 0.9
-# An advocate's outcomes only count once there are enough of them to be a pattern.
-MIN_DECIDED_FOR_REVERSALS = 3
-# Refunds after payout: one is an ordinary return; this many from one advocate's referees
-# is a pattern worth a person's look before paying again...
-CLAWBACKS_TO_HOLD = 2
-# ... and this share of their decided referrals: a busy advocate's friends return things too.
-CLAWBACK_SHARE_TO_HOLD = 0.4
-# Other customers on one card: a family shares a card with the advocate (its own rule);
-# this many strangers on it are not a family.
-CARD_SHARED_BY = 2
 
 
 @dataclass(frozen=True)
@@ -258,10 +267,12 @@ def velocity_advocate(f: Features) -> RuleHit | None:
         "7d": _count(f["advocate_referrals_7d"]),
     }
     # Influencers cause bursts too: velocity alone never flags, it strengthens other signals.
+    hour_hint, hour_strong = ADVOCATE_REFERRALS_1H
+    day_hint, day_strong = ADVOCATE_REFERRALS_24H
     weight = max(
-        0.3 if counts["1h"] >= 10 else 0.2 if counts["1h"] >= 5 else 0.0,
-        0.3 if counts["24h"] >= 40 else 0.2 if counts["24h"] >= 15 else 0.0,
-        0.2 if counts["7d"] >= 50 else 0.0,
+        0.3 if counts["1h"] >= hour_strong else 0.2 if counts["1h"] >= hour_hint else 0.0,
+        0.3 if counts["24h"] >= day_strong else 0.2 if counts["24h"] >= day_hint else 0.0,
+        0.2 if counts["7d"] >= ADVOCATE_REFERRALS_7D else 0.0,
     )
     if not weight:
         return None
@@ -280,7 +291,7 @@ def velocity_device(f: Features) -> RuleHit | None:
         return None
     return _hit(
         VELOCITY_DEVICE,
-        0.8 if count >= 3 else 0.45,
+        0.8 if count >= DEVICE_REFERRALS_FARM else 0.45,
         f"{count} other referral{'s' if count > 1 else ''} came from the same device "
         "within 24 hours.",
         referrals_24h=count,
@@ -291,16 +302,17 @@ def velocity_device(f: Features) -> RuleHit | None:
 def velocity_ip(f: Features) -> RuleHit | None:
     count = _count(f["ip_referrals_24h"])
     network = _count(f["ip_prefix_referrals_24h"])
-    if count >= 3:
+    some, many = IP_REFERRALS
+    if count >= some:
         return _hit(
             VELOCITY_IP,
-            0.6 if count >= 8 else 0.3,
+            0.6 if count >= many else 0.3,
             f"{count} other referrals came from the same IP address within 24 hours.",
             referrals_24h=count,
             network_referrals_24h=network,
             customers=f.evidence.get("ip_referees", []),
         )
-    if network >= 15:
+    if network >= NETWORK_REFERRALS:
         return _hit(
             VELOCITY_IP,
             0.2,
@@ -317,7 +329,7 @@ def velocity_payment(f: Features) -> RuleHit | None:
         return None
     return _hit(
         VELOCITY_PAYMENT,
-        0.9 if count >= 3 else 0.6,
+        0.9 if count >= CARD_REFERRALS_MANY else 0.6,
         f"{count} other referral{'s' if count > 1 else ''} paid with the same card within 7 days.",
         referrals_7d=count,
         customers=f.evidence.get("payment_referees", []),
@@ -357,10 +369,11 @@ def mutual_referral(f: Features) -> RuleHit | None:
 def fast_conversion(f: Features) -> RuleHit | None:
     seconds = f["seconds_to_conversion"]
     # Signing up straight from a link is normal; buying within a minute rarely is.
+    fast, quick = FAST_PURCHASE_SECONDS
     if f.evidence.get("qualifying_event") == "signup":
-        weight = 0.2 if seconds < 10 else 0.0
+        weight = 0.2 if seconds < FAST_SIGNUP_SECONDS else 0.0
     else:
-        weight = 0.3 if seconds < 60 else 0.15 if seconds < 300 else 0.0
+        weight = 0.3 if seconds < fast else 0.15 if seconds < quick else 0.0
     if not weight:
         return None
     return _hit(
@@ -398,11 +411,12 @@ def referrer_reversals(f: Features) -> RuleHit | None:
                 decided_referrals=decided,
             )
         )
-    if decided < MIN_DECIDED_FOR_REVERSALS or rate < 0.3:
+    some, many = REVERSAL_RATES
+    if decided < MIN_DECIDED_FOR_REVERSALS or rate < some:
         return None
     return _hit(
         REFERRER_REVERSALS,
-        0.45 if rate >= 0.5 else 0.2,
+        0.45 if rate >= many else 0.2,
         f"{rate:.0%} of the advocate's {decided} recent decided referrals were reversed "
         "or rejected.",
         reversal_rate_percent=round(rate * 100),

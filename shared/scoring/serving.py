@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from shared.scoring.decision import ModelVerdict
 from shared.scoring.drift import Histogram
 from shared.scoring.feature_spec import SPEC_BY_NAME
-from shared.scoring.features import Features
+from shared.scoring.feature_values import Features
 
 _MEMO_LIMIT = 20_000
 DRIVERS = 3

@@ -16,10 +16,9 @@ from shared.repositories.programs import ProgramRepository
 from shared.repositories.referrals import DuplicateReferee, ReferralRepository
 from shared.repositories.stats import Counter, ProgramCounters
 from shared.schemas.referrals import ReferralCreate
+from shared.scoring.rules import RULES_VERSION, SELF_REFERRAL
 from shared.services.timing import occurred_at
 from shared.storage.table import Table
-
-RULES_VERSION = "rules-1"
 
 
 class ReferralService:
@@ -127,7 +126,7 @@ def self_referral_risk(referral: Referral) -> Risk:
         decision="reject",
         reasons=[
             Reason(
-                code="SELF_REFERRAL",
+                code=SELF_REFERRAL,
                 message="The referee is the advocate: same customer id.",
                 evidence={"customer_id": referral.referee_customer_id},
             )

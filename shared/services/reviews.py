@@ -39,6 +39,7 @@ from shared.repositories.programs import ProgramRepository
 from shared.repositories.referrals import ReferralRepository
 from shared.repositories.reviews import LabelStore, ReviewFilter, ReviewIndex
 from shared.repositories.rewards import RewardRepository
+from shared.repositories.scoring_evidence import ScoringEvidence
 from shared.repositories.stats import Counter, ProgramCounters
 from shared.scoring import rules
 from shared.scoring.features import FeatureExtractor
@@ -137,7 +138,7 @@ def no_features(_: Referral) -> dict[str, float] | None:
 
 def scored_features(table: Table, hasher: PiiHasher) -> FeatureSnapshot:
     """The features the scorer saw: recomputed as of the score's time, which replays them."""
-    extractor = FeatureExtractor(table, hasher)
+    extractor = FeatureExtractor(ScoringEvidence(table), hasher)
 
     def snapshot(referral: Referral) -> dict[str, float] | None:
         if referral.risk is None or referral.qualified_at is None:

@@ -20,6 +20,7 @@ import numpy as np
 from shared.backtest.ops import Op, read_ops
 from shared.backtest.replay import Backtest
 from shared.repositories.referrals import ReferralRepository
+from shared.repositories.scoring_evidence import ScoringEvidence
 from shared.scoring.feature_spec import FEATURE_NAMES
 from shared.scoring.features import FeatureExtractor
 
@@ -44,7 +45,7 @@ def build_dataset(ops: Sequence[Op], labels: Sequence[dict[str, str]], sha256: s
     backtest.run(ops)
     by_referee = {(entry["program"], entry["referee"]): entry for entry in labels}
     referrals = ReferralRepository(backtest.table)
-    extractor = FeatureExtractor(backtest.table, backtest.hasher)
+    extractor = FeatureExtractor(ScoringEvidence(backtest.table), backtest.hasher)
     rows, ys, patterns = [], [], []
     for op in ops:
         if op.op != "referral" or op.program is None:

@@ -81,6 +81,7 @@ class FaultWorld:
         self.intake = services.referrals
         self.events = services.events
         self.scoring = services.scoring
+        self.rescore = services.sweep
         self.release = services.release
         self.fulfilment = services.fulfilment()
         self.refunds = services.refunds
@@ -199,7 +200,7 @@ class FaultWorld:
         self.job("reconcile", lambda: self.reconcile.run(self.clock.now()))
 
     def run_rescore(self) -> None:
-        self.job("rescore", lambda: self.scoring.rescore_unpaid(self.clock.now()))
+        self.job("rescore", lambda: self.rescore.rescore_unpaid(self.clock.now()))
 
     def quiesce(self) -> int:
         """Let time pass and everything run again until nothing is left to do."""

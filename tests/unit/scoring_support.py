@@ -24,7 +24,7 @@ from shared.repositories.referrals import ReferralRepository
 from shared.schemas.advocates import AdvocateEnrol
 from shared.schemas.programs import ProgramCreate
 from shared.schemas.referrals import EventCreate, ReferralCreate
-from shared.scoring.features import FeatureExtractor, Features
+from shared.scoring.feature_values import Features
 from shared.scoring.serving import ModelJudge
 from shared.storage.memory_table import MemoryTable
 from tests.support import T0, program_body
@@ -66,7 +66,10 @@ class World:
         self.referrals = services.referrals
         self.events = services.events
         self.scoring = services.scoring
-        self.extractor = FeatureExtractor(self.table, self.hasher)
+        self.extractor = services.features
+        self.records = services.scoring_records
+        self.drift = services.drift
+        self.sweep = services.sweep
         self.reviews = services.reviews
         self.release = services.release
         t = self.table

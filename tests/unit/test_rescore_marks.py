@@ -15,15 +15,19 @@ from shared.backtest.replay import Backtest
 from shared.domain.referrals import Referral
 from shared.domain.referrals import ReferralStatus as S
 from shared.repositories import keys
+from shared.repositories.drift_references import DriftReferences
 from shared.repositories.footprints import Read, TableFootprintStore
-from shared.scoring import rules
-from shared.scoring.serving import load_judge
-from shared.services.rescore_marks import (
+from shared.repositories.rescore_marks import (
     WatchedTable,
     marking_table,
     table_rescore_candidates,
     tracked_extractor,
 )
+from shared.repositories.scoring_records import ScoringRecords
+from shared.scoring import rules
+from shared.scoring.serving import load_judge
+from shared.services.drift_monitor import DriftMonitor
+from shared.services.rescore_sweep import RescoreSweep
 from shared.services.reviews import ReviewService
 from shared.services.scoring import ScoringService
 from shared.storage.memory_table import MemoryTable
@@ -73,9 +77,8 @@ def writer(raw: Table) -> World:
 def job(table: Table, world: World) -> ScoringService:
     """A scoring service as the deployed wiring builds it, on a table of its own."""
     return ScoringService(
-        table,
+        ScoringRecords(table),
         world.clock,
-        world.hasher,
         None,
         world.blocklist,
         tracked_extractor(table, world.hasher),
@@ -85,7 +88,8 @@ def job(table: Table, world: World) -> ScoringService:
 def rescore(raw: Table, world: World) -> Any:
     """One run of the hourly job, from a fresh object graph (as a new Lambda would)."""
     table = marking_table(raw)
-    service = job(table, world)
+    drift = DriftMonitor(DriftReferences(table), world.clock, None)
+    service = RescoreSweep(job(table, world), ScoringRecords(table), drift)
     return service.rescore_unpaid(
         world.clock.now(), table_rescore_candidates(table), release_within=HOUR
     )

@@ -14,7 +14,7 @@ from shared.repositories.audit import AuditLog
 from shared.repositories.referrals import ReferralRepository
 from shared.repositories.reviews import LabelStore, ReviewIndex
 from shared.scoring import rules
-from shared.scoring.features import REBUILT_NAME_SIMILARITY
+from shared.scoring.thresholds import REBUILT_NAME_SIMILARITY
 from shared.services.reviews import ReviewService, firm_hold_reasons
 from shared.storage.memory_table import MemoryTable
 from tests.finance_support import Intake, flag

@@ -8,8 +8,9 @@ import pytest
 
 from shared.domain.advocates import Advocate
 from shared.domain.referrals import ReferralStatus
+from shared.scoring.evidence.email import email_local_similarity, rebuilt_name
 from shared.scoring.feature_spec import FEATURE_NAMES
-from shared.scoring.features import REBUILT_NAME_SIMILARITY, email_local_similarity, rebuilt_name
+from shared.scoring.thresholds import REBUILT_NAME_SIMILARITY
 from tests.unit.scoring_support import World, fresh_ip
 
 

@@ -12,8 +12,9 @@ from shared.ports import BlockEntry
 from shared.scoring import rules
 from shared.scoring.decision import REJECT_AT, REVIEW_AT, ModelVerdict, decide, rules_score
 from shared.scoring.feature_spec import FEATURE_NAMES
-from shared.scoring.features import REBUILT_NAME_SIMILARITY, Features
+from shared.scoring.feature_values import Features
 from shared.scoring.serving import ModelJudge
+from shared.scoring.thresholds import REBUILT_NAME_SIMILARITY
 from tests.support import T0
 
 

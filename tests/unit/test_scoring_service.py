@@ -13,7 +13,7 @@ from shared.repositories import keys
 from shared.repositories.reviews import ReviewIndex
 from shared.repositories.stats import Counter, ProgramCounters
 from shared.scoring import rules
-from shared.services import scoring as scoring_module
+from shared.services import drift_monitor
 from tests.unit.scoring_support import World, codes
 
 
@@ -119,7 +119,7 @@ class TestRescore:
         assert (ab.status, bc.status) == (S.HOLDING, S.HOLDING)
         assert (ca.status, codes(ca.risk)[0]) == (S.REJECTED, rules.RING)
         # When the hourly job runs
-        report = world.scoring.rescore_unpaid(world.later(hours=1))
+        report = world.sweep.rescore_unpaid(world.later(hours=1))
         # Then both earlier edges are rejected for the ring, with an audit entry
         for referral in (ab, bc):
             stored = world.get(referral)
@@ -131,7 +131,7 @@ class TestRescore:
     def test_without_auto_reject_the_ring_goes_to_review(self, world: World) -> None:
         program = world.program(auto_reject=False)
         ab, _bc, _ca = _ring(world, program, ["qa", "qb", "qc"])
-        world.scoring.rescore_unpaid(world.later(hours=1))
+        world.sweep.rescore_unpaid(world.later(hours=1))
         assert world.get(ab).status == S.REVIEW
 
     def test_a_paid_referral_of_the_ring_is_never_touched(self, world: World) -> None:
@@ -148,21 +148,21 @@ class TestRescore:
         world.later(minutes=5)
         world.qualify(world.refer(c, "pa"))
         # When the hourly job runs
-        world.scoring.rescore_unpaid(world.later(hours=1))
+        world.sweep.rescore_unpaid(world.later(hours=1))
         # Then the paid one is as it was, the holding one is rejected
         assert world.get(ab) == paid
         assert world.get(bc).status == S.REJECTED
 
     def test_nothing_new_writes_nothing(self, world: World) -> None:
         referral = world.qualify(world.refer(world.advocate(world.program())))
-        report = world.scoring.rescore_unpaid(world.later(hours=1))
+        report = world.sweep.rescore_unpaid(world.later(hours=1))
         assert world.get(referral) == referral
         assert (report.examined, report.updated, report.unchanged) == (1, 0, 1)
 
     def test_a_review_stays_for_a_person_when_evidence_eases(self, world: World) -> None:
         advocate = world.advocate(world.program(), device="kiosk")
         referral = world.qualify(world.refer(advocate, device="kiosk"))
-        world.scoring.rescore_unpaid(world.later(hours=1))
+        world.sweep.rescore_unpaid(world.later(hours=1))
         assert world.get(referral).status == S.REVIEW
 
     def test_a_finance_approval_stands_on_the_same_evidence(self, world: World) -> None:
@@ -171,7 +171,7 @@ class TestRescore:
         world.reviews.decide(referral.referral_id, "approve", "family", "fin-1")
         approved = world.get(referral)
         assert approved.status == S.HOLDING
-        world.scoring.rescore_unpaid(world.later(hours=1))
+        world.sweep.rescore_unpaid(world.later(hours=1))
         assert world.get(referral) == approved
 
     def test_new_evidence_after_an_approval_reopens_it(self, world: World) -> None:
@@ -186,7 +186,7 @@ class TestRescore:
         world.later(hours=2)
         c = world.advocate(program, "oc")
         world.qualify(world.refer(c, "oa"))
-        world.scoring.rescore_unpaid(world.later(hours=1))
+        world.sweep.rescore_unpaid(world.later(hours=1))
         # Then the approval is reopened for a person, with the reason and an audit entry
         reopened = world.get(bc)
         assert reopened.status == S.REVIEW
@@ -199,7 +199,7 @@ class TestRescore:
         world.later(minutes=1)
         world.buy(referral)
         world.queue.take()  # the message never arrives
-        report = world.scoring.rescore_unpaid(world.later(minutes=20))
+        report = world.sweep.rescore_unpaid(world.later(minutes=20))
         assert report.unscored_picked_up == 1
         assert world.get(referral).status == S.HOLDING
 
@@ -207,7 +207,7 @@ class TestRescore:
         referral = world.refer(world.advocate(world.program()))
         world.later(minutes=1)
         world.buy(referral)
-        report = world.scoring.rescore_unpaid(world.later(minutes=2))
+        report = world.sweep.rescore_unpaid(world.later(minutes=2))
         assert report.unscored_picked_up == 0
         assert world.get(referral).status == S.PENDING
 
@@ -221,33 +221,33 @@ class TestDrift:
     def test_the_first_large_run_becomes_the_reference(
         self, world: World, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(scoring_module, "MIN_REFERENCE_ROWS", 3)
+        monkeypatch.setattr(drift_monitor, "MIN_REFERENCE_ROWS", 3)
         program = world.program()
         for _ in range(3):
             world.qualify(world.refer(world.advocate(program)))
-        first = world.scoring.rescore_unpaid(world.later(hours=1))
+        first = world.sweep.rescore_unpaid(world.later(hours=1))
         assert (first.drift_reference, first.psi) == ("created", {})
         assert world.table.get(*keys.drift_reference("rules-1")) is not None
 
     def test_later_runs_report_psi_per_feature(
         self, world: World, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(scoring_module, "MIN_REFERENCE_ROWS", 3)
+        monkeypatch.setattr(drift_monitor, "MIN_REFERENCE_ROWS", 3)
         program = world.program()
         for _ in range(3):
             world.qualify(world.refer(world.advocate(program)))
-        world.scoring.rescore_unpaid(world.later(hours=1))
+        world.sweep.rescore_unpaid(world.later(hours=1))
         # A burst from one device shifts the device velocity distribution.
         burst = world.advocate(program)
         for _ in range(4):
             world.qualify(world.refer(burst, device="farm"))
-        report = world.scoring.rescore_unpaid(world.later(hours=1))
+        report = world.sweep.rescore_unpaid(world.later(hours=1))
         assert report.drift_reference == "stored"
         assert report.psi["device_referrals_24h"] > 0.25
         assert report.psi["country_mismatch"] == 0.0
 
     def test_no_rows_no_figures(self, world: World) -> None:
-        report = world.scoring.rescore_unpaid(world.later(hours=1))
+        report = world.sweep.rescore_unpaid(world.later(hours=1))
         assert report.psi == {}
 
 
@@ -259,7 +259,7 @@ def test_features_behind_a_score_can_be_replayed_for_labels(world: World) -> Non
 
 
 def test_rescore_report_is_plain_data(world: World) -> None:
-    report = world.scoring.rescore_unpaid(world.later(hours=1))
+    report = world.sweep.rescore_unpaid(world.later(hours=1))
     data = report.as_dict()
     assert set(data) >= {"examined", "updated", "moves", "psi", "failures", "model_version"}
     assert data["as_of"].endswith("Z")
@@ -273,7 +273,7 @@ def test_a_review_that_is_rejected_by_a_rescore_leaves_the_review_index(world: W
     # More referrals from the same device pile up within the day.
     for _ in range(3):
         world.qualify(world.refer(world.advocate(program), device="lab-1"))
-    world.scoring.rescore_unpaid(world.later(hours=1))
+    world.sweep.rescore_unpaid(world.later(hours=1))
     stored = world.get(referral)
     assert stored.status == S.REJECTED
     assert ReviewIndex(world.table).get(referral.referral_id) is None
@@ -282,6 +282,6 @@ def test_a_review_that_is_rejected_by_a_rescore_leaves_the_review_index(world: W
 def test_rescoring_twice_in_an_hour_is_harmless(world: World) -> None:
     referral = world.qualify(world.refer(world.advocate(world.program())))
     at = world.later(hours=1)
-    world.scoring.rescore_unpaid(at)
-    world.scoring.rescore_unpaid(at + timedelta(seconds=1))
+    world.sweep.rescore_unpaid(at)
+    world.sweep.rescore_unpaid(at + timedelta(seconds=1))
     assert world.get(referral).version == referral.version

@@ -13,7 +13,7 @@ only those (plus the holding referrals about to be released).
 
 The mark is written after the write commits, so a crash in between loses it. That costs
 no payment: the hourly job also re-scores every holding referral whose release falls
-before its next run (`ScoringService.rescore_unpaid(release_within=...)`), and a referral
+before its next run (`RescoreSweep.rescore_unpaid(release_within=...)`), and a referral
 is paid only from holding. A review referral is decided by a person, and approving it
 puts it back in holding, where the same pre-release check sees it.
 """
@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from shared.domain.referrals import Referral
 from shared.pii import PiiHasher
 from shared.repositories import keys
+from shared.repositories.feature_changes import change_matters
 from shared.repositories.footprints import (
     FOOTPRINT_LIFETIME,
     FootprintStore,
@@ -39,8 +40,9 @@ from shared.repositories.footprints import (
 )
 from shared.repositories.programs import ProgramRepository
 from shared.repositories.referrals import ReferralRepository
-from shared.scoring.features import FeatureExtractor, Features, change_matters
-from shared.services.scoring import FeatureSource
+from shared.repositories.scoring_evidence import ScoringEvidence
+from shared.scoring.feature_values import Features, FeatureSource
+from shared.scoring.features import FeatureExtractor
 from shared.storage.table import Check, Item, KeyRange, Page, Put, Table, Update, WriteOp
 
 Change = tuple[str, str, Item | None, Item | None]
@@ -189,7 +191,7 @@ class FootprintMarker:
 
 class FootprintTracker:
     """A `FeatureSource` that leaves each extraction's footprint in a `FootprintStore`,
-    and the `RescoreCandidates` of the scoring service: referrals whose inputs changed.
+    and the `RescoreCandidates` of the re-score sweep: referrals whose inputs changed.
 
     With `listen`, it also marks from the writes through `table` (a replay); a deployed
     function's table marks by itself (`marking_table`)."""
@@ -276,7 +278,7 @@ def tracked_extractor(table: Table, hasher: PiiHasher) -> FootprintTracker:
     watched = table if isinstance(table, WatchedTable) else WatchedTable(table)
     store = TableFootprintStore(watched.inner)
     lifetime = ProgramLifetime(ProgramRepository(watched.inner))
-    extractor = FeatureExtractor(watched, hasher)
+    extractor = FeatureExtractor(ScoringEvidence(watched), hasher)
     return FootprintTracker(extractor, watched, store, listen=False, lifetime=lifetime)
 
 
