@@ -27,6 +27,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from shared.local.load import program_body
+
 ROOT = Path(__file__).resolve().parents[2]
 EVENT = ROOT / "tests" / "events" / "http_api_v2.json"
 ITERATIONS = 30
@@ -261,18 +263,8 @@ class _Requests:
         self.call("events", "POST", route, path, body, "client")
 
 
-_PROGRAM = {
-    "name": "Bench",
-    "qualifying_event": "purchase",
-    "min_order_value": "20.00",
-    "rewards": {
-        "advocate": {"kind": "gift_card", "amount": "10.00", "currency": "USD"},
-        "referee": {"kind": "cash", "amount": "10.00", "currency": "USD"},
-    },
-    "attribution_window_days": 30,
-    "holding_period_days": 14,
-    "budget": {"amount": "1000000.00", "currency": "USD"},
-}
+# The load driver's program, with a smaller budget and no per-advocate cap.
+_PROGRAM = program_body(name="Bench", budget="1000000.00", cap=None)
 
 
 def _recorded(requests: _Requests, recorder: Recorder) -> tuple[list[Call], list[Call]]:

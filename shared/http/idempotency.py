@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         BasePersistenceLayer,
         IdempotencyConfig,
     )
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from shared.storage.table import Table
@@ -72,58 +73,88 @@ def table_persistence(table: Table) -> BasePersistenceLayer:
     """Powertools' persistence over the `Table` port, for a process whose functions share
     one table engine (the local stack): the same records, keys and conditional writes as
     the DynamoDB layer, without a DynamoDB client."""
+    return _table_persistence_class()(table)
+
+
+def _to_record(item: dict[str, Any]) -> DataRecord:
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+    in_progress = item.get(_IN_PROGRESS_EXPIRY)
+    return DataRecord(
+        idempotency_key=str(item["sk"]),
+        status=str(item[_STATUS]),
+        expiry_timestamp=int(item[_EXPIRES_AT]),
+        in_progress_expiry_timestamp=int(in_progress) if in_progress is not None else None,
+        response_data=str(item.get(_DATA) or ""),
+        payload_hash=str(item.get(_VALIDATION) or ""),
+    )
+
+
+def _to_item(data_record: DataRecord) -> dict[str, Any]:
+    """The item a first (in progress) record is put as."""
+    pk, sk = record_key(data_record.idempotency_key)
+    return {
+        "pk": pk,
+        "sk": sk,
+        _EXPIRES_AT: data_record.expiry_timestamp,
+        _STATUS: data_record.status,
+        _IN_PROGRESS_EXPIRY: data_record.in_progress_expiry_timestamp,
+        _VALIDATION: data_record.payload_hash or None,
+    }
+
+
+def _replaceable(item: dict[str, Any]) -> bool:
+    """DynamoDB's put condition: the record expired, or its in-flight run timed out."""
+    now = time.time()
+    if int(item[_EXPIRES_AT]) < int(now):
+        return True
+    in_progress = item.get(_IN_PROGRESS_EXPIRY)
+    return (
+        item.get(_STATUS) == "INPROGRESS"
+        and in_progress is not None
+        and int(in_progress) < int(now * 1000)
+    )
+
+
+def _completion(data_record: DataRecord) -> dict[str, Any]:
+    """The attributes a finished run sets on its record (absent ones are left alone)."""
+    values = {
+        _DATA: data_record.response_data,
+        _EXPIRES_AT: data_record.expiry_timestamp,
+        _STATUS: data_record.status,
+        _VALIDATION: data_record.payload_hash or None,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@lru_cache(maxsize=1)
+def _table_persistence_class() -> Callable[[Table], BasePersistenceLayer]:
+    # Defined on first use: its base class comes with Powertools' idempotency utility,
+    # which the module does not import up front (see `_store`).
     from aws_lambda_powertools.utilities.idempotency import BasePersistenceLayer
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyItemAlreadyExistsError,
         IdempotencyItemNotFoundError,
     )
-    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
     from shared.storage.table import ConditionFailed, Delete, Equals, NotExists, Put, Update
 
-    def to_record(item: dict[str, Any]) -> DataRecord:
-        in_progress = item.get(_IN_PROGRESS_EXPIRY)
-        return DataRecord(
-            idempotency_key=str(item["sk"]),
-            status=str(item[_STATUS]),
-            expiry_timestamp=int(item[_EXPIRES_AT]),
-            in_progress_expiry_timestamp=int(in_progress) if in_progress is not None else None,
-            response_data=str(item.get(_DATA) or ""),
-            payload_hash=str(item.get(_VALIDATION) or ""),
-        )
-
-    def replaceable(item: dict[str, Any]) -> bool:
-        """DynamoDB's put condition: the record expired, or its in-flight run timed out."""
-        now = time.time()
-        if int(item[_EXPIRES_AT]) < int(now):
-            return True
-        in_progress = item.get(_IN_PROGRESS_EXPIRY)
-        return (
-            item.get(_STATUS) == "INPROGRESS"
-            and in_progress is not None
-            and int(in_progress) < int(now * 1000)
-        )
-
     class TablePersistence(BasePersistenceLayer):
+        def __init__(self, table: Table) -> None:
+            super().__init__()
+            self._table = table
+
         def _get_record(self, idempotency_key: str) -> DataRecord:
-            item = table.get(*record_key(idempotency_key))
+            item = self._table.get(*record_key(idempotency_key))
             if item is None:
                 raise IdempotencyItemNotFoundError
-            return to_record(item)
+            return _to_record(item)
 
         def _put_record(self, data_record: DataRecord) -> None:
-            pk, sk = record_key(data_record.idempotency_key)
-            item: dict[str, Any] = {
-                "pk": pk,
-                "sk": sk,
-                _EXPIRES_AT: data_record.expiry_timestamp,
-                _STATUS: data_record.status,
-                _IN_PROGRESS_EXPIRY: data_record.in_progress_expiry_timestamp,
-                _VALIDATION: data_record.payload_hash or None,
-            }
-            current = table.get(pk, sk)
-            if current is not None and not replaceable(current):
-                old = to_record(current)
+            item = _to_item(data_record)
+            current = self._table.get(item["pk"], item["sk"])
+            if current is not None and not _replaceable(current):
+                old = _to_record(current)
                 self._validate_payload(data_payload=data_record, stored_data_record=old)
                 raise IdempotencyItemAlreadyExistsError(old_data_record=old)
             # Replace exactly the record judged replaceable, or none if another won the race.
@@ -131,24 +162,18 @@ def table_persistence(table: Table) -> BasePersistenceLayer:
                 NotExists() if current is None else Equals(_EXPIRES_AT, current[_EXPIRES_AT])
             )
             try:
-                table.write([Put(item, condition=condition)])
+                self._table.write([Put(item, condition=condition)])
             except ConditionFailed as exc:
                 raise IdempotencyItemAlreadyExistsError() from exc
 
         def _update_record(self, data_record: DataRecord) -> None:
             pk, sk = record_key(data_record.idempotency_key)
-            values = {
-                _DATA: data_record.response_data,
-                _EXPIRES_AT: data_record.expiry_timestamp,
-                _STATUS: data_record.status,
-                _VALIDATION: data_record.payload_hash or None,
-            }
-            table.write([Update(pk, sk, set={k: v for k, v in values.items() if v is not None})])
+            self._table.write([Update(pk, sk, set=_completion(data_record))])
 
         def _delete_record(self, data_record: DataRecord) -> None:
-            table.write([Delete(*record_key(data_record.idempotency_key))])
+            self._table.write([Delete(*record_key(data_record.idempotency_key))])
 
-    return TablePersistence()
+    return TablePersistence
 
 
 def _persistence() -> BasePersistenceLayer:

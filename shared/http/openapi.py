@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from functools import lru_cache
 from typing import Any, Literal
@@ -41,40 +42,7 @@ def _operation(route: RouteSpec, names: Names) -> dict[str, Any]:
     if route.roles:
         op["security"] = [{"bearer": []}]
         op["x-roles"] = sorted(route.roles)
-    params = [
-        {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-        for p in re.findall(r"{(\w+)}", route.path)
-    ]
-    if route.method in IDEMPOTENT_METHODS:
-        params.append(
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "required": False,
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-            }
-        )
-    if route.list_query:
-        params += [
-            {
-                "name": "limit",
-                "in": "query",
-                "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
-            },
-            {
-                "name": "cursor",
-                "in": "query",
-                "description": "The `next_cursor` of the previous page, sent with the same "
-                "filters (another list or other filters: 422 naming `cursor`)",
-                "schema": {"type": "string"},
-            },
-        ]
-    if route.query is not None:
-        schema = route.query.model_json_schema(ref_template="#/components/schemas/{model}")
-        params += [
-            {"name": name, "in": "query", "required": False, "schema": prop}
-            for name, prop in schema.get("properties", {}).items()
-        ]
+    params = _parameters(route)
     if params:
         op["parameters"] = params
     if route.request is not None:
@@ -82,24 +50,80 @@ def _operation(route: RouteSpec, names: Names) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": names[(route.request, "validation")]}},
         }
+    op["responses"].update(_success_responses(route, names))
+    op["responses"].update(_problem_responses(route))
+    return op
+
+
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+_PAGE_PARAMETERS = [
+    {
+        "name": "limit",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+    },
+    {
+        "name": "cursor",
+        "in": "query",
+        "description": "The `next_cursor` of the previous page, sent with the same "
+        "filters (another list or other filters: 422 naming `cursor`)",
+        "schema": {"type": "string"},
+    },
+]
+
+
+def _parameters(route: RouteSpec) -> list[dict[str, Any]]:
+    """Path parameters, then the Idempotency-Key header, paging and the query model's fields."""
+    params: list[dict[str, Any]] = [
+        {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+        for p in re.findall(r"{(\w+)}", route.path)
+    ]
+    if route.method in IDEMPOTENT_METHODS:
+        params.append(copy.deepcopy(_IDEMPOTENCY_KEY))
+    if route.list_query:
+        params += copy.deepcopy(_PAGE_PARAMETERS)
+    if route.query is not None:
+        schema = route.query.model_json_schema(ref_template="#/components/schemas/{model}")
+        params += [
+            {"name": name, "in": "query", "required": False, "schema": prop}
+            for name, prop in schema.get("properties", {}).items()
+        ]
+    return params
+
+
+def _success_responses(route: RouteSpec, names: Names) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
     for status, model in route.responses.items():
         content = (
             {"application/json": {"schema": names[(model, "serialization")]}}
             if model
             else {"application/json": {"schema": {"type": "object"}}}
         )
-        op["responses"][str(status)] = {"description": "Success", "content": content}
+        responses[str(status)] = {"description": "Success", "content": content}
+    return responses
+
+
+def _problem_responses(route: RouteSpec) -> dict[str, Any]:
+    """The problem documents a route can answer: auth and validation for a guarded route,
+    body errors for one with a body, key reuse for an idempotent one."""
     problem_statuses = [401, 403, 404, 422] if route.roles else []
     if route.request is not None:
         problem_statuses += [400, 409, 413, 415]
     if route.method in IDEMPOTENT_METHODS:
         problem_statuses.append(409)
-    for status in sorted(set(problem_statuses)):
-        op["responses"][str(status)] = {
+    return {
+        str(status): {
             "description": _PROBLEMS[status],
             "content": {"application/problem+json": {"schema": _ref("Problem")}},
         }
-    return op
+        for status in sorted(set(problem_statuses))
+    }
 
 
 @lru_cache(maxsize=1)

@@ -149,50 +149,16 @@ def build_event(
     """An API Gateway HTTP API payload format 2.0 event."""
     split = urlsplit(request.target)
     raw_path = split.path or "/"
-    headers: dict[str, str] = {}
-    cookies: list[str] = []
-    for name, value in request.headers:
-        key = name.lower()
-        if key == "cookie":
-            cookies.extend(c.strip() for c in value.split(";") if c.strip())
-            continue
-        headers[key] = f"{headers[key]},{value}" if key in headers else value
-    host = headers.get("host", "127.0.0.1")
-    headers.setdefault("x-forwarded-for", request.source_ip)
-    headers.setdefault("x-forwarded-proto", "http")
-    if ":" in host:
-        headers.setdefault("x-forwarded-port", host.rsplit(":", 1)[1])
-    domain = host.rsplit(":", 1)[0] if ":" in host else host
-
-    query: dict[str, str] = {}
-    for name, value in parse_qsl(split.query, keep_blank_values=True):
-        query[name] = f"{query[name]},{value}" if name in query else value
-
-    now = datetime.now(UTC)
+    headers, cookies = _headers_and_cookies(request.headers)
+    domain = _forwarded(headers, request.source_ip)
+    query = _joined_query(split.query)
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route.route_key,
         "rawPath": raw_path,
         "rawQueryString": split.query,
         "headers": headers,
-        "requestContext": {
-            "accountId": account_id,
-            "apiId": API_ID,
-            "domainName": domain,
-            "domainPrefix": domain.split(".")[0],
-            "http": {
-                "method": request.method,
-                "path": raw_path,
-                "protocol": request.protocol,
-                "sourceIp": request.source_ip,
-                "userAgent": headers.get("user-agent", ""),
-            },
-            "requestId": uuid.uuid4().hex[:16],
-            "routeKey": route.route_key,
-            "stage": "$default",
-            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "timeEpoch": int(now.timestamp() * 1000),
-        },
+        "requestContext": _request_context(request, route, raw_path, headers, domain, account_id),
         "isBase64Encoded": False,
     }
     if cookies:
@@ -206,12 +172,75 @@ def build_event(
             "jwt": {"claims": _claims_for_event(claims), "scopes": _token_scopes(claims)}
         }
     if request.body:
-        try:
-            event["body"] = request.body.decode("utf-8")
-        except UnicodeDecodeError:
-            event["body"] = base64.b64encode(request.body).decode("ascii")
-            event["isBase64Encoded"] = True
+        event.update(_body_fields(request.body))
     return event
+
+
+def _headers_and_cookies(raw: list[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
+    """Lower-cased headers, repeats joined with commas; Cookie headers become `cookies`."""
+    headers: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in raw:
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(c.strip() for c in value.split(";") if c.strip())
+            continue
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    return headers, cookies
+
+
+def _forwarded(headers: dict[str, str], source_ip: str) -> str:
+    """Adds the X-Forwarded-* headers API Gateway sets; returns the domain name."""
+    host = headers.get("host", "127.0.0.1")
+    headers.setdefault("x-forwarded-for", source_ip)
+    headers.setdefault("x-forwarded-proto", "http")
+    if ":" in host:
+        headers.setdefault("x-forwarded-port", host.rsplit(":", 1)[1])
+    return host.rsplit(":", 1)[0] if ":" in host else host
+
+
+def _joined_query(query_string: str) -> dict[str, str]:
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(query_string, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    return query
+
+
+def _request_context(
+    request: IncomingRequest,
+    route: Route,
+    raw_path: str,
+    headers: dict[str, str],
+    domain: str,
+    account_id: str,
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "accountId": account_id,
+        "apiId": API_ID,
+        "domainName": domain,
+        "domainPrefix": domain.split(".", maxsplit=1)[0],
+        "http": {
+            "method": request.method,
+            "path": raw_path,
+            "protocol": request.protocol,
+            "sourceIp": request.source_ip,
+            "userAgent": headers.get("user-agent", ""),
+        },
+        "requestId": uuid.uuid4().hex[:16],
+        "routeKey": route.route_key,
+        "stage": "$default",
+        "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(now.timestamp() * 1000),
+    }
+
+
+def _body_fields(body: bytes) -> dict[str, Any]:
+    """The body as text, or base64 with `isBase64Encoded` when it is not UTF-8."""
+    try:
+        return {"body": body.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"body": base64.b64encode(body).decode("ascii"), "isBase64Encoded": True}
 
 
 def http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:

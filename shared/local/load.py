@@ -114,10 +114,14 @@ def _unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def _program_body() -> dict[str, Any]:
-    # Budget and cap large enough that no referral of a bounded run is held for them.
-    return {
-        "name": "Load run",
+def program_body(
+    *, name: str = "Load run", budget: str = "10000000.00", cap: int | None = 1000
+) -> dict[str, Any]:
+    """The program a run refers to: $10 + $10 on a $20 purchase. By default its budget and
+    cap are large enough that no referral of a bounded run is held for them; without a
+    `cap` the program has no per-advocate cap."""
+    body: dict[str, Any] = {
+        "name": name,
         "qualifying_event": "purchase",
         "min_order_value": "20.00",
         "rewards": {
@@ -126,9 +130,11 @@ def _program_body() -> dict[str, Any]:
         },
         "attribution_window_days": 30,
         "holding_period_days": 14,
-        "budget": {"amount": "10000000.00", "currency": "USD"},
-        "per_advocate_cap": 1000,
+        "budget": {"amount": budget, "currency": "USD"},
     }
+    if cap is not None:
+        body["per_advocate_cap"] = cap
+    return body
 
 
 def _context(number: int) -> dict[str, str]:
@@ -189,7 +195,7 @@ class _Client:
 
 def _setup(base: str, tokens: Tokens, advocates: int, recorder: _Recorder) -> tuple[str, list[str]]:
     admin = _Client(base, tokens.admin, recorder)
-    program = admin.call("program", "POST", "/v1/programs", _program_body())
+    program = admin.call("program", "POST", "/v1/programs", program_body())
     if program is None:
         raise RuntimeError(f"creating the program failed: {recorder.errors[-1]}")
     client = _Client(base, tokens.client, recorder)

@@ -77,6 +77,23 @@ class _Expression:
             return " AND ".join(f"({self.condition(c)})" for c in condition.conditions)
         raise TypeError(f"unsupported condition {condition!r}")
 
+    def key_condition(self, pk_name: str, pk: str, sk_name: str, key_range: KeyRange | None) -> str:
+        """The partition key equals `pk`; with a range, the sort key meets it too."""
+        pk_clause = f"{self.name(pk_name)} = {self.value(pk)}"
+        if key_range is None:
+            return pk_clause
+        sk_attr = self.name(sk_name)
+        if key_range.begins_with is not None:
+            return f"{pk_clause} AND begins_with({sk_attr}, {self.value(key_range.begins_with)})"
+        if key_range.low is not None and key_range.high is not None:
+            low, high = self.value(key_range.low), self.value(key_range.high)
+            return f"{pk_clause} AND {sk_attr} BETWEEN {low} AND {high}"
+        if key_range.low is not None:
+            return f"{pk_clause} AND {sk_attr} >= {self.value(key_range.low)}"
+        if key_range.high is not None:
+            return f"{pk_clause} AND {sk_attr} <= {self.value(key_range.high)}"
+        return pk_clause
+
     def attach(self, request: dict[str, Any]) -> dict[str, Any]:
         if self.names:
             request["ExpressionAttributeNames"] = self.names
@@ -121,21 +138,9 @@ class DynamoTable:
     ) -> Page:
         pk_name, sk_name = INDEX_KEYS[index]
         expr = _Expression()
-        key_condition = f"{expr.name(pk_name)} = {expr.value(pk)}"
-        if key_range is not None:
-            sk_attr = expr.name(sk_name)
-            if key_range.begins_with is not None:
-                key_condition += f" AND begins_with({sk_attr}, {expr.value(key_range.begins_with)})"
-            elif key_range.low is not None and key_range.high is not None:
-                low, high = expr.value(key_range.low), expr.value(key_range.high)
-                key_condition += f" AND {sk_attr} BETWEEN {low} AND {high}"
-            elif key_range.low is not None:
-                key_condition += f" AND {sk_attr} >= {expr.value(key_range.low)}"
-            elif key_range.high is not None:
-                key_condition += f" AND {sk_attr} <= {expr.value(key_range.high)}"
         request: dict[str, Any] = {
             "TableName": self.table_name,
-            "KeyConditionExpression": key_condition,
+            "KeyConditionExpression": expr.key_condition(pk_name, pk, sk_name, key_range),
             "ScanIndexForward": forward,
         }
         if index is None:
@@ -146,6 +151,10 @@ class DynamoTable:
         if cursor is not None:
             start = decode_cursor(cursor, cursor_key_names(index))
             request["ExclusiveStartKey"] = {k: {"S": v} for k, v in start.items()}
+        return self._read_until(request, limit)
+
+    def _read_until(self, request: dict[str, Any], limit: int | None) -> Page:
+        """Reads pages of `request` until `limit` items or the last page."""
         items: list[Item] = []
         # DynamoDB may stop a page early (1 MB); keep reading until `limit` is met.
         while True:

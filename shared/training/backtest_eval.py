@@ -36,69 +36,82 @@ def _program_reward_value(events: Path) -> dict[str, Decimal]:
     return values
 
 
-def evaluate(decisions: Path, labels: Path, events: Path) -> dict[str, Any]:
-    from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+class _Tally:
+    """Counts over the labelled decision lines, in the order the lines are read."""
 
-    label_rows = {(r["program"], r["referee"]): r for r in _rows(labels)}
-    value_of = _program_reward_value(events)
-    scores, ys = [], []
-    fraud = fraud_unpaid = legit_scored = legit_flagged = 0
-    fraud_value = fraud_leaked = Decimal(0)
-    per_pattern: dict[str, dict[str, Any]] = {}
-    for line in _rows(decisions):
-        row = label_rows.get((line["program"], line["referee"]))
-        if row is None:
-            continue
+    def __init__(self, value_of: dict[str, Decimal]) -> None:
+        self.value_of = value_of
+        self.scores: list[float] = []
+        self.ys: list[int] = []
+        self.fraud = self.fraud_unpaid = self.legit_scored = self.legit_flagged = 0
+        self.fraud_value = self.fraud_leaked = Decimal(0)
+        self.per_pattern: dict[str, dict[str, Any]] = {}
+
+    def add(self, line: dict[str, Any], row: dict[str, Any]) -> None:
         label = row["label"]
-        pattern = per_pattern.setdefault(
+        pattern = self.per_pattern.setdefault(
             str(row.get("pattern") or label), {"label": label, "referrals": 0, "hits": 0}
         )
         risk = line.get("risk")
         is_fraud = label == "fraud"
         if risk is not None:
-            scores.append(float(risk["score"]))
-            ys.append(1 if is_fraud else 0)
+            self.scores.append(float(risk["score"]))
+            self.ys.append(1 if is_fraud else 0)
         if is_fraud:
-            fraud += 1
-            paid_now = any(r["status"] in PAID_REWARD for r in line.get("rewards", []))
-            unpaid = line["status"] in UNPAID or (line["status"] == "reversed" and not paid_now)
-            fraud_unpaid += unpaid
-            pattern["referrals"] += 1
-            pattern["hits"] += unpaid
-            if risk is not None:
-                fraud_value += value_of.get(line["program"], Decimal(0))
-                paid = sum(
-                    (
-                        Decimal(r["amount"])
-                        for r in line.get("rewards", [])
-                        if r["status"] in PAID_REWARD
-                    ),
-                    Decimal(0),
-                )
-                if line["status"] == "holding":
-                    paid = value_of.get(line["program"], Decimal(0))
-                fraud_leaked += paid
+            self._add_fraud(line, pattern, scored=risk is not None)
         elif risk is not None:
             flagged = risk["decision"] in ("review", "reject")
-            legit_scored += 1
-            legit_flagged += flagged
+            self.legit_scored += 1
+            self.legit_flagged += flagged
             pattern["referrals"] += 1
             pattern["hits"] += flagged
-    y, s = np.asarray(ys), np.asarray(scores)
+
+    def _add_fraud(self, line: dict[str, Any], pattern: dict[str, Any], *, scored: bool) -> None:
+        self.fraud += 1
+        rewards = line.get("rewards", [])
+        paid_now = any(r["status"] in PAID_REWARD for r in rewards)
+        unpaid = line["status"] in UNPAID or (line["status"] == "reversed" and not paid_now)
+        self.fraud_unpaid += unpaid
+        pattern["referrals"] += 1
+        pattern["hits"] += unpaid
+        if scored:
+            program_value = self.value_of.get(line["program"], Decimal(0))
+            self.fraud_value += program_value
+            paid = sum(
+                (Decimal(r["amount"]) for r in rewards if r["status"] in PAID_REWARD), Decimal(0)
+            )
+            if line["status"] == "holding":
+                # A referral still holding counts as paid: its program's whole reward.
+                paid = program_value
+            self.fraud_leaked += paid
+
+
+def evaluate(decisions: Path, labels: Path, events: Path) -> dict[str, Any]:
+    from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+    label_rows = {(r["program"], r["referee"]): r for r in _rows(labels)}
+    tally = _Tally(_program_reward_value(events))
+    for line in _rows(decisions):
+        row = label_rows.get((line["program"], line["referee"]))
+        if row is not None:
+            tally.add(line, row)
+    y, s = np.asarray(tally.ys), np.asarray(tally.scores)
     fpr, tpr, _ = roc_curve(y, s)
     return {
-        "scored": len(ys),
+        "scored": len(tally.ys),
         "roc_auc": round(float(roc_auc_score(y, s)), 4),
         "pr_auc": round(float(average_precision_score(y, s)), 4),
         "recall_at_1pct_fpr": round(float(np.interp(0.01, fpr, tpr)), 4),
-        "fraud_referrals": fraud,
-        "fraud_unpaid_share": round(fraud_unpaid / fraud, 4) if fraud else None,
-        "legit_converted": legit_scored,
-        "legit_flagged_share": round(legit_flagged / legit_scored, 4) if legit_scored else None,
-        "fraud_money_leaked_share": (
-            round(float(fraud_leaked / fraud_value), 4) if fraud_value else None
+        "fraud_referrals": tally.fraud,
+        "fraud_unpaid_share": round(tally.fraud_unpaid / tally.fraud, 4) if tally.fraud else None,
+        "legit_converted": tally.legit_scored,
+        "legit_flagged_share": (
+            round(tally.legit_flagged / tally.legit_scored, 4) if tally.legit_scored else None
         ),
-        "patterns": _pattern_shares(per_pattern),
+        "fraud_money_leaked_share": (
+            round(float(tally.fraud_leaked / tally.fraud_value), 4) if tally.fraud_value else None
+        ),
+        "patterns": _pattern_shares(tally.per_pattern),
     }
 
 

@@ -57,7 +57,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -504,20 +504,11 @@ class _World:
         r = self.rng
         if not fast and r.random() < 0.18:
             return False
-        if fast:
-            delay = timedelta(seconds=r.uniform(40, 900))
-        else:
-            delay = timedelta(
-                hours=min(r.lognormvariate(2.6, 1.4), 24.0 * program.attribution_days)
-            )
-        at = referred_at + delay
+        at = referred_at + self._conversion_delay(program, fast)
         if at >= self.end:
             return False
         if r.random() < 0.04:
-            # A small first basket below the minimum does not qualify; the next one does.
-            small = (program.min_order * Decimal("0.6")).quantize(_CENT)
-            self.purchase(program, referee, at, small, card)
-            at += timedelta(hours=r.uniform(2, 72))
+            at = self._basket_below_minimum(program, referee, at, card)
             if at >= self.end:
                 return True
         order_id, amount = self.purchase(
@@ -526,17 +517,41 @@ class _World:
         if refund is None:
             refund = r.random() < 0.045
         if refund:
-            back = at + timedelta(days=r.uniform(1, 25))
-            part = amount if r.random() < 0.6 else (amount * Decimal("0.4")).quantize(_CENT)
-            if back < self.end:
-                self.refund(program, referee, back, order_id, part)
+            self._refund_later(program, referee, at, order_id, amount)
         if r.random() < 0.3:
-            again = at + timedelta(days=r.uniform(3, 40))
-            if again < self.end:
-                self.purchase(
-                    program, referee, again, self.price(program, self.legit_ratio()), card
-                )
+            self._buy_again(program, referee, at, card)
         return True
+
+    def _conversion_delay(self, program: Program, fast: bool) -> timedelta:
+        if fast:
+            return timedelta(seconds=self.rng.uniform(40, 900))
+        return timedelta(
+            hours=min(self.rng.lognormvariate(2.6, 1.4), 24.0 * program.attribution_days)
+        )
+
+    def _basket_below_minimum(
+        self, program: Program, referee: Person, at: datetime, card: str | None
+    ) -> datetime:
+        """A small first basket below the minimum does not qualify; the next one does.
+        Returns when the next one is bought."""
+        small = (program.min_order * Decimal("0.6")).quantize(_CENT)
+        self.purchase(program, referee, at, small, card)
+        return at + timedelta(hours=self.rng.uniform(2, 72))
+
+    def _refund_later(
+        self, program: Program, referee: Person, at: datetime, order_id: str, amount: Decimal
+    ) -> None:
+        """All of the order or 40% of it, 1 to 25 days on (none past the end of the history)."""
+        r = self.rng
+        back = at + timedelta(days=r.uniform(1, 25))
+        part = amount if r.random() < 0.6 else (amount * Decimal("0.4")).quantize(_CENT)
+        if back < self.end:
+            self.refund(program, referee, back, order_id, part)
+
+    def _buy_again(self, program: Program, referee: Person, at: datetime, card: str | None) -> None:
+        again = at + timedelta(days=self.rng.uniform(3, 40))
+        if again < self.end:
+            self.purchase(program, referee, again, self.price(program, self.legit_ratio()), card)
 
 
 def _programs(n_programs: int) -> list[Program]:
@@ -901,6 +916,22 @@ def _slow_drip_alias(w: _World, program: Program) -> None:
         )
 
 
+Campaign = Callable[[_World, Program, Sequence[Program]], None]
+
+# Each fraud pattern with its campaigns per 1,250 ordinary advocates, in the order they
+# are drawn (the order fixes what a seed generates). A shared payment card also spans the
+# other programs, so every campaign is handed all of them.
+_CAMPAIGNS: dict[str, tuple[int, Campaign]] = {
+    "self_referral_alias": (16, lambda w, program, _: _self_referral_alias(w, program)),
+    "device_farm": (4, lambda w, program, _: _device_farm(w, program)),
+    "referral_ring": (10, lambda w, program, _: _referral_ring(w, program)),
+    "shared_payment": (9, _shared_payment),
+    "disposable_burst": (5, lambda w, program, _: _disposable_burst(w, program)),
+    "refund_abuse": (12, lambda w, program, _: _refund_abuse(w, program)),
+    "slow_drip_alias": (10, lambda w, program, _: _slow_drip_alias(w, program)),
+}
+
+
 def generate(
     seed: int = 7,
     n_programs: int = 3,
@@ -922,6 +953,12 @@ def generate(
     programs = _programs(n_programs)
     for program in programs:
         w.add_program(program)
+    _legit_traffic(w, programs, n_advocates)
+    _fraud_campaigns(w, programs, fraud_scale * n_advocates / 1250)
+    return _lines(w.ops), w.labels
+
+
+def _legit_traffic(w: _World, programs: Sequence[Program], n_advocates: int) -> None:
     r = w.rng
     for _ in range(n_advocates):
         program = r.choice(programs)
@@ -929,41 +966,21 @@ def generate(
     for _ in range(max(1, round(n_advocates / 120))):
         _influencer(w, r.choice(programs))
 
-    campaigns: list[tuple[str, int]] = [
-        ("self_referral_alias", 16),
-        ("device_farm", 4),
-        ("referral_ring", 10),
-        ("shared_payment", 9),
-        ("disposable_burst", 5),
-        ("refund_abuse", 12),
-        ("slow_drip_alias", 10),
-    ]
-    scale = fraud_scale * n_advocates / 1250
-    for pattern, count in campaigns:
-        for _ in range(max(1, round(count * scale))):
-            program = r.choice(programs)
-            if pattern == "self_referral_alias":
-                _self_referral_alias(w, program)
-            elif pattern == "device_farm":
-                _device_farm(w, program)
-            elif pattern == "referral_ring":
-                _referral_ring(w, program)
-            elif pattern == "shared_payment":
-                _shared_payment(w, program, programs)
-            elif pattern == "disposable_burst":
-                _disposable_burst(w, program)
-            elif pattern == "refund_abuse":
-                _refund_abuse(w, program)
-            else:
-                _slow_drip_alias(w, program)
 
-    w.ops.sort(key=lambda op: (op.at, OP_ORDER.index(op.record["op"]), op.seq))
+def _fraud_campaigns(w: _World, programs: Sequence[Program], scale: float) -> None:
+    for count, campaign in _CAMPAIGNS.values():
+        for _ in range(max(1, round(count * scale))):
+            campaign(w, w.rng.choice(programs), programs)
+
+
+def _lines(ops: list[_Op]) -> list[str]:
+    """The ops in replay order as compact JSON, `op` and `at` first."""
     lines = []
-    for op in w.ops:
+    for op in sorted(ops, key=lambda op: (op.at, OP_ORDER.index(op.record["op"]), op.seq)):
         record = {"op": op.record["op"], "at": iso(op.at)}
         record.update((k, v) for k, v in op.record.items() if k != "op")
         lines.append(json.dumps(record, separators=(",", ":")))
-    return lines, w.labels
+    return lines
 
 
 def write_jsonl(path: Path, rows: Sequence[str] | Sequence[dict[str, Any]]) -> None:

@@ -54,6 +54,7 @@ from shared.scoring.model import (
     MANIFEST,
     MANIFEST_FORMAT,
     FraudModel,
+    Thresholds,
     log1p_columns,
 )
 from shared.scoring.supervised import GradientBoostingScorer
@@ -97,6 +98,19 @@ class _Fitted:
     supervised_note: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """The checked training rows, their split and the features as the models see them."""
+
+    raw: np.ndarray  # features as given, in ``feature_names`` order
+    x: np.ndarray  # the same with the count/seconds/days columns through log1p
+    y: np.ndarray | None
+    patterns: list[str] | None
+    split: Split
+    feature_names: Sequence[str]
+    log1p: list[str]
+
+
 def train(
     features: np.ndarray,
     labels: np.ndarray | Sequence[Any] | None,
@@ -124,10 +138,52 @@ def train(
     y = _check_labels(labels, len(raw))
     pattern_list = _check_patterns(patterns, len(raw))
     created = _created_at(created_at)
+    rows = _split(raw, y, pattern_list, feature_names, held_out_pattern, config, seed)
+    fitted = _fit(rows.x, rows.y, rows.split, config, seed)
+
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=_ensure_dir(out_dir)))
+    try:
+        manifest = _model_manifest(staging, rows, fitted, config, created)
+        # Score through the serving code path, so thresholds and metrics describe what runs.
+        risk = FraudModel(manifest, staging).score(rows.raw)
+        thresholds = _thresholds(risk, rows, config)
+        anomaly_only = _anomaly_only(fitted)
+        metrics = evaluate(
+            risk, anomaly_only, rows.y, rows.patterns, rows.split, thresholds, held_out_pattern
+        )
+        metrics["supervised"] = fitted.supervised_note
+        manifest.update(
+            thresholds=thresholds.as_dict(),
+            threshold_rule=_threshold_rule(config),
+            **_provenance(rows, seed, config, data_sha256, data_description),
+            held_out_pattern=held_out_pattern if rows.split.held_out.size else None,
+            metrics=metrics,
+        )
+        manifest["version"] = version = _version(manifest, created)
+        manifest = _jsonable(manifest)
+        _write_reports(staging, manifest, risk, anomaly_only, rows, held_out_pattern)
+        _publish(staging, out_dir / version)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    if set_current:
+        (out_dir / CURRENT).write_text(version + "\n")
+    return manifest
+
+
+def _split(
+    raw: np.ndarray,
+    y: np.ndarray | None,
+    patterns: list[str] | None,
+    feature_names: Sequence[str],
+    held_out_pattern: str | None,
+    config: TrainConfig,
+    seed: int,
+) -> _Rows:
     split = split_rows(
         len(raw),
         y,
-        pattern_list,
+        patterns,
         held_out_pattern,
         validation_fraction=config.validation_fraction,
         test_fraction=config.test_fraction,
@@ -137,91 +193,116 @@ def train(
         raise ValueError("need at least two training rows after holding out")
     log1p = [f.name for f in FEATURES if f.kind in LOG1P_KINDS and f.name in feature_names]
     x = log1p_columns(raw, [list(feature_names).index(name) for name in log1p])
-    fitted = _fit(x, y, split, config, seed)
+    return _Rows(raw, x, y, patterns, split, feature_names, log1p)
 
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=_ensure_dir(out_dir)))
-    try:
-        manifest: dict[str, Any] = {
-            "format": MANIFEST_FORMAT,
-            "version": "pending",
-            "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "feature_names": list(feature_names),
-            "thresholds": {"approve": 0.0, "review": 100.0, "reject": 100.0},
-            "preprocess": {"log1p": log1p},
-            "calibration": fitted.calibration,
-            "artifacts": _write_artifacts(staging, fitted, config),
-            "explain": {
-                "method": "isolation path-depth credit minus its training mean",
-                "baseline": _floats(
-                    fitted.anomaly_scorer.attribution(
-                        x[split.train[: config.explain_baseline_rows]]
-                    ).mean(axis=0)
-                ),
-                "median": _floats(np.median(raw[split.train], axis=0)),
-            },
-            # Reference distributions for drift monitoring, in shared.scoring.drift's format.
-            "feature_histograms": {
-                name: drift.reference(raw[split.train, i].tolist()).as_dict()
-                for i, name in enumerate(feature_names)
-            },
-        }
-        # Score through the serving code path, so thresholds and metrics describe what runs.
-        risk = FraudModel(manifest, staging).score(raw)
-        legit_validation = (
-            split.validation if y is None else split.validation[y[split.validation] == 0]
-        )
-        thresholds = choose_thresholds(
-            risk[split.validation],
-            risk[legit_validation],
-            target_review_rate=config.target_review_rate,
-            reject_legit_fpr=config.reject_legit_fpr,
-            review_legit_fpr=config.review_legit_fpr,
-        )
-        anomaly_only = (
-            None
-            if fitted.calibration["method"] == "quantile"
-            else _anomaly_probability(fitted.calibration, fitted.anomaly)
-        )
-        metrics = evaluate(risk, anomaly_only, y, pattern_list, split, thresholds, held_out_pattern)
-        metrics["supervised"] = fitted.supervised_note
-        manifest.update(
-            thresholds=thresholds.as_dict(),
-            threshold_rule={
-                "reject": "lowest validation score with legit FPR <= reject_legit_fpr",
-                "review": "lowest score <= reject with share of traffic in [review, reject) "
-                "<= target_review_rate and legit FPR <= review_legit_fpr",
-                "reject_legit_fpr": config.reject_legit_fpr,
-                "review_legit_fpr": config.review_legit_fpr,
-                "target_review_rate": config.target_review_rate,
-            },
-            sklearn_version=sklearn.__version__,
-            numpy_version=np.__version__,
-            python_version=platform.python_version(),
-            training_data_sha256=data_sha256 or _data_sha256(raw, y, pattern_list),
-            training_data=data_description,
-            seed=seed,
-            config=asdict(config),
-            held_out_pattern=held_out_pattern if split.held_out.size else None,
-            metrics=metrics,
-        )
-        manifest["version"] = version = _version(manifest, created)
-        manifest = _jsonable(manifest)
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        (staging / "model_card.md").write_text(model_card(manifest))
-        plot_pr(
-            staging / "pr_curve.png", risk, anomaly_only, y, pattern_list, split, held_out_pattern
-        )
-        final = out_dir / version
-        if final.exists():
-            shutil.rmtree(final)
-        staging.chmod(0o755)  # mkdtemp creates it owner-only; a model is read by others
-        os.replace(staging, final)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-    if set_current:
-        (out_dir / CURRENT).write_text(version + "\n")
-    return manifest
+
+def _model_manifest(
+    staging: Path, rows: _Rows, fitted: _Fitted, config: TrainConfig, created: datetime
+) -> dict[str, Any]:
+    """The manifest the serving model loads, with placeholder thresholds: enough to score."""
+    train_rows = rows.split.train
+    return {
+        "format": MANIFEST_FORMAT,
+        "version": "pending",
+        "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "feature_names": list(rows.feature_names),
+        "thresholds": {"approve": 0.0, "review": 100.0, "reject": 100.0},
+        "preprocess": {"log1p": rows.log1p},
+        "calibration": fitted.calibration,
+        "artifacts": _write_artifacts(staging, fitted, config),
+        "explain": {
+            "method": "isolation path-depth credit minus its training mean",
+            "baseline": _floats(
+                fitted.anomaly_scorer.attribution(
+                    rows.x[train_rows[: config.explain_baseline_rows]]
+                ).mean(axis=0)
+            ),
+            "median": _floats(np.median(rows.raw[train_rows], axis=0)),
+        },
+        # Reference distributions for drift monitoring, in shared.scoring.drift's format.
+        "feature_histograms": {
+            name: drift.reference(rows.raw[train_rows, i].tolist()).as_dict()
+            for i, name in enumerate(rows.feature_names)
+        },
+    }
+
+
+def _thresholds(risk: np.ndarray, rows: _Rows, config: TrainConfig) -> Thresholds:
+    validation = rows.split.validation
+    legit_validation = validation if rows.y is None else validation[rows.y[validation] == 0]
+    return choose_thresholds(
+        risk[validation],
+        risk[legit_validation],
+        target_review_rate=config.target_review_rate,
+        reject_legit_fpr=config.reject_legit_fpr,
+        review_legit_fpr=config.review_legit_fpr,
+    )
+
+
+def _anomaly_only(fitted: _Fitted) -> np.ndarray | None:
+    """The anomaly score alone as a probability, when it was Platt-calibrated on labels."""
+    if fitted.calibration["method"] == "quantile":
+        return None
+    return _anomaly_probability(fitted.calibration, fitted.anomaly)
+
+
+def _threshold_rule(config: TrainConfig) -> dict[str, Any]:
+    return {
+        "reject": "lowest validation score with legit FPR <= reject_legit_fpr",
+        "review": "lowest score <= reject with share of traffic in [review, reject) "
+        "<= target_review_rate and legit FPR <= review_legit_fpr",
+        "reject_legit_fpr": config.reject_legit_fpr,
+        "review_legit_fpr": config.review_legit_fpr,
+        "target_review_rate": config.target_review_rate,
+    }
+
+
+def _provenance(
+    rows: _Rows,
+    seed: int,
+    config: TrainConfig,
+    data_sha256: str | None,
+    data_description: str | None,
+) -> dict[str, Any]:
+    """What the version was built with and from, in the manifest's key order."""
+    return {
+        "sklearn_version": sklearn.__version__,
+        "numpy_version": np.__version__,
+        "python_version": platform.python_version(),
+        "training_data_sha256": data_sha256 or _data_sha256(rows.raw, rows.y, rows.patterns),
+        "training_data": data_description,
+        "seed": seed,
+        "config": asdict(config),
+    }
+
+
+def _write_reports(
+    staging: Path,
+    manifest: dict[str, Any],
+    risk: np.ndarray,
+    anomaly_only: np.ndarray | None,
+    rows: _Rows,
+    held_out_pattern: str | None,
+) -> None:
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    (staging / "model_card.md").write_text(model_card(manifest))
+    plot_pr(
+        staging / "pr_curve.png",
+        risk,
+        anomaly_only,
+        rows.y,
+        rows.patterns,
+        rows.split,
+        held_out_pattern,
+    )
+
+
+def _publish(staging: Path, final: Path) -> None:
+    """Swap the staged version into place, replacing an earlier build of the same version."""
+    if final.exists():
+        shutil.rmtree(final)
+    staging.chmod(0o755)  # mkdtemp creates it owner-only; a model is read by others
+    os.replace(staging, final)
 
 
 def _fit(
