@@ -24,7 +24,7 @@ from shared.adapters.memory_queue import MemoryScoringQueue
 from shared.adapters.memory_reward_queue import MemoryRewardQueue
 from shared.backtest.incremental import FootprintTracker, JournalingTable
 from shared.backtest.ops import Op
-from shared.bootstrap import bootstrap
+from shared.bootstrap import Services, bootstrap
 from shared.clock import FixedClock
 from shared.domain.referrals import Referral
 from shared.errors import DomainError, InvalidRequest, NotFound
@@ -99,50 +99,15 @@ class Backtest:
         on the replay's table (the deployed one, say) instead of in memory, and
         `release_within` has each run also look at holding referrals due for release that
         soon, as the deployed job does."""
-        store: Table = table if table is not None else MemoryTable()
-        wrap: Callable[[Table], Table] = outer if outer is not None else (lambda t: t)
         self.clock = FixedClock(datetime.fromisoformat("2000-01-01T00:00:00+00:00"))
-        hasher = PiiHasher(lambda: BACKTEST_KEY)
-        self.hasher = hasher
+        self.hasher = PiiHasher(lambda: BACKTEST_KEY)
         self.tracker: FootprintTracker | None = None
-        if incremental:
-            journal = JournalingTable(store)
-            store = wrap(journal)
-            kept = footprints(journal.inner) if footprints is not None else None
-            extractor = FeatureExtractor(ScoringEvidence(store), hasher)
-            self.tracker = FootprintTracker(extractor, journal, kept)
-        else:
-            store = wrap(store)
-        self.table: Table = store
+        base = table if table is not None else MemoryTable()
+        self.table: Table = self._tracked(base, incremental, outer, footprints)
         self.scoring_queue = MemoryScoringQueue()
         self.reward_queue = MemoryRewardQueue()
         self.blocklist = MemoryBlocklist()
-        providers = {
-            "gift_card": SandboxGiftCardProvider(clock=self.clock),
-            "cash": SandboxCashProvider(clock=self.clock),
-        }
-        services = bootstrap(
-            table=self.table,
-            clock=self.clock,
-            hasher=hasher,
-            providers=providers,
-            reward_queue=self.reward_queue,
-            scoring_queue=self.scoring_queue,
-            model=model,
-            blocklist=self.blocklist,
-            extractor=self.tracker,
-        )
-        self.programs = services.programs
-        self.advocates = services.advocates
-        self.referrals = services.referrals
-        self.events = services.events
-        self.scoring = services.scoring
-        self.rescore = services.sweep
-        self.refunds = services.refunds
-        self.reviews = services.reviews
-        self.release = services.release
-        self.fulfilment = services.fulfilment()
-        self.reconcile = services.reconcile
+        self._use(self._services(model))
         t = self.table
         self._advocate_repo = AdvocateRepository(t)
         self._referral_repo = ReferralRepository(t)
@@ -155,6 +120,55 @@ class Backtest:
         self._counts: Counter[str] = Counter()
         self._errors: Counter[str] = Counter()
         self._job_seconds: defaultdict[str, float] = defaultdict(float)
+
+    def _tracked(
+        self,
+        store: Table,
+        incremental: bool,
+        outer: Callable[[Table], Table] | None,
+        footprints: Callable[[Table], FootprintStore] | None,
+    ) -> Table:
+        """The table every service calls: `outer` around the replay's journal, whose
+        writes the incremental re-score's tracker reads."""
+        wrap: Callable[[Table], Table] = outer if outer is not None else (lambda t: t)
+        if not incremental:
+            return wrap(store)
+        journal = JournalingTable(store)
+        wrapped = wrap(journal)
+        kept = footprints(journal.inner) if footprints is not None else None
+        extractor = FeatureExtractor(ScoringEvidence(wrapped), self.hasher)
+        self.tracker = FootprintTracker(extractor, journal, kept)
+        return wrapped
+
+    def _services(self, model: ModelJudge | None) -> Services:
+        providers = {
+            "gift_card": SandboxGiftCardProvider(clock=self.clock),
+            "cash": SandboxCashProvider(clock=self.clock),
+        }
+        return bootstrap(
+            table=self.table,
+            clock=self.clock,
+            hasher=self.hasher,
+            providers=providers,
+            reward_queue=self.reward_queue,
+            scoring_queue=self.scoring_queue,
+            model=model,
+            blocklist=self.blocklist,
+            extractor=self.tracker,
+        )
+
+    def _use(self, services: Services) -> None:
+        self.programs = services.programs
+        self.advocates = services.advocates
+        self.referrals = services.referrals
+        self.events = services.events
+        self.scoring = services.scoring
+        self.rescore = services.sweep
+        self.refunds = services.refunds
+        self.reviews = services.reviews
+        self.release = services.release
+        self.fulfilment = services.fulfilment()
+        self.reconcile = services.reconcile
 
     # --- running ------------------------------------------------------------------------------
 

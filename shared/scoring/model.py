@@ -113,57 +113,58 @@ class FraudModel:
             self.version = str(manifest["version"])
             self.feature_names: Sequence[str] = tuple(manifest["feature_names"])
             self.thresholds = Thresholds.from_dict(manifest["thresholds"])
-            artifacts = manifest["artifacts"]
-            self.anomaly_model = IsolationForestScorer.load(
-                _verified(directory, artifacts["anomaly"])
-            )
-            self.supervised_model: GradientBoostingScorer | None = None
-            if artifacts.get("supervised"):
-                self.supervised_model = GradientBoostingScorer.load(
-                    _verified(directory, artifacts["supervised"])
-                )
-            calibration = manifest["calibration"]
-            self.calibration_method = str(calibration["method"])
-            if self.calibration_method == "quantile":
-                self._knots = np.asarray(calibration["anomaly_knots"], dtype=np.float64)
-                self._levels = np.asarray(calibration["levels"], dtype=np.float64)
-                if self._knots.shape != self._levels.shape or self._knots.size < 2:
-                    raise ModelError("quantile calibration needs matching knots and levels")
-            elif self.calibration_method == "platt":
-                self._slope = float(calibration["slope"])
-                self._intercept = float(calibration["intercept"])
-            else:
-                raise ModelError(f"unknown calibration method {self.calibration_method!r}")
-            log1p = list(manifest.get("preprocess", {}).get("log1p", []))
-            unknown = sorted(set(log1p) - set(self.feature_names))
-            if unknown:
-                raise ModelError(f"preprocess names unknown features: {unknown}")
-            self._log1p = [self.feature_names.index(name) for name in log1p]
+            self._load_artifacts(manifest["artifacts"], directory)
+            self._load_calibration(manifest["calibration"])
+            self._log1p = self._log1p_columns(manifest.get("preprocess", {}))
             explain = manifest["explain"]
             self._baseline = np.asarray(explain["baseline"], dtype=np.float64)
             self._median = np.asarray(explain["median"], dtype=np.float64)
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"invalid model in {directory}: {exc}") from exc
+        self._check_shapes()
+        self._direction = [
+            SPEC_BY_NAME[name].direction if name in SPEC_BY_NAME else None
+            for name in self.feature_names
+        ]
+
+    def _load_artifacts(self, artifacts: Mapping[str, Any], directory: Path) -> None:
+        self.anomaly_model = IsolationForestScorer.load(_verified(directory, artifacts["anomaly"]))
+        self.supervised_model: GradientBoostingScorer | None = None
+        if artifacts.get("supervised"):
+            self.supervised_model = GradientBoostingScorer.load(
+                _verified(directory, artifacts["supervised"])
+            )
+
+    def _load_calibration(self, calibration: Mapping[str, Any]) -> None:
+        self.calibration_method = str(calibration["method"])
+        if self.calibration_method == "quantile":
+            self._knots = np.asarray(calibration["anomaly_knots"], dtype=np.float64)
+            self._levels = np.asarray(calibration["levels"], dtype=np.float64)
+            if self._knots.shape != self._levels.shape or self._knots.size < 2:
+                raise ModelError("quantile calibration needs matching knots and levels")
+        elif self.calibration_method == "platt":
+            self._slope = float(calibration["slope"])
+            self._intercept = float(calibration["intercept"])
+        else:
+            raise ModelError(f"unknown calibration method {self.calibration_method!r}")
+
+    def _log1p_columns(self, preprocess: Mapping[str, Any]) -> list[int]:
+        log1p = list(preprocess.get("log1p", []))
+        unknown = sorted(set(log1p) - set(self.feature_names))
+        if unknown:
+            raise ModelError(f"preprocess names unknown features: {unknown}")
+        return [self.feature_names.index(name) for name in log1p]
+
+    def _check_shapes(self) -> None:
         n = len(self.feature_names)
         models = [self.anomaly_model, self.supervised_model]
         if any(m is not None and m.n_features != n for m in models):
             raise ModelError("artifact feature count disagrees with the manifest")
         if self._baseline.shape != (n,) or self._median.shape != (n,):
             raise ModelError("explain statistics disagree with the feature count")
-        self._direction = [
-            SPEC_BY_NAME[name].direction if name in SPEC_BY_NAME else None
-            for name in self.feature_names
-        ]
 
     def __repr__(self) -> str:
         return f"FraudModel(version={self.version!r}, features={len(self.feature_names)})"
-
-    def vector(self, features: Mapping[str, float]) -> FloatArray:
-        """One row in this model's column order; every feature must be present."""
-        missing = [name for name in self.feature_names if name not in features]
-        if missing:
-            raise ValueError(f"missing features: {', '.join(missing)}")
-        return np.array([float(features[name]) for name in self.feature_names])
 
     def _matrix(self, matrix: npt.ArrayLike) -> FloatArray:
         x = np.asarray(matrix, dtype=np.float64)
@@ -184,11 +185,6 @@ class FraudModel:
     def anomaly(self, matrix: npt.ArrayLike) -> FloatArray:
         """Raw anomaly score in (0, 1], higher is more abnormal."""
         return self.anomaly_model.anomaly(self.prepare(matrix))
-
-    def supervised_probability(self, matrix: npt.ArrayLike) -> FloatArray | None:
-        if self.supervised_model is None:
-            return None
-        return self.supervised_model.predict_proba(self.prepare(matrix))
 
     def score(self, matrix: npt.ArrayLike) -> FloatArray:
         """Risk 0-100 for each row (a single 1-D row gives an array of one)."""
@@ -308,19 +304,3 @@ def load_model(model_dir: Path) -> FraudModel:
     """Load the version ``models/CURRENT`` names, else the newest in ``model_dir``."""
     version_dir = resolve_version_dir(Path(model_dir))
     return FraudModel(read_manifest(version_dir), version_dir)
-
-
-def attributions_as_dicts(items: Sequence[Attribution]) -> list[dict[str, Any]]:
-    """Explanations in a JSON-friendly shape, with the feature's human sentence."""
-    out = []
-    for item in items:
-        spec = SPEC_BY_NAME.get(item.feature)
-        out.append(
-            {
-                "feature": item.feature,
-                "contribution": round(item.contribution, 6),
-                "value": item.value,
-                "message": spec.explain(item.value) if spec else item.feature,
-            }
-        )
-    return out
