@@ -27,17 +27,18 @@ import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from shared.clock import Clock, iso
 from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import Reward, RewardStatus, referral_of
 from shared.payouts import PayoutOrder, PayoutProvider, ProviderError, idempotency_key_for
 from shared.ports import RewardQueue
-from shared.repositories.referrals import ReferralRepository
-from shared.repositories.rewards import RewardRepository
 from shared.services.fulfilment import FulfilmentService
 from shared.services.ledger import Change, RewardLedger
-from shared.storage.table import Table
+
+if TYPE_CHECKING:
+    from shared.repositories.referrals import ReferralRepository
 
 logger = logging.getLogger(__name__)
 
@@ -93,18 +94,21 @@ class ReconcileReport:
 class ReconcileService:
     def __init__(
         self,
-        table: Table,
         clock: Clock,
         providers: Mapping[str, PayoutProvider],
         queue: RewardQueue,
+        *,
+        ledger: RewardLedger,
+        fulfilment: FulfilmentService,
+        referrals: ReferralRepository,
     ) -> None:
         self._clock = clock
         self._providers = dict(providers)
         self._queue = queue
-        self._rewards = RewardRepository(table)
-        self._fulfilment = FulfilmentService(table, clock, providers)
-        self._ledger = RewardLedger(table, clock)
-        self._referrals = ReferralRepository(table)
+        self._rewards = ledger.rewards
+        self._fulfilment = fulfilment
+        self._ledger = ledger
+        self._referrals = referrals
 
     def run(self, now: datetime | None = None) -> ReconcileReport:
         now = now or self._clock.now()

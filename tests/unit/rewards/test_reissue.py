@@ -25,7 +25,7 @@ from tests.unit.rewards.conftest import World, WorldFactory
 
 
 def _reissuer(world: World) -> ReissueService:
-    return ReissueService(world.table, world.clock, world.providers, world.queue)
+    return world.services().reissue
 
 
 def _failed_gift_card(world: World, **program: object) -> tuple[str, Reward]:
@@ -44,7 +44,9 @@ def _failed_gift_card(world: World, **program: object) -> tuple[str, Reward]:
 
 def _reissue(world: World, reward_id: str, **body: object) -> Reward:
     return _reissuer(world).reissue(
-        reward_id, ReissueIn.model_validate({"note": "recipient fixed", **body}), actor="fin-1"
+        reward_id,
+        ReissueIn.model_validate({"note": "recipient fixed", **body}).command(),
+        actor="fin-1",
     )
 
 
