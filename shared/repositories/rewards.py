@@ -1,4 +1,4 @@
-"""The reward ledger, the refunds recorded against it, and the counters it owns.
+"""The reward ledger and the refunds recorded against it.
 
 Entries live in their referral's partition (`REFERRAL#<id>` / `REWARD#<reward_id>`), so
 "every reward of this referral" is one strongly consistent query: the fulfilment that
@@ -6,9 +6,9 @@ confirms the last entry is guaranteed to see its siblings confirmed. gsi1 lists 
 entry by creation time; gsi2 lists entries by status, oldest change first, for the jobs
 that look for stuck ones.
 
-The program's `budget_left`/`budget_used` and the advocate's `rewarded_referrals`,
-`reversed_referrals` and `clawed_back_referrals` are top-level numbers changed only with
-`ADD` inside the same transaction as the entries they account for.
+The program's budget (`shared.repositories.budget`) and the advocate's counters
+(`shared.repositories.advocate_counters`) are changed in the same transaction as the
+entries they account for; their names and readings are kept here for older callers.
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from shared.repositories.advocate_counters import (
     REWARDED_REFERRALS,
     AdvocateCounters,
     ClawbackHistory,
-    reversal_op,
     take_slot_op,
 )
-from shared.repositories.budget import ProgramBudget, give_back_op, spend_op
+from shared.repositories.budget import ProgramBudget
 from shared.repositories.codec import from_item, to_doc
 from shared.repositories.unit_of_work import Changes
 from shared.storage.table import (
@@ -179,15 +178,7 @@ class RewardRepository:
         )
         return [from_item(Reward, item) for item in page.items], page.cursor
 
-    # --- program budget and advocate counters (see `budget`, `advocate_counters`) -------
-
-    @staticmethod
-    def budget_take_op(program_id: str, amount: Decimal) -> Update:
-        return spend_op(program_id, amount)
-
-    @staticmethod
-    def budget_return_op(program_id: str, amount: Decimal) -> Update:
-        return give_back_op(program_id, amount)
+    # --- read through to the budget and the advocate's counters ------------------------
 
     def budget_left(self, program_id: str) -> Decimal | None:
         return self._budget.left(program_id)
@@ -199,13 +190,6 @@ class RewardRepository:
     @staticmethod
     def cap_slot_op(advocate_id: str, seen: int, exists: bool) -> Update:
         return take_slot_op(advocate_id, seen, exists)
-
-    @staticmethod
-    def reversal_flag_op(advocate_id: str, at: datetime, *, clawed_back: bool) -> Update:
-        return reversal_op(advocate_id, at, clawed_back=clawed_back)
-
-    def clawback_history(self, advocate_id: str) -> ClawbackHistory:
-        return self._counters.clawback_history(advocate_id)
 
     # --- refunds ------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from shared.payouts import idempotency_key_for
 from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider, SandboxTimeline
 from shared.payouts.sandbox_faults import Fault, FaultPlan
 from shared.repositories.audit import AuditLog
+from shared.repositories.budget import spend_op
 from shared.schemas.rewards import ReissueIn
 from shared.services.ledger import Change
 from shared.services.reissue import ReissueService
@@ -213,7 +214,7 @@ def test_a_reissue_over_an_exhausted_budget_is_409_and_leaves_the_entry_failed(
     world = make_world(gift_script=[Fault.reject("recipient refused")])
     _, gift = _failed_gift_card(world)
     left = world.budget_left(gift.program_id)
-    world.table.write([world.reward_repo.budget_take_op(gift.program_id, left)])
+    world.table.write([spend_op(gift.program_id, left)])
 
     # When finance reissues it
     with pytest.raises(Conflict, match="budget"):
