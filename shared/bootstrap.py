@@ -239,7 +239,7 @@ class Services:
 
     @cached_property
     def reconcile(self) -> ReconcileService:
-        from shared.repositories.referrals import ReferralRepository
+        from shared.repositories.referral_schedule import ReferralSchedule
         from shared.services.reconcile import ReconcileService
 
         return ReconcileService(
@@ -248,7 +248,7 @@ class Services:
             self._reward_queue(),
             ledger=self.ledger,
             fulfilment=self.fulfilment(),
-            referrals=ReferralRepository(self.table),
+            schedule=ReferralSchedule(self.table),
         )
 
     @cached_property

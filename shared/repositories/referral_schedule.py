@@ -15,6 +15,9 @@ from shared.repositories.programs import ProgramRepository
 from shared.repositories.referrals import ReferralRepository, status_due
 from shared.storage.table import Table
 
+# Referrals read per query by the jobs that walk a status.
+PAGE = 100
+
 
 class ReferralSchedule:
     def __init__(self, table: Table) -> None:
@@ -26,6 +29,18 @@ class ReferralSchedule:
         return self._referrals.each_with_status(
             ReferralStatus.PENDING, self._referrals.program_ids(), due_before=before
         )
+
+    def rewarding_since(self, before: datetime) -> Iterator[Referral]:
+        """Every program's `rewarding` referrals that qualified before `before`, read a page
+        at a time as they are consumed."""
+        cursor: str | None = None
+        while True:
+            referrals, cursor = self._referrals.with_status(
+                ReferralStatus.REWARDING, due_before=before, limit=PAGE, cursor=cursor
+            )
+            yield from referrals
+            if cursor is None:
+                return
 
     def due_for_release(self, now: datetime) -> Iterator[Referral]:
         """Holding referrals whose holding period has ended, and no others: each program's

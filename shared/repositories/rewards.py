@@ -13,6 +13,7 @@ entries they account for; their names and readings are kept here for older calle
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 
@@ -58,6 +59,8 @@ __all__ = [
     "StaleReward",
 ]
 
+# Entries read per query by the jobs that walk a status.
+PAGE = 100
 # An order's refund running total: what is refunded and what is left of it.
 REFUNDED = "refunded"
 REFUND_LEFT = "left"
@@ -153,6 +156,28 @@ class RewardRepository:
             keys.REWARDS_INDEX, index="gsi1", forward=False, limit=limit, cursor=cursor
         )
         return [from_item(Reward, item) for item in page.items], page.cursor
+
+    def each_with_status(
+        self,
+        status: RewardStatus,
+        *,
+        changed_after: datetime | None = None,
+        changed_before: datetime | None = None,
+    ) -> Iterator[Reward]:
+        """Every entry in `status` last changed in the range, oldest change first, read a
+        page at a time as it is consumed."""
+        cursor: str | None = None
+        while True:
+            rewards, cursor = self.with_status(
+                status,
+                changed_after=changed_after,
+                changed_before=changed_before,
+                limit=PAGE,
+                cursor=cursor,
+            )
+            yield from rewards
+            if cursor is None:
+                return
 
     def with_status(
         self,

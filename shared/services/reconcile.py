@@ -30,7 +30,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from shared.clock import Clock, iso
-from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import Reward, RewardStatus, referral_of
 from shared.payouts import PayoutOrder, PayoutProvider, ProviderError, idempotency_key_for
 from shared.ports import RewardQueue
@@ -38,14 +37,13 @@ from shared.services.fulfilment import FulfilmentService
 from shared.services.ledger import Change, RewardLedger
 
 if TYPE_CHECKING:
-    from shared.repositories.referrals import ReferralRepository
+    from shared.repositories.referral_schedule import ReferralSchedule
 
 logger = logging.getLogger(__name__)
 
 # An entry untouched this long is stuck: a queue message lives minutes, not this long.
 STUCK_AFTER = timedelta(minutes=15)
 LOOKBACK = timedelta(days=3)
-PAGE = 100
 _READABLE_KEY = "rwd-"
 
 ACTOR = "system:reconcile"
@@ -100,7 +98,7 @@ class ReconcileService:
         *,
         ledger: RewardLedger,
         fulfilment: FulfilmentService,
-        referrals: ReferralRepository,
+        schedule: ReferralSchedule,
     ) -> None:
         self._clock = clock
         self._providers = dict(providers)
@@ -108,7 +106,7 @@ class ReconcileService:
         self._rewards = ledger.rewards
         self._fulfilment = fulfilment
         self._ledger = ledger
-        self._referrals = referrals
+        self._schedule = schedule
 
     def run(self, now: datetime | None = None) -> ReconcileReport:
         now = now or self._clock.now()
@@ -258,16 +256,9 @@ class ReconcileService:
     # --- pass 4: referrals left rewarding ------------------------------------------------
 
     def _settle_rewarding(self, now: datetime, report: ReconcileReport) -> None:
-        cursor: str | None = None
-        while True:
-            referrals, cursor = self._referrals.with_status(
-                ReferralStatus.REWARDING, due_before=now - STUCK_AFTER, limit=PAGE, cursor=cursor
-            )
-            for referral in referrals:
-                if self._ledger.settle_referral(referral.referral_id, ACTOR):
-                    report.settled.append(referral.referral_id)
-            if cursor is None:
-                return
+        for referral in self._schedule.rewarding_since(now - STUCK_AFTER):
+            if self._ledger.settle_referral(referral.referral_id, ACTOR):
+                report.settled.append(referral.referral_id)
 
     # --- pass 5: clawbacks of payouts that never happened --------------------------------
 
@@ -304,15 +295,10 @@ class ReconcileService:
     def _changed(
         self, status: RewardStatus, *, before: datetime, after: datetime | None = None
     ) -> list[Reward]:
-        found: list[Reward] = []
-        cursor: str | None = None
-        while True:
-            page, cursor = self._rewards.with_status(
-                status, changed_after=after, changed_before=before, limit=PAGE, cursor=cursor
-            )
-            found.extend(page)
-            if cursor is None:
-                return found
+        # Read in full before anything moves: settling an entry takes it out of the status.
+        return list(
+            self._rewards.each_with_status(status, changed_after=after, changed_before=before)
+        )
 
     def _provider_and_key(
         self, reward: Reward, report: ReconcileReport

@@ -54,7 +54,6 @@ logger = logging.getLogger(__name__)
 
 ACTOR = "system:release"
 MAX_ATTEMPTS = 8
-PAGE = 100
 # Entries still `created` this long after their release lost their queue message (the
 # process died between commit and send); a duplicate message is harmless anyway.
 REQUEUE_AFTER = timedelta(minutes=5)
@@ -192,18 +191,14 @@ class ReleaseService:
                 report.held[referral.referral_id] = outcome.reason
 
     def _requeue_created(self, now: datetime, report: ReleaseReport) -> None:
-        cursor: str | None = None
-        while True:
-            rewards, cursor = self._rewards.with_status(
-                RewardStatus.CREATED, changed_before=now - REQUEUE_AFTER, limit=PAGE, cursor=cursor
-            )
-            for reward in rewards:
-                if self._enqueue(reward, now):
-                    report.queued.append(reward.reward_id)
-                else:
-                    report.queue_failures.append(reward.reward_id)
-            if cursor is None:
-                return
+        lost = self._rewards.each_with_status(
+            RewardStatus.CREATED, changed_before=now - REQUEUE_AFTER
+        )
+        for reward in lost:
+            if self._enqueue(reward, now):
+                report.queued.append(reward.reward_id)
+            else:
+                report.queue_failures.append(reward.reward_id)
 
     def _program(self, cache: dict[str, Program | None], program_id: str) -> Program | None:
         if program_id not in cache:

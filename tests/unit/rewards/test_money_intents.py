@@ -19,7 +19,7 @@ from shared.repositories.advocate_counters import (
 from shared.repositories.budget import ProgramBudget
 from shared.repositories.payout_figures import PayoutFigures
 from shared.repositories.referral_guards import ReferralGuards
-from shared.repositories.rewards import RewardRepository
+from shared.repositories.rewards import PAGE, RewardRepository
 from shared.repositories.unit_of_work import UnitOfWork
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import Put
@@ -235,3 +235,18 @@ def test_no_confirmed_entry_clawed_back_stages_no_figures() -> None:
     PayoutFigures.count_unpaid("prg_x", [], within=changes)
 
     assert len(changes) == 0
+
+
+def test_every_entry_of_a_status_is_read_across_pages() -> None:
+    # Given more queued entries than one page holds
+    table = MemoryTable()
+    rewards = RewardRepository(table)
+    queued = [_reward(S.QUEUED) for _ in range(PAGE + 5)]
+    changes = UnitOfWork(table).begin()
+    for reward in queued:
+        rewards.add(reward, within=changes)
+    changes.commit()
+
+    # When every queued entry is read, Then each is read once
+    found = [r.reward_id for r in rewards.each_with_status(S.QUEUED)]
+    assert sorted(found) == sorted(r.reward_id for r in queued)
