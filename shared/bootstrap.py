@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from shared.services.reissue import ReissueService
     from shared.services.release import ReleaseService
     from shared.services.rescore_sweep import RescoreSweep
-    from shared.services.reversal import FinanceReversalService
+    from shared.services.reversal import FinanceReversalService, ReferralReversal
     from shared.services.reviews import ReviewService
     from shared.services.scoring import ScoringService
     from shared.services.stats import StatsService
@@ -190,47 +190,151 @@ class Services:
 
     @cached_property
     def ledger(self) -> RewardLedger:
+        from shared.repositories.audit import AuditLog
+        from shared.repositories.budget import ProgramBudget
+        from shared.repositories.payout_figures import PayoutFigures
+        from shared.repositories.referrals import ReferralRepository
+        from shared.repositories.rewards import RewardRepository
+        from shared.repositories.unit_of_work import UnitOfWork
         from shared.services.ledger import RewardLedger
 
-        return RewardLedger(self.table, self.clock)
+        return RewardLedger(
+            self.clock,
+            UnitOfWork(self.table),
+            rewards=RewardRepository(self.table),
+            referrals=ReferralRepository(self.table),
+            budget=ProgramBudget(self.table),
+            audit=AuditLog(self.table),
+            figures=PayoutFigures(),
+        )
 
     @cached_property
     def release(self) -> ReleaseService:
-        from shared.services.release import ReleaseService
+        from shared.repositories.advocate_counters import AdvocateCounters
+        from shared.repositories.audit import AuditLog
+        from shared.repositories.budget import ProgramBudget
+        from shared.repositories.programs import ProgramRepository
+        from shared.repositories.referral_schedule import ReferralSchedule
+        from shared.repositories.referrals import ReferralRepository
+        from shared.repositories.rewards import RewardRepository
+        from shared.repositories.unit_of_work import UnitOfWork
+        from shared.services.release import ReleaseService, ReleaseStores
 
-        return ReleaseService(self.table, self.clock, self._reward_queue())
+        stores = ReleaseStores(
+            programs=ProgramRepository(self.table),
+            referrals=ReferralRepository(self.table),
+            schedule=ReferralSchedule(self.table),
+            rewards=RewardRepository(self.table),
+            budget=ProgramBudget(self.table),
+            caps=AdvocateCounters(self.table),
+            audit=AuditLog(self.table),
+        )
+        return ReleaseService(
+            self.clock, self._reward_queue(), UnitOfWork(self.table), stores, self.ledger
+        )
 
     def fulfilment(self, kind: str | None = None) -> FulfilmentService:
         """Fulfilment through `kind`'s provider only (a fulfilment function may read only
         its own provider's secrets), or through every provider given."""
+        from shared.repositories.advocates import AdvocateRepository
+        from shared.repositories.payout_figures import PayoutFigures
+        from shared.repositories.referrals import ReferralRepository
         from shared.services.fulfilment import FulfilmentService
 
         providers = dict(self.providers) if kind is None else {kind: self.providers[kind]}
-        return FulfilmentService(self.table, self.clock, providers)
+        return FulfilmentService(
+            self.clock,
+            providers,
+            self.ledger,
+            advocates=AdvocateRepository(self.table),
+            referrals=ReferralRepository(self.table),
+            figures=PayoutFigures(),
+        )
 
     @cached_property
     def refunds(self) -> RefundService:
-        from shared.services.refunds import RefundService
+        from shared.repositories.advocate_counters import AdvocateCounters
+        from shared.repositories.evidence import EvidenceIndex
+        from shared.repositories.programs import ProgramRepository
+        from shared.repositories.referrals import ReferralRepository
+        from shared.repositories.rewards import RewardRepository
+        from shared.repositories.unit_of_work import UnitOfWork
+        from shared.services.refunds import RefundService, RefundStores
 
-        return RefundService(self.table, self.clock)
+        stores = RefundStores(
+            programs=ProgramRepository(self.table),
+            referrals=ReferralRepository(self.table),
+            rewards=RewardRepository(self.table),
+            caps=AdvocateCounters(self.table),
+            evidence=EvidenceIndex(self.table),
+        )
+        return RefundService(self.clock, UnitOfWork(self.table), stores, self._referral_reversal())
 
     @cached_property
     def reconcile(self) -> ReconcileService:
+        from shared.repositories.referral_schedule import ReferralSchedule
         from shared.services.reconcile import ReconcileService
 
-        return ReconcileService(self.table, self.clock, dict(self.providers), self._reward_queue())
+        return ReconcileService(
+            self.clock,
+            dict(self.providers),
+            self._reward_queue(),
+            ledger=self.ledger,
+            fulfilment=self.fulfilment(),
+            schedule=ReferralSchedule(self.table),
+        )
 
     @cached_property
     def reissue(self) -> ReissueService:
-        from shared.services.reissue import ReissueService
+        from shared.repositories.audit import AuditLog
+        from shared.repositories.budget import ProgramBudget
+        from shared.repositories.referral_guards import ReferralGuards
+        from shared.services.reissue import ReissueService, ReissueStores
 
-        return ReissueService(self.table, self.clock, dict(self.providers), self._reward_queue())
+        stores = ReissueStores(
+            budget=ProgramBudget(self.table), guards=ReferralGuards(), audit=AuditLog(self.table)
+        )
+        return ReissueService(
+            self.clock, dict(self.providers), self._reward_queue(), self.ledger, stores
+        )
 
     @cached_property
     def finance_reversal(self) -> FinanceReversalService:
+        from shared.repositories.referrals import ReferralRepository
+        from shared.repositories.rewards import RewardRepository
+        from shared.repositories.unit_of_work import UnitOfWork
         from shared.services.reversal import FinanceReversalService
 
-        return FinanceReversalService(self.table, self.clock)
+        return FinanceReversalService(
+            self.clock,
+            UnitOfWork(self.table),
+            referrals=ReferralRepository(self.table),
+            rewards=RewardRepository(self.table),
+            reversal=self._referral_reversal(),
+        )
+
+    def _referral_reversal(self) -> ReferralReversal:
+        """What reversing a referral changes: shared by refunds and finance's reversal."""
+        from shared.repositories.advocate_counters import AdvocateCounters
+        from shared.repositories.audit import AuditLog
+        from shared.repositories.budget import ProgramBudget
+        from shared.repositories.open_reviews import OpenReviews
+        from shared.repositories.payout_figures import PayoutFigures
+        from shared.repositories.referrals import ReferralRepository
+        from shared.repositories.rewards import RewardRepository
+        from shared.services.reversal import ReferralReversal, ReversalStores
+
+        return ReferralReversal(
+            ReversalStores(
+                rewards=RewardRepository(self.table),
+                referrals=ReferralRepository(self.table),
+                reviews=OpenReviews(self.table),
+                budget=ProgramBudget(self.table),
+                caps=AdvocateCounters(self.table),
+                figures=PayoutFigures(),
+                audit=AuditLog(self.table),
+            )
+        )
 
 
 def bootstrap(

@@ -38,7 +38,7 @@ def record_event(request: Request[EventCreate]) -> Reply:
 @api.route("POST", "/v1/referrals/{referral_id}/refunds")
 def record_refund(request: Request[RefundCreate]) -> Reply:
     outcome = wiring.refund_service().record(
-        request.path["referral_id"], request.body, actor=request.principal.subject
+        request.path["referral_id"], request.body.command(), actor=request.principal.subject
     )
     api.logger.info(
         "refund replayed" if outcome.replayed else "refund recorded",

@@ -20,7 +20,7 @@ api = Api(service="reward-corrections")
 @api.route("POST", "/v1/rewards/{reward_id}/reissue")
 def reissue_reward(request: Request[ReissueIn]) -> Reply:
     reward = wiring.reissue_service().reissue(
-        request.path["reward_id"], request.body, actor=request.principal.subject
+        request.path["reward_id"], request.body.command(), actor=request.principal.subject
     )
     api.logger.info(
         "reward reissued", extra={"reward_id": reward.reward_id, "attempt": reward.attempt}
@@ -31,7 +31,7 @@ def reissue_reward(request: Request[ReissueIn]) -> Reply:
 @api.route("POST", "/v1/referrals/{referral_id}/reverse")
 def reverse_referral(request: Request[ReverseIn]) -> Reply:
     outcome = wiring.finance_reversal_service().reverse(
-        request.path["referral_id"], request.body, actor=request.principal.subject
+        request.path["referral_id"], request.body.command(), actor=request.principal.subject
     )
     api.logger.info("referral reversed by finance", extra={"referral_id": outcome.referral_id})
     return Reply.of(

@@ -239,7 +239,7 @@ class Backtest:
         elif op.op == "refund":
             referral_id = self._referral_id(program_id, op.referee or "")
             self.refunds.record(
-                referral_id, RefundCreate.model_validate({**op.body, "occurred_at": at})
+                referral_id, RefundCreate.model_validate({**op.body, "occurred_at": at}).command()
             )
         else:
             referral_id = self._referral_id(program_id, op.referee or "")

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.domain.changes import Contention
 from shared.domain.programs import Program, RewardKind, RewardTerms
 
 Beneficiary = Literal["advocate", "referee"]
@@ -61,6 +62,26 @@ class IllegalRewardTransition(Exception):
         super().__init__(f"reward {reward_id} cannot move from {current} to {target}")
         self.current = current
         self.target = target
+
+
+class RewardMoved(Contention):
+    """The entry changed since it was read: read it again and decide again."""
+
+    def __init__(self, reward_id: str) -> None:
+        super().__init__(reward_id)
+        self.reward_id = reward_id
+
+
+class StaleReward(Exception):
+    """The entry kept changing under every attempt to move it."""
+
+
+class ReferralNotRewarding(Exception):
+    """The referral an entry pays for is no longer `rewarding`."""
+
+    def __init__(self, referral_id: str) -> None:
+        super().__init__(referral_id)
+        self.referral_id = referral_id
 
 
 def can_move(current: RewardStatus, target: RewardStatus) -> bool:

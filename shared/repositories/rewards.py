@@ -1,4 +1,4 @@
-"""The reward ledger, the refunds recorded against it, and the counters it owns.
+"""The reward ledger and the refunds recorded against it.
 
 Entries live in their referral's partition (`REFERRAL#<id>` / `REWARD#<reward_id>`), so
 "every reward of this referral" is one strongly consistent query: the fulfilment that
@@ -6,30 +6,40 @@ confirms the last entry is guaranteed to see its siblings confirmed. gsi1 lists 
 entry by creation time; gsi2 lists entries by status, oldest change first, for the jobs
 that look for stuck ones.
 
-The program's `budget_left`/`budget_used` and the advocate's `rewarded_referrals`,
-`reversed_referrals` and `clawed_back_referrals` are top-level numbers changed only with
-`ADD` inside the same transaction as the entries they account for.
+The program's budget (`shared.repositories.budget`) and the advocate's counters
+(`shared.repositories.advocate_counters`) are changed in the same transaction as the
+entries they account for; their names and readings are kept here for older callers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 
 from shared.clock import iso
-from shared.domain.rewards import RefundRecord, Reward, RewardStatus
+from shared.domain.rewards import RefundRecord, Reward, RewardMoved, RewardStatus, StaleReward
 from shared.repositories import keys
+from shared.repositories.advocate_counters import (
+    CLAWED_BACK_REFERRALS,
+    LAST_REVERSAL_AT,
+    REVERSED_REFERRALS,
+    REWARDED_REFERRALS,
+    AdvocateCounters,
+    ClawbackHistory,
+    take_slot_op,
+)
+from shared.repositories.budget import ProgramBudget
 from shared.repositories.codec import from_item, to_doc
+from shared.repositories.unit_of_work import Changes
 from shared.storage.table import (
     All,
     AtLeast,
+    Check,
     ConditionFailed,
     Equals,
-    Exists,
     Item,
     KeyRange,
-    Missing,
     NotExists,
     Put,
     Table,
@@ -37,29 +47,30 @@ from shared.storage.table import (
     query_all,
 )
 
-# Advocate counters the risk features read (see README "Reward fulfilment").
-REWARDED_REFERRALS = "rewarded_referrals"
-REVERSED_REFERRALS = "reversed_referrals"
-CLAWED_BACK_REFERRALS = "clawed_back_referrals"
-LAST_REVERSAL_AT = "last_reversal_at"
+__all__ = [
+    "CLAWED_BACK_REFERRALS",
+    "LAST_REVERSAL_AT",
+    "REFUNDED",
+    "REFUND_LEFT",
+    "REVERSED_REFERRALS",
+    "REWARDED_REFERRALS",
+    "ClawbackHistory",
+    "RewardRepository",
+    "StaleReward",
+]
+
+# Entries read per query by the jobs that walk a status.
+PAGE = 100
 # An order's refund running total: what is refunded and what is left of it.
 REFUNDED = "refunded"
 REFUND_LEFT = "left"
 
 
-@dataclass(frozen=True)
-class ClawbackHistory:
-    clawed_back: int
-    rewarded: int
-
-
-class StaleReward(Exception):
-    """The entry changed since it was read."""
-
-
 class RewardRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
+        self._budget = ProgramBudget(table)
+        self._counters = AdvocateCounters(table)
 
     # --- entries ------------------------------------------------------------------------
 
@@ -85,6 +96,27 @@ class RewardRepository:
     def save_op(self, reward: Reward, expected_version: int) -> Put:
         return Put(self._item(reward), Equals("version", expected_version))
 
+    @staticmethod
+    def unchanged_op(reward: Reward) -> Check:
+        pk, sk = keys.reward(reward.referral_id, reward.reward_id)
+        return Check(pk, sk, Equals("version", reward.version))
+
+    def add(self, reward: Reward, *, within: Changes) -> None:
+        """Create the entry with `within`, once: a second release of the same slot is
+        refused (`Contention`: read again)."""
+        within.stage(self.create_op(reward))
+
+    def stage_save(self, reward: Reward, expected_version: int, *, within: Changes) -> None:
+        """Save the new state with `within`, if the stored one is still `expected_version`;
+        otherwise the commit raises `RewardMoved`."""
+        reward_id = reward.reward_id
+        within.stage(self.save_op(reward, expected_version), lambda: RewardMoved(reward_id))
+
+    def stage_unchanged(self, reward: Reward, *, within: Changes) -> None:
+        """Commit `within` only if the entry is still as read; otherwise `RewardMoved`."""
+        reward_id = reward.reward_id
+        within.stage(self.unchanged_op(reward), lambda: RewardMoved(reward_id))
+
     def save(self, reward: Reward, expected_version: int) -> None:
         try:
             self._table.write([self.save_op(reward, expected_version)])
@@ -99,6 +131,53 @@ class RewardRepository:
         pk, _ = keys.referral(referral_id)
         items = query_all(self._table, pk, key_range=KeyRange(begins_with=keys.REWARD_PREFIX))
         return [from_item(Reward, item) for item in items]
+
+    def page(
+        self,
+        *,
+        referral_id: str | None,
+        status: RewardStatus | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Reward], str | None]:
+        """Entries of one referral, of one status, or all of them (newest first)."""
+        if referral_id is not None:
+            pk, _ = keys.referral(referral_id)
+            page = self._table.query(
+                pk, key_range=KeyRange(begins_with=keys.REWARD_PREFIX), limit=limit, cursor=cursor
+            )
+            found = [from_item(Reward, item) for item in page.items]
+            if status is not None:
+                found = [r for r in found if r.status == status]
+            return found, page.cursor
+        if status is not None:
+            return self.with_status(status, limit=limit, cursor=cursor)
+        page = self._table.query(
+            keys.REWARDS_INDEX, index="gsi1", forward=False, limit=limit, cursor=cursor
+        )
+        return [from_item(Reward, item) for item in page.items], page.cursor
+
+    def each_with_status(
+        self,
+        status: RewardStatus,
+        *,
+        changed_after: datetime | None = None,
+        changed_before: datetime | None = None,
+    ) -> Iterator[Reward]:
+        """Every entry in `status` last changed in the range, oldest change first, read a
+        page at a time as it is consumed."""
+        cursor: str | None = None
+        while True:
+            rewards, cursor = self.with_status(
+                status,
+                changed_after=changed_after,
+                changed_before=changed_before,
+                limit=PAGE,
+                cursor=cursor,
+            )
+            yield from rewards
+            if cursor is None:
+                return
 
     def with_status(
         self,
@@ -124,64 +203,52 @@ class RewardRepository:
         )
         return [from_item(Reward, item) for item in page.items], page.cursor
 
-    # --- program budget -----------------------------------------------------------------
-
-    def budget_take_op(self, program_id: str, amount: Decimal) -> Update:
-        """Spend `amount` only if that much is left: the budget never goes negative."""
-        pk, sk = keys.program(program_id)
-        return Update(
-            pk,
-            sk,
-            add={"budget_left": -amount, "budget_used": amount},
-            condition=AtLeast("budget_left", amount),
-        )
-
-    def budget_return_op(self, program_id: str, amount: Decimal) -> Update:
-        pk, sk = keys.program(program_id)
-        return Update(
-            pk, sk, add={"budget_left": amount, "budget_used": -amount}, condition=Exists()
-        )
+    # --- read through to the budget and the advocate's counters ------------------------
 
     def budget_left(self, program_id: str) -> Decimal | None:
-        item = self._table.get(*keys.program(program_id))
-        return Decimal(item["budget_left"]) if item else None
-
-    # --- advocate counters --------------------------------------------------------------
+        return self._budget.left(program_id)
 
     def rewarded_referrals(self, advocate_id: str) -> tuple[int, bool]:
         """The advocate's count of rewarded referrals, and whether the counter exists yet."""
-        item = self._table.get(*keys.advocate(advocate_id))
-        if item is None or REWARDED_REFERRALS not in item:
-            return 0, False
-        return int(item[REWARDED_REFERRALS]), True
+        return self._counters.rewarded_referrals(advocate_id)
 
-    def cap_slot_op(self, advocate_id: str, seen: int, exists: bool) -> Update:
-        """Take the next slot only if nobody took one since `seen` was read."""
-        pk, sk = keys.advocate(advocate_id)
-        condition = Equals(REWARDED_REFERRALS, seen) if exists else Missing(REWARDED_REFERRALS)
-        return Update(pk, sk, add={REWARDED_REFERRALS: 1}, condition=condition)
-
-    def reversal_flag_op(self, advocate_id: str, at: datetime, *, clawed_back: bool) -> Update:
-        pk, sk = keys.advocate(advocate_id)
-        add: dict[str, Decimal | int] = {REVERSED_REFERRALS: 1}
-        if clawed_back:
-            add[CLAWED_BACK_REFERRALS] = 1
-        return Update(pk, sk, set={LAST_REVERSAL_AT: iso(at)}, add=add, condition=Exists())
-
-    def clawback_history(self, advocate_id: str) -> ClawbackHistory:
-        """How many of the advocate's referrals were rewarded, and how many of those were
-        reversed after their rewards went out (one read of the advocate's counters)."""
-        item = self._table.get(*keys.advocate(advocate_id)) or {}
-        return ClawbackHistory(
-            clawed_back=int(item.get(CLAWED_BACK_REFERRALS, 0)),
-            rewarded=int(item.get(REWARDED_REFERRALS, 0)),
-        )
+    @staticmethod
+    def cap_slot_op(advocate_id: str, seen: int, exists: bool) -> Update:
+        return take_slot_op(advocate_id, seen, exists)
 
     # --- refunds ------------------------------------------------------------------------
 
     def refund_op(self, record: RefundRecord) -> Put:
         pk, sk = keys.refund(record.referral_id, record.order_id, record.body_hash)
         return Put({"pk": pk, "sk": sk, "type": "refund", "doc": to_doc(record)}, NotExists())
+
+    def record_refund(self, record: RefundRecord, *, within: Changes) -> None:
+        """Keep the refund's record with `within`, once (a replay is refused: read again)."""
+        within.stage(self.refund_op(record))
+
+    def add_refunded(
+        self,
+        referral_id: str,
+        order_id: str,
+        *,
+        order_amount: Decimal,
+        seen: Decimal,
+        exists: bool,
+        amount: Decimal,
+        within: Changes,
+    ) -> None:
+        """Add `amount` to the order's refunded total with `within`; refused (read again)
+        if another refund of the order was written since `seen` was read."""
+        within.stage(
+            self.refund_total_op(
+                referral_id,
+                order_id,
+                order_amount=order_amount,
+                seen=seen,
+                exists=exists,
+                amount=amount,
+            )
+        )
 
     def get_refund(self, referral_id: str, order_id: str, digest: str) -> RefundRecord | None:
         item = self._table.get(*keys.refund(referral_id, order_id, digest))

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 
 from shared.domain.programs import RewardKind
 from shared.domain.referrals import ReferralStatus
+from shared.domain.reward_commands import RecordRefund, Reissue, Reverse
 from shared.domain.rewards import RefundRecord, Reward, RewardStatus
 from shared.money import format_amount
 from shared.schemas.common import (
@@ -48,6 +49,15 @@ class RefundCreate(Strict):
             raise ValueError("a refund amount is more than zero")
         return amount
 
+    def command(self) -> RecordRefund:
+        return RecordRefund(
+            order_id=self.order_id,
+            currency=self.currency,
+            amount=self.amount,
+            occurred_at=self.occurred_at,
+            refund_id=self.refund_id,
+        )
+
 
 class ReissueIn(Strict):
     recipient_email: Email | None = Field(
@@ -56,9 +66,15 @@ class ReissueIn(Strict):
     )
     note: str = Field(min_length=1, max_length=2000, description="Why it is reissued (audited)")
 
+    def command(self) -> Reissue:
+        return Reissue(note=self.note, recipient_email=self.recipient_email)
+
 
 class ReverseIn(Strict):
     note: str = Field(min_length=1, max_length=2000, description="Why it is reversed (audited)")
+
+    def command(self) -> Reverse:
+        return Reverse(note=self.note)
 
 
 class ClawbackOut(Out):

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.clock import Clock
 from shared.domain.rewards import (
@@ -44,11 +45,13 @@ from shared.payouts import (
     ProviderRejected,
     idempotency_key_for,
 )
-from shared.repositories.advocates import AdvocateRepository
-from shared.repositories.referrals import ReferralRepository
-from shared.repositories.stats import ProgramCounters, paid_amount, paid_count
 from shared.services.ledger import Change, Decide, RewardLedger
-from shared.storage.table import Table
+
+if TYPE_CHECKING:
+    from shared.repositories.advocates import AdvocateRepository
+    from shared.repositories.payout_figures import PayoutFigures
+    from shared.repositories.referrals import ReferralRepository
+    from shared.repositories.unit_of_work import Changes
 
 logger = logging.getLogger(__name__)
 
@@ -80,13 +83,23 @@ class FulfilmentOutcome:
 
 
 class FulfilmentService:
-    def __init__(self, table: Table, clock: Clock, providers: Mapping[str, PayoutProvider]) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        providers: Mapping[str, PayoutProvider],
+        ledger: RewardLedger,
+        *,
+        advocates: AdvocateRepository,
+        referrals: ReferralRepository,
+        figures: PayoutFigures,
+    ) -> None:
         self._clock = clock
         self._providers = dict(providers)
-        self._ledger = RewardLedger(table, clock)
-        self._rewards = self._ledger.rewards
-        self._advocates = AdvocateRepository(table)
-        self._referrals = ReferralRepository(table)
+        self._ledger = ledger
+        self._rewards = ledger.rewards
+        self._advocates = advocates
+        self._referrals = referrals
+        self._figures = figures
 
     def fulfil(self, message: RewardMessage) -> FulfilmentOutcome:
         reward = self._rewards.get(message.referral_id, message.reward_id)
@@ -215,8 +228,22 @@ class FulfilmentService:
         except ValueError as exc:
             self._fail(reward, f"not payable: {exc}")
             return None
+        order = self._order(reward, provider, key, request)
+        if order is None:
+            return None
+        if order.status not in ("confirmed", "failed"):
+            # Many payouts settle moments after the answer that submits them.
+            with contextlib.suppress(ProviderError):
+                order = provider.find_order(key) or order
+        return order
+
+    def _order(
+        self, reward: Reward, provider: PayoutProvider, key: str, request: PayoutRequest
+    ) -> PayoutOrder | None:
+        """The provider's order for the request: created, or found by key after an answer
+        that may have created it. None when the entry is not paid (yet)."""
         try:
-            order = provider.create_order(request)
+            return provider.create_order(request)
         except ProviderRateLimited as exc:
             self._note_error(reward, str(exc))
             raise RetryLater(exc.retry_after_seconds, "provider rate limited") from exc
@@ -230,26 +257,15 @@ class FulfilmentService:
                     "payout exists but is not located", extra={"reward_id": reward.reward_id}
                 )
                 self._note_error(reward, str(exc))
-                return None
-            order = found
+            return found
         except ProviderOutcomeUnknown as exc:
             found = self._look_up(provider, key)
             if found is None:
                 self._note_error(reward, str(exc))
                 raise RetryLater(UNKNOWN_OUTCOME_RETRY_S, f"outcome unknown: {exc}") from exc
-            order = found
+            return found
         except ProviderConflict as exc:
-            # The key already paid this entry (with terms since changed, e.g. the
-            # recipient's address): that order is this entry's payment. Until a lookup
-            # finds it the entry stays `sent`: a key that paid must never fail.
-            logger.error(
-                "payout key reused with other terms", extra={"reward_id": reward.reward_id}
-            )
-            found = self._look_up(provider, key)
-            if found is None:
-                self._note_error(reward, f"provider conflict: {exc}")
-                return None
-            order = found
+            return self._paid_with_other_terms(reward, provider, key, exc)
         except ProviderRejected as exc:
             self._fail(reward, exc.reason)
             return None
@@ -259,11 +275,18 @@ class FulfilmentService:
         except ProviderError as exc:
             self._note_error(reward, str(exc))
             raise RetryLater(UNKNOWN_OUTCOME_RETRY_S, f"provider error: {exc}") from exc
-        if order.status not in ("confirmed", "failed"):
-            # Many payouts settle moments after the answer that submits them.
-            with contextlib.suppress(ProviderError):
-                order = provider.find_order(key) or order
-        return order
+
+    def _paid_with_other_terms(
+        self, reward: Reward, provider: PayoutProvider, key: str, exc: ProviderConflict
+    ) -> PayoutOrder | None:
+        """The key already paid this entry (with terms since changed, e.g. the recipient's
+        address): that order is this entry's payment. Until a lookup finds it the entry
+        stays `sent`: a key that paid must never fail."""
+        logger.error("payout key reused with other terms", extra={"reward_id": reward.reward_id})
+        found = self._look_up(provider, key)
+        if found is None:
+            self._note_error(reward, f"provider conflict: {exc}")
+        return found
 
     def record(
         self, reward: Reward, order: PayoutOrder, *, action: str = "recorded"
@@ -291,10 +314,6 @@ class FulfilmentService:
                 )
             if current.status == RewardStatus.SENT:
                 if order.status == "confirmed":
-                    paid = ProgramCounters.add_op(
-                        current.program_id,
-                        {paid_amount(current.kind): current.amount, paid_count(current.kind): 1},
-                    )
                     return Change(
                         current.moved(
                             RewardStatus.CONFIRMED,
@@ -302,7 +321,7 @@ class FulfilmentService:
                             provider_reference=reference,
                             last_error=None,
                         ),
-                        (paid,),
+                        (self._count_paid(current),),
                     )
                 if order.status == "failed":
                     failed = self._ledger.failed(
@@ -310,7 +329,7 @@ class FulfilmentService:
                     )
                     return Change(
                         failed.reward.model_copy(update={"provider_reference": reference}),
-                        failed.extra,
+                        failed.also,
                     )
                 if current.provider_reference == reference:
                     return None
@@ -324,6 +343,12 @@ class FulfilmentService:
             return None
 
         return decide
+
+    def _count_paid(self, reward: Reward) -> Callable[[Changes], None]:
+        def stage(changes: Changes) -> None:
+            self._figures.count_paid(reward, within=changes)
+
+        return stage
 
     def _note_clawed_back_payment(
         self, reward: Reward, provider: PayoutProvider, key: str

@@ -6,36 +6,35 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.clock import Clock
 from shared.domain.audit import AuditEntry
+from shared.domain.changes import Contention
 from shared.domain.referrals import ReferralStatus
-from shared.domain.rewards import Reward, RewardStatus
-from shared.ids import new_id
-from shared.repositories import keys
-from shared.repositories.audit import AuditLog
-from shared.repositories.codec import from_item
-from shared.repositories.referrals import ReferralRepository
-from shared.repositories.rewards import RewardRepository, StaleReward
-from shared.repositories.stats import Counter, ProgramCounters
-from shared.storage.table import (
-    ConditionFailed,
-    KeyRange,
-    Table,
-    TransactionConflict,
-    WriteOp,
-)
+from shared.domain.rewards import Reward, RewardStatus, StaleReward
+
+if TYPE_CHECKING:
+    from shared.repositories.audit import AuditLog
+    from shared.repositories.budget import ProgramBudget
+    from shared.repositories.payout_figures import PayoutFigures
+    from shared.repositories.referrals import ReferralRepository
+    from shared.repositories.rewards import RewardRepository
+    from shared.repositories.unit_of_work import Changes, UnitOfWork
 
 # Each retry re-reads the entry and decides again; contention on one entry is rare and brief.
 MAX_ATTEMPTS = 8
 
+# Something else to change in the same transaction as the entry.
+Stage = Callable[["Changes"], None]
+
 
 @dataclass(frozen=True)
 class Change:
-    """The entry's next state, and what must be written with it atomically."""
+    """The entry's next state, and what must change with it atomically."""
 
     reward: Reward
-    extra: Sequence[WriteOp] = ()
+    also: Sequence[Stage] = ()
 
 
 Decide = Callable[[Reward], Change | None]
@@ -54,12 +53,24 @@ def by_creation(rewards: list[Reward]) -> list[Reward]:
 
 
 class RewardLedger:
-    def __init__(self, table: Table, clock: Clock) -> None:
-        self._table = table
+    def __init__(
+        self,
+        clock: Clock,
+        changes: UnitOfWork,
+        *,
+        rewards: RewardRepository,
+        referrals: ReferralRepository,
+        budget: ProgramBudget,
+        audit: AuditLog,
+        figures: PayoutFigures,
+    ) -> None:
         self._clock = clock
-        self._rewards = RewardRepository(table)
-        self._referrals = ReferralRepository(table)
-        self._audit = AuditLog(table)
+        self._changes = changes
+        self._rewards = rewards
+        self._referrals = referrals
+        self._budget = budget
+        self._audit = audit
+        self._figures = figures
 
     @property
     def rewards(self) -> RewardRepository:
@@ -79,27 +90,16 @@ class RewardLedger:
         cursor: str | None,
     ) -> tuple[list[Reward], str | None]:
         """Entries of one referral, of one status, or all of them (newest first)."""
-        if referral_id is not None:
-            pk, _ = keys.referral(referral_id)
-            page = self._table.query(
-                pk, key_range=KeyRange(begins_with=keys.REWARD_PREFIX), limit=limit, cursor=cursor
-            )
-            found = [from_item(Reward, item) for item in page.items]
-            if status is not None:
-                found = [r for r in found if r.status == status]
-            return found, page.cursor
-        if status is not None:
-            return self._rewards.with_status(status, limit=limit, cursor=cursor)
-        page = self._table.query(
-            keys.REWARDS_INDEX, index="gsi1", forward=False, limit=limit, cursor=cursor
+        return self._rewards.page(
+            referral_id=referral_id, status=status, limit=limit, cursor=cursor
         )
-        return [from_item(Reward, item) for item in page.items], page.cursor
 
     # --- writes -------------------------------------------------------------------------
 
     def apply(self, referral_id: str, reward_id: str, decide: Decide) -> Applied | None:
         """Read the entry, let `decide` pick its next state, write it if nobody moved it
-        meanwhile; otherwise read again and decide again. None if there is no such entry."""
+        meanwhile; otherwise read again and decide again. None if there is no such entry.
+        What else the change stages may refuse it with its own error (`BudgetShort`...)."""
         for _ in range(MAX_ATTEMPTS):
             current = self._rewards.get(referral_id, reward_id)
             if current is None:
@@ -107,15 +107,13 @@ class RewardLedger:
             change = decide(current)
             if change is None:
                 return Applied(current, changed=False)
+            changes = self._changes.begin()
+            self._rewards.stage_save(change.reward, current.version, within=changes)
+            for stage in change.also:
+                stage(changes)
             try:
-                self._table.write(
-                    [self._rewards.save_op(change.reward, current.version), *change.extra]
-                )
-            except ConditionFailed as exc:
-                if exc.index == 0:
-                    continue
-                raise
-            except TransactionConflict:
+                changes.commit()
+            except Contention:
                 continue
             return Applied(change.reward, changed=True)
         raise StaleReward(reward_id)
@@ -124,15 +122,21 @@ class RewardLedger:
         """The payout will not happen: the entry fails and its amount returns to the budget."""
         return Change(
             reward.moved(RewardStatus.FAILED, at, failure_reason=reason, last_error=reason),
-            (self._rewards.budget_return_op(reward.program_id, reward.amount),),
+            (self._give_back(reward),),
         )
 
     def never_paid(self, reward: Reward, at: datetime) -> Change:
         """A clawed-back entry whose payout never happened: cancelled, budget returned."""
         return Change(
             reward.moved(RewardStatus.CANCELLED, at, last_error="clawed back before any payout"),
-            (self._rewards.budget_return_op(reward.program_id, reward.amount),),
+            (self._give_back(reward),),
         )
+
+    def _give_back(self, reward: Reward) -> Stage:
+        def stage(changes: Changes) -> None:
+            self._budget.give_back(reward.program_id, reward.amount, within=changes)
+
+        return stage
 
     def settle_referral(self, referral_id: str, actor: str) -> bool:
         """Move a `rewarding` referral to `rewarded` once every entry of it is confirmed.
@@ -150,11 +154,10 @@ class RewardLedger:
                 return False
             now = self._clock.now()
             settled = referral.move(ReferralStatus.REWARDED, now)
-            entry = AuditEntry(
-                entry_id=new_id("aud"),
-                at=now,
-                actor=actor,
-                action="referral.rewarded",
+            entry = AuditEntry.record(
+                now,
+                actor,
+                "referral.rewarded",
                 referral_id=referral_id,
                 program_id=referral.program_id,
                 before={"status": referral.status.value},
@@ -163,18 +166,13 @@ class RewardLedger:
             )
             qualified_at = referral.qualified_at or referral.occurred_at
             seconds = max(0, int((now - qualified_at).total_seconds()))
-            counted = ProgramCounters.add_op(
-                referral.program_id, {Counter.PAYOUTS: 1, Counter.PAYOUT_SECONDS: seconds}
-            )
+            changes = self._changes.begin()
+            self._referrals.stage_save(settled, referral.version, within=changes)
+            self._audit.append(entry, within=changes)
+            self._figures.count_settled(referral.program_id, seconds, within=changes)
             try:
-                self._table.write(
-                    [
-                        self._referrals.save_op(settled, referral.version),
-                        self._audit.entry_op(entry),
-                        counted,
-                    ]
-                )
-            except (ConditionFailed, TransactionConflict):
+                changes.commit()
+            except Contention:
                 continue
             return True
         return False

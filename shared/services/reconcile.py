@@ -27,24 +27,23 @@ import logging
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from shared.clock import Clock, iso
-from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import Reward, RewardStatus, referral_of
 from shared.payouts import PayoutOrder, PayoutProvider, ProviderError, idempotency_key_for
 from shared.ports import RewardQueue
-from shared.repositories.referrals import ReferralRepository
-from shared.repositories.rewards import RewardRepository
 from shared.services.fulfilment import FulfilmentService
 from shared.services.ledger import Change, RewardLedger
-from shared.storage.table import Table
+
+if TYPE_CHECKING:
+    from shared.repositories.referral_schedule import ReferralSchedule
 
 logger = logging.getLogger(__name__)
 
 # An entry untouched this long is stuck: a queue message lives minutes, not this long.
 STUCK_AFTER = timedelta(minutes=15)
 LOOKBACK = timedelta(days=3)
-PAGE = 100
 _READABLE_KEY = "rwd-"
 
 ACTOR = "system:reconcile"
@@ -93,18 +92,21 @@ class ReconcileReport:
 class ReconcileService:
     def __init__(
         self,
-        table: Table,
         clock: Clock,
         providers: Mapping[str, PayoutProvider],
         queue: RewardQueue,
+        *,
+        ledger: RewardLedger,
+        fulfilment: FulfilmentService,
+        schedule: ReferralSchedule,
     ) -> None:
         self._clock = clock
         self._providers = dict(providers)
         self._queue = queue
-        self._rewards = RewardRepository(table)
-        self._fulfilment = FulfilmentService(table, clock, providers)
-        self._ledger = RewardLedger(table, clock)
-        self._referrals = ReferralRepository(table)
+        self._rewards = ledger.rewards
+        self._fulfilment = fulfilment
+        self._ledger = ledger
+        self._schedule = schedule
 
     def run(self, now: datetime | None = None) -> ReconcileReport:
         now = now or self._clock.now()
@@ -254,16 +256,9 @@ class ReconcileService:
     # --- pass 4: referrals left rewarding ------------------------------------------------
 
     def _settle_rewarding(self, now: datetime, report: ReconcileReport) -> None:
-        cursor: str | None = None
-        while True:
-            referrals, cursor = self._referrals.with_status(
-                ReferralStatus.REWARDING, due_before=now - STUCK_AFTER, limit=PAGE, cursor=cursor
-            )
-            for referral in referrals:
-                if self._ledger.settle_referral(referral.referral_id, ACTOR):
-                    report.settled.append(referral.referral_id)
-            if cursor is None:
-                return
+        for referral in self._schedule.rewarding_since(now - STUCK_AFTER):
+            if self._ledger.settle_referral(referral.referral_id, ACTOR):
+                report.settled.append(referral.referral_id)
 
     # --- pass 5: clawbacks of payouts that never happened --------------------------------
 
@@ -300,15 +295,10 @@ class ReconcileService:
     def _changed(
         self, status: RewardStatus, *, before: datetime, after: datetime | None = None
     ) -> list[Reward]:
-        found: list[Reward] = []
-        cursor: str | None = None
-        while True:
-            page, cursor = self._rewards.with_status(
-                status, changed_after=after, changed_before=before, limit=PAGE, cursor=cursor
-            )
-            found.extend(page)
-            if cursor is None:
-                return found
+        # Read in full before anything moves: settling an entry takes it out of the status.
+        return list(
+            self._rewards.each_with_status(status, changed_after=after, changed_before=before)
+        )
 
     def _provider_and_key(
         self, reward: Reward, report: ReconcileReport

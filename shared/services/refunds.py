@@ -25,40 +25,45 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from shared.clock import Clock, iso
+from shared.domain.changes import Contention, ReferralMoved
 from shared.domain.events import ReferralEvent
 from shared.domain.evidence import EvidenceKind
 from shared.domain.programs import Program
 from shared.domain.referrals import Referral, ReferralStatus, can_move
+from shared.domain.reward_commands import RecordRefund
 from shared.domain.rewards import (
     RefundRecord,
     Reward,
     reverses_referral,
 )
 from shared.errors import Conflict, InvalidRequest, NotFound
-from shared.repositories.evidence import EvidenceIndex
-from shared.repositories.programs import ProgramRepository
-from shared.repositories.referrals import ReferralRepository, StaleReferral
-from shared.repositories.rewards import RewardRepository
-from shared.schemas.rewards import RefundCreate
 from shared.scoring.decision import after_clawback, reweighed_clawback
 from shared.services.ledger import by_creation
-from shared.services.reversal import ReferralReversal
 from shared.services.timing import occurred_at
-from shared.storage.table import ConditionFailed, Table, TransactionConflict, WriteOp
+
+if TYPE_CHECKING:
+    from shared.repositories.advocate_counters import AdvocateCounters
+    from shared.repositories.evidence import EvidenceIndex
+    from shared.repositories.programs import ProgramRepository
+    from shared.repositories.referrals import ReferralRepository
+    from shared.repositories.rewards import RewardRepository
+    from shared.repositories.unit_of_work import Changes, UnitOfWork
+    from shared.services.reversal import ReferralReversal
 
 MAX_ATTEMPTS = 8
 CLAWBACK_REASON = "refund"
 
 
-def _identity(body: RefundCreate, at: datetime) -> str:
+def _identity(refund: RecordRefund, at: datetime) -> str:
     """What makes two reports one refund: its `refund_id`, or else its body and when it
     happened (now, when not given: two identical reports a moment apart are two refunds)."""
-    if body.refund_id is not None:
+    if refund.refund_id is not None:
         # ":" never appears in a body digest (hex), so an id never names a body's record.
-        return f"id:{body.refund_id}"
-    return RefundRecord.digest(body.order_id, body.amount, body.currency, iso(at))
+        return f"id:{refund.refund_id}"
+    return RefundRecord.digest(refund.order_id, refund.amount, refund.currency, iso(at))
 
 
 @dataclass(frozen=True)
@@ -69,87 +74,130 @@ class RefundOutcome:
     replayed: bool
 
 
-class RefundService:
-    def __init__(self, table: Table, clock: Clock) -> None:
-        self._table = table
-        self._clock = clock
-        self._programs = ProgramRepository(table)
-        self._referrals = ReferralRepository(table)
-        self._rewards = RewardRepository(table)
-        self._evidence = EvidenceIndex(table)
-        self._reversal_writes = ReferralReversal(table)
+@dataclass(frozen=True)
+class _RefundFacts:
+    """When the refund happened, what identifies it, and the amount of its order."""
 
-    def record(self, referral_id: str, body: RefundCreate, actor: str = "client") -> RefundOutcome:
-        referral, program, event, order_amount = self._refunded_purchase(referral_id, body)
-        at = occurred_at(body.occurred_at, self._clock)
+    at: datetime
+    identity: str
+    order_amount: Decimal
+
+
+@dataclass(frozen=True)
+class RefundStores:
+    """What recording a refund reads and changes."""
+
+    programs: ProgramRepository
+    referrals: ReferralRepository
+    rewards: RewardRepository
+    caps: AdvocateCounters
+    evidence: EvidenceIndex
+
+
+class RefundService:
+    def __init__(
+        self,
+        clock: Clock,
+        changes: UnitOfWork,
+        stores: RefundStores,
+        reversal: ReferralReversal,
+    ) -> None:
+        self._clock = clock
+        self._changes = changes
+        self._programs = stores.programs
+        self._referrals = stores.referrals
+        self._rewards = stores.rewards
+        self._caps = stores.caps
+        self._evidence = stores.evidence
+        self._reversal = reversal
+
+    def record(
+        self, referral_id: str, refund: RecordRefund, actor: str = "client"
+    ) -> RefundOutcome:
+        referral, program, event, order_amount = self._refunded_purchase(referral_id, refund)
+        at = occurred_at(refund.occurred_at, self._clock)
         if at < event.occurred_at:
             raise InvalidRequest.field(
                 "occurred_at", "is before the purchase it refunds", "before_event"
             )
-        identity = _identity(body, at)
+        identity = _identity(refund, at)
         for _ in range(MAX_ATTEMPTS):
-            earlier = self._rewards.get_refund(referral_id, body.order_id, identity)
+            earlier = self._rewards.get_refund(referral_id, refund.order_id, identity)
             if earlier is not None:
-                return self._replay(earlier, body)
-            refunded, total_kept = self._rewards.refunded_of_order(referral_id, body.order_id)
-            left = order_amount - refunded - body.amount
-            if left < 0:
-                raise InvalidRequest.field(
-                    "amount",
-                    f"is more than what is left of order {body.order_id} "
-                    f"({order_amount - refunded:f} {program.currency})",
-                    "exceeds_order",
-                )
-            referral = self._referrals.get(referral_id) or referral
-            reverses = (
-                referral.qualifying_order_id == body.order_id
-                and reverses_referral(left, program.min_order_value)
-                and can_move(referral.status, ReferralStatus.REVERSED)
-            )
-            record = RefundRecord(
-                referral_id=referral_id,
-                order_id=body.order_id,
-                amount=body.amount,
-                currency=body.currency,
-                occurred_at=at,
-                recorded_at=self._clock.now(),
-                body_hash=identity,
-                order_amount_left=left,
-                reversed=reverses,
-                refund_id=body.refund_id,
-            )
-            # The record and the order's running total in one transaction: a refund that
-            # read the total before another was written is refused and decides again.
-            ops: list[WriteOp] = [
-                self._rewards.refund_op(record),
-                self._rewards.refund_total_op(
-                    referral_id,
-                    body.order_id,
-                    order_amount=order_amount,
-                    seen=refunded,
-                    exists=total_kept,
-                    amount=body.amount,
-                ),
-            ]
-            clawed_back = False
-            if reverses:
-                reversal, clawed_back = self._reversal(referral, program, record, actor)
-                ops += reversal
+                return self._replay(earlier, refund)
             try:
-                self._table.write(ops)
-            except (ConditionFailed, TransactionConflict):
+                record, clawed_back = self._record_once(
+                    referral, program, refund, _RefundFacts(at, identity, order_amount), actor
+                )
+            except Contention:
                 # A replay of this refund, another refund of the order, or the referral or
                 # an entry moved: decide again.
                 continue
-            if clawed_back:
-                self._reweigh_clawbacks(referral, record.recorded_at)
+            if clawed_back is not None:
+                self._reweigh_clawbacks(clawed_back, record.recorded_at)
             return self._outcome(record, replayed=False)
         raise Conflict(  # pragma: no cover - needs sustained contention
             f"referral {referral_id} is changing too fast; retry the refund"
         )
 
+    def _record_once(
+        self,
+        referral: Referral,
+        program: Program,
+        refund: RecordRefund,
+        facts: _RefundFacts,
+        actor: str,
+    ) -> tuple[RefundRecord, Referral | None]:
+        """Record the refund (and reverse the referral, if it does) in one transaction;
+        the referral as read if that clawed paid rewards back."""
+        referral_id = referral.referral_id
+        order_amount = facts.order_amount
+        refunded, total_kept = self._rewards.refunded_of_order(referral_id, refund.order_id)
+        left = order_amount - refunded - refund.amount
+        if left < 0:
+            raise InvalidRequest.field(
+                "amount",
+                f"is more than what is left of order {refund.order_id} "
+                f"({order_amount - refunded:f} {program.currency})",
+                "exceeds_order",
+            )
+        referral = self._referrals.get(referral_id) or referral
+        reverses = (
+            referral.qualifying_order_id == refund.order_id
+            and reverses_referral(left, program.min_order_value)
+            and can_move(referral.status, ReferralStatus.REVERSED)
+        )
+        record = RefundRecord(
+            referral_id=referral_id,
+            order_id=refund.order_id,
+            amount=refund.amount,
+            currency=refund.currency,
+            occurred_at=facts.at,
+            recorded_at=self._clock.now(),
+            body_hash=facts.identity,
+            order_amount_left=left,
+            reversed=reverses,
+            refund_id=refund.refund_id,
+        )
+        # The record and the order's running total in one transaction: a refund that
+        # read the total before another was written is refused and decides again.
+        changes = self._changes.begin()
+        self._rewards.record_refund(record, within=changes)
+        self._rewards.add_refunded(
+            referral_id,
+            refund.order_id,
+            order_amount=order_amount,
+            seen=refunded,
+            exists=total_kept,
+            amount=refund.amount,
+            within=changes,
+        )
+        clawed_back = reverses and self._stage_reversal(referral, record, actor, within=changes)
+        changes.commit()
+        return record, referral if clawed_back else None
+
     def _refunded_purchase(
-        self, referral_id: str, body: RefundCreate
+        self, referral_id: str, refund: RecordRefund
     ) -> tuple[Referral, Program, ReferralEvent, Decimal]:
         """The referral, its program, the purchase the refund names and its amount."""
         referral = self._referrals.get(referral_id)
@@ -158,13 +206,13 @@ class RefundService:
         program = self._programs.get(referral.program_id)
         if program is None:  # pragma: no cover - referrals always name a stored program
             raise NotFound(f"no program {referral.program_id}")
-        if body.currency != program.currency:
+        if refund.currency != program.currency:
             raise InvalidRequest.field(
                 "currency",
                 f"must be {program.currency}, the program's currency",
                 "currency_mismatch",
             )
-        event = self._referrals.get_event(referral_id, body.order_id)
+        event = self._referrals.get_event(referral_id, refund.order_id)
         if event is None or event.type != "purchase" or event.amount is None:
             raise InvalidRequest.field(
                 "order_id",
@@ -173,30 +221,30 @@ class RefundService:
             )
         return referral, program, event, event.amount
 
-    def _replay(self, earlier: RefundRecord, body: RefundCreate) -> RefundOutcome:
-        same = (earlier.amount, earlier.currency) == (body.amount, body.currency) and (
-            body.occurred_at is None or body.occurred_at == earlier.occurred_at
+    def _replay(self, earlier: RefundRecord, refund: RecordRefund) -> RefundOutcome:
+        same = (earlier.amount, earlier.currency) == (refund.amount, refund.currency) and (
+            refund.occurred_at is None or refund.occurred_at == earlier.occurred_at
         )
         if not same:
             raise Conflict(
-                f"refund_id {body.refund_id} already names a refund of {earlier.amount:f} "
+                f"refund_id {refund.refund_id} already names a refund of {earlier.amount:f} "
                 f"{earlier.currency} of order {earlier.order_id}"
             )
         return self._outcome(earlier, replayed=True)
 
-    def _reversal(
-        self, referral: Referral, program: Program, record: RefundRecord, actor: str
-    ) -> tuple[list[WriteOp], bool]:
-        """The writes that reverse the referral, and whether they claw paid rewards back."""
+    def _stage_reversal(
+        self, referral: Referral, record: RefundRecord, actor: str, *, within: Changes
+    ) -> bool:
+        """Stage what reverses the referral; whether it claws paid rewards back."""
         now = record.recorded_at
-        plan = self._reversal_writes.of_rewards(
+        plan = self._reversal.of_rewards(
             referral.referral_id,
             now,
             reason=f"{CLAWBACK_REASON} of order {record.order_id}",
             refund_order_id=record.order_id,
         )
         reversed_referral = self._reversed(referral, record, plan.paid_since, now)
-        ops = self._reversal_writes.writes(
+        self._reversal.stage(
             referral,
             reversed_referral,
             plan,
@@ -207,8 +255,9 @@ class RefundService:
                 "refund_amount": f"{record.amount:f}",
                 "order_amount_left": f"{record.order_amount_left:f}",
             },
+            within=within,
         )
-        return ops, plan.clawed_back
+        return plan.clawed_back
 
     def _reversed(
         self,
@@ -219,7 +268,7 @@ class RefundService:
     ) -> Referral:
         update: dict[str, object] = {}
         if paid_since is not None:
-            history = self._rewards.clawback_history(referral.advocate_id)
+            history = self._caps.clawback_history(referral.advocate_id)
             update["clawed_back_at"] = now
             update["risk"] = after_clawback(
                 referral.risk,
@@ -239,7 +288,7 @@ class RefundService:
         Only scores move: the referrals stay reversed and their decisions stay the ones
         they were paid on. A referral that changed meanwhile is left for the next refund.
         """
-        history = self._rewards.clawback_history(clawed_back.advocate_id)
+        history = self._caps.clawback_history(clawed_back.advocate_id)
         if history.clawed_back < 2:
             return
         referral_ids = {
@@ -259,9 +308,13 @@ class RefundService:
             )
             if risk is None:
                 continue
+            changes = self._changes.begin()
+            self._referrals.stage_save(
+                referral.changed(now, risk=risk), referral.version, within=changes
+            )
             try:
-                self._referrals.save(referral.changed(now, risk=risk), referral.version)
-            except StaleReferral:
+                changes.commit()
+            except ReferralMoved:
                 continue
 
     def _outcome(self, record: RefundRecord, *, replayed: bool) -> RefundOutcome:

@@ -15,46 +15,64 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.clock import Clock
 from shared.domain.audit import AuditEntry
-from shared.domain.referrals import ReferralStatus
-from shared.domain.rewards import EarlierAttempt, Reward, RewardStatus, referral_of
+from shared.domain.changes import BudgetShort
+from shared.domain.reward_commands import Reissue
+from shared.domain.rewards import (
+    EarlierAttempt,
+    ReferralNotRewarding,
+    Reward,
+    RewardStatus,
+    referral_of,
+)
 from shared.errors import Conflict, NotFound
-from shared.ids import new_id
 from shared.payouts import PayoutProvider, ProviderError, idempotency_key_for
 from shared.ports import RewardQueue
-from shared.repositories import keys
-from shared.repositories.audit import AuditLog
-from shared.repositories.rewards import RewardRepository
-from shared.schemas.rewards import ReissueIn
 from shared.services.ledger import Change, RewardLedger
-from shared.storage.table import Check, ConditionFailed, Equals, Table
+
+if TYPE_CHECKING:
+    from shared.repositories.audit import AuditLog
+    from shared.repositories.budget import ProgramBudget
+    from shared.repositories.referral_guards import ReferralGuards
+    from shared.repositories.unit_of_work import Changes
 
 logger = logging.getLogger(__name__)
 
-# Where the budget and referral guards sit in the reissue's transaction (entry first).
-_BUDGET_OP = 1
-_REFERRAL_OP = 2
+
+@dataclass(frozen=True)
+class ReissueStores:
+    """What a reissue changes besides the entry: the budget, the referral's guard, the
+    audit trail."""
+
+    budget: ProgramBudget
+    guards: ReferralGuards
+    audit: AuditLog
 
 
 class ReissueService:
     def __init__(
         self,
-        table: Table,
         clock: Clock,
         providers: Mapping[str, PayoutProvider],
         queue: RewardQueue,
+        ledger: RewardLedger,
+        stores: ReissueStores,
     ) -> None:
         self._clock = clock
         self._providers = dict(providers)
         self._queue = queue
-        self._ledger = RewardLedger(table, clock)
-        self._rewards = RewardRepository(table)
-        self._audit = AuditLog(table)
+        self._ledger = ledger
+        self._rewards = ledger.rewards
+        self._budget = stores.budget
+        self._guards = stores.guards
+        self._audit = stores.audit
 
-    def reissue(self, reward_id: str, body: ReissueIn, actor: str) -> Reward:
+    def reissue(self, reward_id: str, command: Reissue, actor: str) -> Reward:
         referral_id = referral_of(reward_id)
         current = self._rewards.get(referral_id, reward_id)
         if current is None:
@@ -70,19 +88,17 @@ class ReissueService:
             _refuse_unless_failed(latest)
             if latest.attempt != current.attempt:  # pragma: no cover - needs a race
                 raise Conflict(f"reward {reward_id} was reissued meanwhile")
-            return self._reissued(latest, provider.name, body, actor, now)
+            return self._reissued(latest, provider.name, command, actor, now)
 
         try:
             applied = self._ledger.apply(referral_id, reward_id, decide)
-        except ConditionFailed as exc:
-            if exc.index == _BUDGET_OP:
-                raise Conflict(
-                    f"the program's budget has less than {current.amount:f} {current.currency} "
-                    "left; top it up before reissuing"
-                ) from exc
-            if exc.index == _REFERRAL_OP:
-                raise Conflict(f"referral {referral_id} is no longer rewarding") from exc
-            raise
+        except BudgetShort as exc:
+            raise Conflict(
+                f"the program's budget has less than {current.amount:f} {current.currency} "
+                "left; top it up before reissuing"
+            ) from exc
+        except ReferralNotRewarding as exc:
+            raise Conflict(f"referral {referral_id} is no longer rewarding") from exc
         if applied is None:  # pragma: no cover - entries are never deleted
             raise NotFound(f"no reward {reward_id}")
         reward = applied.reward
@@ -115,7 +131,7 @@ class ReissueService:
             raise Conflict(f"{label} is {order.status} at {provider.name} and may still pay")
 
     def _reissued(
-        self, current: Reward, provider: str, body: ReissueIn, actor: str, now: datetime
+        self, current: Reward, provider: str, command: Reissue, actor: str, now: datetime
     ) -> Change:
         number = current.attempt + 1
         key = idempotency_key_for(current.reward_id, provider, number)
@@ -129,36 +145,35 @@ class ReissueService:
             failure_reason=None,
             last_error=None,
             attempts=0,
-            recipient_email=body.recipient_email,
+            recipient_email=command.recipient_email,
             earlier_attempts=[*current.earlier_attempts, _ended(current, now)],
         )
-        pk, sk = keys.referral(current.referral_id)
-        entry = AuditEntry(
-            entry_id=new_id("aud"),
-            at=now,
-            actor=actor,
-            action="reward.reissued",
+        entry = AuditEntry.record(
+            now,
+            actor,
+            "reward.reissued",
             referral_id=current.referral_id,
             program_id=current.program_id,
             before={"status": current.status.value, "attempt": current.attempt},
             after={"status": reissued.status.value, "attempt": number},
-            note=body.note,
+            note=command.note,
             details={
                 "reward_id": current.reward_id,
                 "attempt": number,
                 "idempotency_key": key,
                 "previous_failure": current.failure_reason,
-                "new_recipient": body.recipient_email is not None,
+                "new_recipient": command.recipient_email is not None,
             },
         )
-        return Change(
-            reissued,
-            (
-                self._rewards.budget_take_op(current.program_id, current.amount),
-                Check(pk, sk, Equals("status", ReferralStatus.REWARDING.value)),
-                self._audit.entry_op(entry),
-            ),
-        )
+
+        def stage(changes: Changes) -> None:
+            # The failure returned the amount; the new attempt spends it again, and only
+            # while the referral is still rewarding (a reversal may have been committed).
+            self._budget.spend(current.program_id, current.amount, within=changes)
+            self._guards.still_rewarding(current.referral_id, within=changes)
+            self._audit.append(entry, within=changes)
+
+        return Change(reissued, (stage,))
 
 
 def _refuse_unless_failed(reward: Reward) -> None:

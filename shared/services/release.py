@@ -18,15 +18,16 @@ top-up or a resume releases it without anybody having to re-approve it.
 from __future__ import annotations
 
 import contextlib
-import heapq
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from shared.clock import Clock, iso
 from shared.domain.audit import AuditEntry
+from shared.domain.changes import BudgetShort, Contention
 from shared.domain.programs import Program
 from shared.domain.referrals import Referral, ReferralStatus
 from shared.domain.rewards import (
@@ -36,25 +37,23 @@ from shared.domain.rewards import (
     plan_release,
     reward_id_for,
 )
-from shared.ids import new_id
 from shared.ports import RewardQueue
-from shared.repositories.audit import AuditLog
-from shared.repositories.programs import ProgramRepository
-from shared.repositories.referrals import ReferralRepository, status_due
-from shared.repositories.rewards import RewardRepository
 from shared.services.ledger import Change, RewardLedger
-from shared.storage.table import (
-    ConditionFailed,
-    Table,
-    TransactionConflict,
-    WriteOp,
-)
+
+if TYPE_CHECKING:
+    from shared.repositories.advocate_counters import AdvocateCounters
+    from shared.repositories.audit import AuditLog
+    from shared.repositories.budget import ProgramBudget
+    from shared.repositories.programs import ProgramRepository
+    from shared.repositories.referral_schedule import ReferralSchedule
+    from shared.repositories.referrals import ReferralRepository
+    from shared.repositories.rewards import RewardRepository
+    from shared.repositories.unit_of_work import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
 ACTOR = "system:release"
 MAX_ATTEMPTS = 8
-PAGE = 100
 # Entries still `created` this long after their release lost their queue message (the
 # process died between commit and send); a duplicate message is harmless anyway.
 REQUEUE_AFTER = timedelta(minutes=5)
@@ -105,16 +104,39 @@ class _Retry(Exception):
     """Someone else moved one of the items: read everything again."""
 
 
+@dataclass(frozen=True)
+class ReleaseStores:
+    """What the release job reads and changes."""
+
+    programs: ProgramRepository
+    referrals: ReferralRepository
+    schedule: ReferralSchedule
+    rewards: RewardRepository
+    budget: ProgramBudget
+    caps: AdvocateCounters
+    audit: AuditLog
+
+
 class ReleaseService:
-    def __init__(self, table: Table, clock: Clock, queue: RewardQueue) -> None:
-        self._table = table
+    def __init__(
+        self,
+        clock: Clock,
+        queue: RewardQueue,
+        changes: UnitOfWork,
+        stores: ReleaseStores,
+        ledger: RewardLedger,
+    ) -> None:
         self._clock = clock
         self._queue = queue
-        self._programs = ProgramRepository(table)
-        self._referrals = ReferralRepository(table)
-        self._rewards = RewardRepository(table)
-        self._ledger = RewardLedger(table, clock)
-        self._audit = AuditLog(table)
+        self._changes = changes
+        self._programs = stores.programs
+        self._referrals = stores.referrals
+        self._schedule = stores.schedule
+        self._rewards = stores.rewards
+        self._budget = stores.budget
+        self._caps = stores.caps
+        self._audit = stores.audit
+        self._ledger = ledger
 
     # --- the job ------------------------------------------------------------------------
 
@@ -139,10 +161,7 @@ class ReleaseService:
     ) -> None:
         programs: dict[str, Program | None] = {}
         due_before = now - timedelta(days=MIN_ATTRIBUTION_DAYS)
-        pending = self._referrals.each_with_status(
-            ReferralStatus.PENDING, self._referrals.program_ids(), due_before=due_before
-        )
-        for referral in pending:
+        for referral in self._schedule.pending_due(due_before):
             if out_of_time():
                 return
             program = self._program(programs, referral.program_id)
@@ -159,7 +178,7 @@ class ReleaseService:
         # Per program, the smallest total the budget could not cover in this run: larger
         # ones cannot fit either, so they are not tried again until the next run.
         short: dict[str, Decimal] = {}
-        for referral in self._due(now):
+        for referral in self._schedule.due_for_release(now):
             if out_of_time():
                 return
             outcome = self.release(referral.referral_id, now, short=short)
@@ -172,35 +191,14 @@ class ReleaseService:
                 report.held[referral.referral_id] = outcome.reason
 
     def _requeue_created(self, now: datetime, report: ReleaseReport) -> None:
-        cursor: str | None = None
-        while True:
-            rewards, cursor = self._rewards.with_status(
-                RewardStatus.CREATED, changed_before=now - REQUEUE_AFTER, limit=PAGE, cursor=cursor
-            )
-            for reward in rewards:
-                if self._enqueue(reward, now):
-                    report.queued.append(reward.reward_id)
-                else:
-                    report.queue_failures.append(reward.reward_id)
-            if cursor is None:
-                return
-
-    def _due(self, now: datetime) -> Iterator[Referral]:
-        """Holding referrals whose holding period has ended, and no others: each program's
-        holding shards are read up to now minus its current holding period. Programs are
-        merged longest-waiting first, so a run cut short by time serves them all fairly."""
-        streams = []
-        for program_id in self._referrals.program_ids():
-            program = self._programs.get(program_id)
-            if program is None:  # pragma: no cover - listed programs are stored
-                continue
-            cutoff = now - timedelta(days=program.holding_period_days)
-            streams.append(
-                self._referrals.each_with_status(
-                    ReferralStatus.HOLDING, [program_id], due_before=cutoff
-                )
-            )
-        return heapq.merge(*streams, key=status_due)
+        lost = self._rewards.each_with_status(
+            RewardStatus.CREATED, changed_before=now - REQUEUE_AFTER
+        )
+        for reward in lost:
+            if self._enqueue(reward, now):
+                report.queued.append(reward.reward_id)
+            else:
+                report.queue_failures.append(reward.reward_id)
 
     def _program(self, cache: dict[str, Program | None], program_id: str) -> Program | None:
         if program_id not in cache:
@@ -229,14 +227,12 @@ class ReleaseService:
                 after={"status": ReferralStatus.EXPIRED.value},
                 details={"attribution_window_days": program.attribution_window_days},
             )
+            changes = self._changes.begin()
+            self._referrals.stage_save(expired, referral.version, within=changes)
+            self._audit.append(entry, within=changes)
             try:
-                self._table.write(
-                    [
-                        self._referrals.save_op(expired, referral.version),
-                        self._audit.entry_op(entry),
-                    ]
-                )
-            except (ConditionFailed, TransactionConflict):
+                changes.commit()
+            except Contention:
                 continue
             return True
         return False
@@ -277,7 +273,12 @@ class ReleaseService:
             return ReleaseOutcome(referral_id, "not_due")
         if not program.is_active:
             return self._hold(referral, now, HOLD_PAUSED)
-        seen, counter_exists = self._rewards.rewarded_referrals(referral.advocate_id)
+        return self._release_due_one(referral, program, now, short)
+
+    def _release_due_one(
+        self, referral: Referral, program: Program, now: datetime, short: dict[str, Decimal]
+    ) -> ReleaseOutcome:
+        seen, counter_exists = self._caps.rewarded_referrals(referral.advocate_id)
         plan = plan_release(
             program,
             advocate_customer_id=referral.advocate_customer_id,
@@ -289,46 +290,45 @@ class ReleaseService:
         rewards = self._rewards_of(plan, referral, program, now)
         # Zero entries (the cap withheld the only reward) leaves nothing to pay out.
         target = ReferralStatus.REWARDING if rewards else ReferralStatus.REWARDED
-        released = referral.move(target, now)
-        ops: list[WriteOp] = [self._referrals.save_op(released, referral.version)]
-        budget_at = None
+        changes = self._changes.begin()
+        self._referrals.stage_save(referral.move(target, now), referral.version, within=changes)
         if plan.total > 0:
-            budget_at = len(ops)
-            ops.append(self._rewards.budget_take_op(program.program_id, plan.total))
+            self._budget.spend(program.program_id, plan.total, within=changes)
         if plan.ordinal is not None:
-            ops.append(self._rewards.cap_slot_op(referral.advocate_id, seen, counter_exists))
-        ops += [self._rewards.create_op(r) for r in rewards]
-        ops.append(
-            self._audit.entry_op(
-                self._entry(
-                    referral,
-                    now,
-                    "referral.released",
-                    after={
-                        "status": target.value,
-                        "rewards": [_summary(r) for r in rewards],
-                    },
-                    details={
-                        "budget_spent": f"{plan.total:f}",
-                        "advocate_rewarded_referrals": plan.ordinal,
-                        "withheld_by_cap": list(plan.withheld),
-                    },
-                )
-            )
-        )
+            self._caps.take_slot(referral.advocate_id, seen, counter_exists, within=changes)
+        for reward in rewards:
+            self._rewards.add(reward, within=changes)
+        entry = self._released_entry(referral, now, target, plan, rewards)
+        self._audit.append(entry, within=changes)
         try:
-            self._table.write(ops)
-        except TransactionConflict as exc:
-            raise _Retry from exc
-        except ConditionFailed as exc:
-            if exc.index == budget_at:
-                short[program.program_id] = min(
-                    plan.total, short.get(program.program_id, plan.total)
-                )
-                return self._hold(referral, now, HOLD_BUDGET)
+            changes.commit()
+        except BudgetShort:
+            short[program.program_id] = min(plan.total, short.get(program.program_id, plan.total))
+            return self._hold(referral, now, HOLD_BUDGET)
+        except Contention as exc:
             # The referral, the cap counter or an entry moved meanwhile: decide again.
             raise _Retry from exc
-        return ReleaseOutcome(referral_id, "released", rewards=tuple(rewards))
+        return ReleaseOutcome(referral.referral_id, "released", rewards=tuple(rewards))
+
+    def _released_entry(
+        self,
+        referral: Referral,
+        now: datetime,
+        target: ReferralStatus,
+        plan: ReleasePlan,
+        rewards: list[Reward],
+    ) -> AuditEntry:
+        return self._entry(
+            referral,
+            now,
+            "referral.released",
+            after={"status": target.value, "rewards": [_summary(r) for r in rewards]},
+            details={
+                "budget_spent": f"{plan.total:f}",
+                "advocate_rewarded_referrals": plan.ordinal,
+                "withheld_by_cap": list(plan.withheld),
+            },
+        )
 
     def _rewards_of(
         self, plan: ReleasePlan, referral: Referral, program: Program, now: datetime
@@ -363,11 +363,12 @@ class ReleaseService:
             "referral.release_held",
             after={"status": referral.status.value, HOLD_REASON: reason},
         )
+        changes = self._changes.begin()
+        self._referrals.stage_save(held, referral.version, within=changes)
+        self._audit.append(entry, within=changes)
         # If the referral moved meanwhile, the next run looks at it afresh.
-        with contextlib.suppress(ConditionFailed, TransactionConflict):
-            self._table.write(
-                [self._referrals.save_op(held, referral.version), self._audit.entry_op(entry)]
-            )
+        with contextlib.suppress(Contention):
+            changes.commit()
         return ReleaseOutcome(referral.referral_id, "held", reason)
 
     # --- queueing -----------------------------------------------------------------------
@@ -398,16 +399,15 @@ class ReleaseService:
         after: dict[str, object],
         details: dict[str, object] | None = None,
     ) -> AuditEntry:
-        return AuditEntry(
-            entry_id=new_id("aud"),
-            at=now,
-            actor=ACTOR,
-            action=action,
+        return AuditEntry.record(
+            now,
+            ACTOR,
+            action,
             referral_id=referral.referral_id,
             program_id=referral.program_id,
             before={"status": referral.status.value},
             after=after,
-            details=details or {},
+            details=details,
         )
 
 

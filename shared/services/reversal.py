@@ -14,30 +14,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.clock import Clock
 from shared.domain.audit import AuditEntry
+from shared.domain.changes import Contention
 from shared.domain.referrals import Referral, ReferralStatus, can_move
+from shared.domain.reward_commands import Reverse
 from shared.domain.rewards import NOT_YET_SENT, PAID_OR_PAYING, Clawback, Reward, RewardStatus
 from shared.errors import Conflict, NotFound
-from shared.ids import new_id
-from shared.repositories import keys
-from shared.repositories.audit import AuditLog
-from shared.repositories.referrals import ReferralRepository
-from shared.repositories.reviews import ReviewIndex
-from shared.repositories.rewards import RewardRepository
-from shared.repositories.stats import ProgramCounters, paid_amount, paid_count
-from shared.schemas.rewards import ReverseIn
 from shared.services.ledger import by_creation
-from shared.storage.table import (
-    Check,
-    ConditionFailed,
-    Equals,
-    Table,
-    TransactionConflict,
-    WriteOp,
-)
+
+if TYPE_CHECKING:
+    from shared.repositories.advocate_counters import AdvocateCounters
+    from shared.repositories.audit import AuditLog
+    from shared.repositories.budget import ProgramBudget
+    from shared.repositories.open_reviews import OpenReviews
+    from shared.repositories.payout_figures import PayoutFigures
+    from shared.repositories.referrals import ReferralRepository
+    from shared.repositories.rewards import RewardRepository
+    from shared.repositories.unit_of_work import Changes, UnitOfWork
 
 MAX_ATTEMPTS = 8
 FINANCE_REVERSAL_REASON = "reversed_by_finance"
@@ -47,10 +43,12 @@ FINANCE_REVERSAL_REASON = "reversed_by_finance"
 class RewardReversal:
     """What reversing a referral does to its entries, before the referral is written."""
 
-    ops: list[WriteOp] = field(default_factory=list)
+    # Every entry as read, with its reversed state (None: left as it is, but only as read).
+    entries: list[tuple[Reward, Reward | None]] = field(default_factory=list)
     changes: list[dict[str, str]] = field(default_factory=list)
     returned: Decimal = Decimal(0)
-    unpaid: dict[str, Decimal | int] = field(default_factory=dict)
+    # Confirmed entries clawed back: the program's paid figures give them back.
+    unpaid: list[Reward] = field(default_factory=list)
     # The earliest clawed-back entry's creation; None when nothing paid was clawed back.
     paid_since: datetime | None = None
 
@@ -58,21 +56,37 @@ class RewardReversal:
     def clawed_back(self) -> bool:
         return self.paid_since is not None
 
-    def take(self, before: Reward, after: Reward, save: WriteOp) -> None:
-        self.ops.append(save)
+    def take(self, before: Reward, after: Reward) -> None:
+        self.entries.append((before, after))
         self.changes.append(
             {"reward_id": before.reward_id, "from": before.status.value, "to": after.status.value}
         )
 
 
-class ReferralReversal:
-    """The writes that reverse one referral and its entries."""
+@dataclass(frozen=True)
+class ReversalStores:
+    """What reversing a referral changes besides the referral's own entries."""
 
-    def __init__(self, table: Table) -> None:
-        self._rewards = RewardRepository(table)
-        self._referrals = ReferralRepository(table)
-        self._reviews = ReviewIndex(table)
-        self._audit = AuditLog(table)
+    rewards: RewardRepository
+    referrals: ReferralRepository
+    reviews: OpenReviews
+    budget: ProgramBudget
+    caps: AdvocateCounters
+    figures: PayoutFigures
+    audit: AuditLog
+
+
+class ReferralReversal:
+    """What reversing one referral and its entries changes, staged on one transaction."""
+
+    def __init__(self, stores: ReversalStores) -> None:
+        self._rewards = stores.rewards
+        self._referrals = stores.referrals
+        self._reviews = stores.reviews
+        self._budget = stores.budget
+        self._caps = stores.caps
+        self._figures = stores.figures
+        self._audit = stores.audit
 
     def of_rewards(
         self, referral_id: str, now: datetime, *, reason: str, refund_order_id: str | None = None
@@ -89,25 +103,16 @@ class ReferralReversal:
                 after = reward.moved(RewardStatus.CLAWED_BACK, now, clawback=clawback)
                 plan.paid_since = min(plan.paid_since or reward.created_at, reward.created_at)
                 if reward.status == RewardStatus.CONFIRMED:
-                    amount_key, count_key = paid_amount(reward.kind), paid_count(reward.kind)
-                    plan.unpaid[amount_key] = (
-                        Decimal(plan.unpaid.get(amount_key, 0)) - reward.amount
-                    )
-                    plan.unpaid[count_key] = int(plan.unpaid.get(count_key, 0)) - 1
+                    plan.unpaid.append(reward)
             else:
                 # Left as it is, but only as read: a reissue committed meanwhile would queue
                 # a payout for a reversed referral.
-                plan.ops.append(self._unchanged_check(reward))
+                plan.entries.append((reward, None))
                 continue
-            plan.take(reward, after, self._rewards.save_op(after, reward.version))
+            plan.take(reward, after)
         return plan
 
-    @staticmethod
-    def _unchanged_check(reward: Reward) -> Check:
-        pk, sk = keys.reward(reward.referral_id, reward.reward_id)
-        return Check(pk, sk, Equals("version", reward.version))
-
-    def writes(
+    def stage(
         self,
         referral: Referral,
         reversed_referral: Referral,
@@ -117,27 +122,33 @@ class ReferralReversal:
         at: datetime,
         details: dict[str, Any],
         note: str | None = None,
-    ) -> list[WriteOp]:
-        # The referral first: a concurrent move of it fails the whole transaction.
-        ops: list[WriteOp] = [self._referrals.save_op(reversed_referral, referral.version)]
+        within: Changes,
+    ) -> None:
+        """Stage the reversal with `within`; a concurrent move of the referral or of any
+        entry refuses the whole of it."""
+        self._referrals.stage_save(reversed_referral, referral.version, within=within)
         # A referral reversed while in review leaves finance's queue in the same transaction.
-        ops += self._reviews.sync_ops(
-            reversed_referral, was_in_review=referral.status == ReferralStatus.REVIEW
+        self._reviews.follow(
+            reversed_referral,
+            was_in_review=referral.status == ReferralStatus.REVIEW,
+            within=within,
         )
-        ops += plan.ops
+        for before, after in plan.entries:
+            if after is None:
+                self._rewards.stage_unchanged(before, within=within)
+            else:
+                self._rewards.stage_save(after, before.version, within=within)
         if plan.returned > 0:
-            ops.append(self._rewards.budget_return_op(referral.program_id, plan.returned))
-        if plan.unpaid:
-            ops.append(ProgramCounters.add_op(referral.program_id, plan.unpaid))
-        ops.append(
-            self._rewards.reversal_flag_op(referral.advocate_id, at, clawed_back=plan.clawed_back)
+            self._budget.give_back(referral.program_id, plan.returned, within=within)
+        self._figures.count_unpaid(referral.program_id, plan.unpaid, within=within)
+        self._caps.count_reversal(
+            referral.advocate_id, at, clawed_back=plan.clawed_back, within=within
         )
         risk = reversed_referral.risk
-        entry = AuditEntry(
-            entry_id=new_id("aud"),
-            at=at,
-            actor=actor,
-            action="referral.reversed",
+        entry = AuditEntry.record(
+            at,
+            actor,
+            "referral.reversed",
             referral_id=referral.referral_id,
             program_id=referral.program_id,
             before={"status": referral.status.value},
@@ -149,8 +160,7 @@ class ReferralReversal:
             note=note,
             details={**details, "budget_returned": f"{plan.returned:f}"},
         )
-        ops.append(self._audit.entry_op(entry))
-        return ops
+        self._audit.append(entry, within=within)
 
 
 @dataclass(frozen=True)
@@ -167,14 +177,22 @@ class FinanceReversalService:
     advocate's reversal counters still count it, as a refund's reversal would.
     """
 
-    def __init__(self, table: Table, clock: Clock) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        changes: UnitOfWork,
+        *,
+        referrals: ReferralRepository,
+        rewards: RewardRepository,
+        reversal: ReferralReversal,
+    ) -> None:
         self._clock = clock
-        self._referrals = ReferralRepository(table)
-        self._rewards = RewardRepository(table)
-        self._reversal = ReferralReversal(table)
-        self._table = table
+        self._changes = changes
+        self._referrals = referrals
+        self._rewards = rewards
+        self._reversal = reversal
 
-    def reverse(self, referral_id: str, body: ReverseIn, actor: str) -> ReversalOutcome:
+    def reverse(self, referral_id: str, command: Reverse, actor: str) -> ReversalOutcome:
         for _ in range(MAX_ATTEMPTS):
             referral = self._referrals.get(referral_id)
             if referral is None:
@@ -189,18 +207,20 @@ class FinanceReversalService:
             reversed_referral = referral.move(
                 ReferralStatus.REVERSED, now, clawed_back_at=clawed_back_at
             )
-            ops = self._reversal.writes(
+            changes = self._changes.begin()
+            self._reversal.stage(
                 referral,
                 reversed_referral,
                 plan,
                 actor=actor,
                 at=now,
                 details={"reason": FINANCE_REVERSAL_REASON},
-                note=body.note,
+                note=command.note,
+                within=changes,
             )
             try:
-                self._table.write(ops)
-            except (ConditionFailed, TransactionConflict):
+                changes.commit()
+            except Contention:
                 # The referral or one of its entries moved meanwhile: decide again.
                 continue
             rewards = by_creation(self._rewards.of_referral(referral_id))

@@ -165,7 +165,7 @@ class FaultWorld:
         body = RefundCreate.model_validate(
             {"order_id": order_id, "amount": "45.00", "currency": "USD"}
         )
-        self.client(lambda: self.refunds.record(referral_id, body))
+        self.client(lambda: self.refunds.record(referral_id, body.command()))
 
     # --- consumers and jobs ---------------------------------------------------------------
 

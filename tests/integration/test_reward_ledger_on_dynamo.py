@@ -20,7 +20,6 @@ from shared.domain.rewards import Reward, RewardStatus
 from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider
 from shared.payouts.sandbox_faults import FaultPlan
 from shared.repositories.rewards import RewardRepository, StaleReward
-from shared.services.release import ReleaseService
 from shared.storage.dynamo_table import DynamoTable
 from shared.storage.table import ConditionFailed
 from tests.integration.conftest import (
@@ -129,11 +128,9 @@ class OneCallAtATime:
 def test_parallel_releases_on_dynamodb_never_overspend(world: World) -> None:
     table = world.table
     assert isinstance(table, DynamoTable)
-    world.release = ReleaseService(
-        DynamoTable(table.table_name, client=OneCallAtATime(boto3.client("dynamodb"))),
-        world.clock,
-        world.queue,
-    )
+    world.release = world.services(
+        table=DynamoTable(table.table_name, client=OneCallAtATime(boto3.client("dynamodb")))
+    ).release
     # Given eight approved referrals of two advocates at $20 each, under a $90 budget
     program_id = world.program(budget={"amount": "90.00", "currency": "USD"}, tiers=[])
     codes = [world.advocate(program_id)[1] for _ in range(2)]

@@ -3,7 +3,7 @@ fulfilment consumer, refunds, reconciliation and sandbox providers, all on one c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from shared.adapters.memory_reward_queue import MemoryRewardQueue
-from shared.bootstrap import bootstrap
+from shared.bootstrap import Services, bootstrap
 from shared.clock import FixedClock
 from shared.domain.referrals import ReferralStatus, Risk
 from shared.domain.rewards import Reward, RewardMessage
@@ -20,6 +20,7 @@ from shared.payouts import PayoutProvider
 from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider
 from shared.payouts.sandbox_faults import Fault, FaultPlan
 from shared.pii import PiiHasher
+from shared.ports import RewardQueue
 from shared.repositories.advocates import AdvocateRepository
 from shared.repositories.programs import ProgramRepository
 from shared.repositories.referrals import ReferralRepository
@@ -31,6 +32,7 @@ from shared.schemas.rewards import RefundCreate
 from shared.services.fulfilment import FulfilmentOutcome, RetryLater
 from shared.services.refunds import RefundOutcome
 from shared.storage.memory_table import MemoryTable
+from shared.storage.table import Table
 from tests.support import T0, advocate_body, program_body, purchase_body, referral_body
 
 
@@ -45,13 +47,7 @@ class World:
     retries: list[RetryLater] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        services = bootstrap(
-            table=self.table,
-            clock=self.clock,
-            hasher=PiiHasher(lambda: b"k" * 32),
-            providers=self.providers,
-            reward_queue=self.queue,
-        )
+        services = self.services()
         self.programs = services.programs
         self.advocates = services.advocates
         self.intake = services.referrals
@@ -65,6 +61,22 @@ class World:
         self.program_repo = ProgramRepository(self.table)
         self.advocate_repo = AdvocateRepository(self.table)
         self.reward_repo = RewardRepository(self.table)
+
+    def services(
+        self,
+        *,
+        table: Table | None = None,
+        providers: Mapping[str, PayoutProvider] | None = None,
+        reward_queue: RewardQueue | None = None,
+    ) -> Services:
+        """The world's services, or the same over another table, providers or queue."""
+        return bootstrap(
+            table=table if table is not None else self.table,
+            clock=self.clock,
+            hasher=PiiHasher(lambda: b"k" * 32),
+            providers=providers if providers is not None else self.providers,
+            reward_queue=reward_queue if reward_queue is not None else self.queue,
+        )
 
     # --- arranging ---
 
@@ -124,7 +136,7 @@ class World:
         self, referral_id: str, order_id: str, amount: str, **overrides: Any
     ) -> RefundOutcome:
         body = {"order_id": order_id, "amount": amount, "currency": "USD", **overrides}
-        return self.refunds.record(referral_id, RefundCreate.model_validate(body))
+        return self.refunds.record(referral_id, RefundCreate.model_validate(body).command())
 
     # --- observing ---
 

@@ -14,8 +14,7 @@ from shared.repositories import keys
 from shared.repositories.audit import AuditLog
 from shared.repositories.rewards import CLAWED_BACK_REFERRALS, REVERSED_REFERRALS
 from shared.schemas.rewards import ReissueIn, ReverseIn
-from shared.services.reissue import ReissueService
-from shared.services.reversal import FINANCE_REVERSAL_REASON, FinanceReversalService
+from shared.services.reversal import FINANCE_REVERSAL_REASON
 from tests.unit.rewards.conftest import World, WorldFactory
 
 
@@ -28,8 +27,9 @@ def _released(world: World) -> tuple[str, str, str]:
 
 
 def _reverse(world: World, referral_id: str, note: str = "signup fraud confirmed"):  # type: ignore[no-untyped-def]
-    service = FinanceReversalService(world.table, world.clock)
-    return service.reverse(referral_id, ReverseIn(note=note), actor="fin-1")
+    return world.services().finance_reversal.reverse(
+        referral_id, ReverseIn(note=note).command(), actor="fin-1"
+    )
 
 
 def test_a_reverse_before_payout_cancels_the_rewards_and_returns_the_budget(world: World) -> None:
@@ -151,10 +151,8 @@ class ReissueFirst:
     def write(self, ops: list[object]) -> None:
         if not self.raced:
             self.raced = True
-            reissuer = ReissueService(
-                self._world.table, self._world.clock, self._world.providers, self._world.queue
-            )
-            reissuer.reissue(self._reward_id, ReissueIn(note="race"), actor="fin-2")
+            reissuer = self._world.services().reissue
+            reissuer.reissue(self._reward_id, ReissueIn(note="race").command(), actor="fin-2")
         self._world.table.write(ops)  # type: ignore[arg-type]
 
 
@@ -170,8 +168,8 @@ def test_a_reverse_racing_a_reissue_cancels_the_reissued_entry(make_world: World
     racing = ReissueFirst(world, gift.reward_id)
 
     # When the reversal writes after the reissue committed
-    FinanceReversalService(racing, world.clock).reverse(  # type: ignore[arg-type]
-        referral_id, ReverseIn(note="fraud"), actor="fin-1"
+    world.services(table=racing).finance_reversal.reverse(  # type: ignore[arg-type]
+        referral_id, ReverseIn(note="fraud").command(), actor="fin-1"
     )
 
     # Then it decided again: the reissued entry is cancelled and nothing more is paid

@@ -11,7 +11,7 @@ from shared.domain.rewards import RewardMessage, RewardStatus
 from shared.payouts import PayoutOrder, PayoutProvider, PayoutRequest
 from shared.payouts.paypal import PayPalConfig, PayPalPayoutsProvider
 from shared.payouts.sandbox_faults import Fault
-from shared.services.fulfilment import FulfilmentService, RetryLater
+from shared.services.fulfilment import RetryLater
 from tests.payout_doubles import InMemoryReferenceIndex, ReceivedRequest, RecordedTransport
 from tests.unit.payouts.fakes import exchanges
 from tests.unit.rewards.conftest import World, WorldFactory
@@ -97,11 +97,9 @@ def test_a_crash_after_the_provider_call_then_redelivery_pays_once(world: World)
     # Given a delivery that dies after the provider created the order
     referral_id, messages = _released(world)
     message = _gift_card(messages)
-    crashing = FulfilmentService(
-        world.table,
-        world.clock,
-        {**world.providers, "gift_card": DiesAfterPaying(world.providers["gift_card"])},
-    )
+    crashing = world.services(
+        providers={**world.providers, "gift_card": DiesAfterPaying(world.providers["gift_card"])}
+    ).fulfilment()
     with contextlib.suppress(ProcessDied):
         crashing.fulfil(message)
     advocate = next(r for r in world.rewards(referral_id) if r.beneficiary == "advocate")
@@ -202,9 +200,7 @@ def test_a_message_arriving_before_the_entry_is_marked_queued_still_pays(world: 
         def send_reward(self, kind: str, reward_id: str, referral_id: str) -> None:
             world.deliver(RewardMessage(reward_id, referral_id))
 
-    from shared.services.release import ReleaseService
-
-    ReleaseService(world.table, world.clock, Immediate()).release(referral_id)
+    world.services(reward_queue=Immediate()).release.release(referral_id)
 
     assert {r.status for r in world.rewards(referral_id)} == {RewardStatus.CONFIRMED}
     assert world.status(referral_id) == ReferralStatus.REWARDED

@@ -38,7 +38,6 @@ from shared.payouts import (
 from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider
 from shared.payouts.sandbox_faults import FaultPlan
 from shared.repositories import keys
-from shared.services.fulfilment import FulfilmentService
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import Item, query_all
 from tests.support import T0
@@ -130,11 +129,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.codes = [self.w.advocate(self.program_id)[1] for _ in range(2)]
         self.in_queue: list[tuple[str, RewardMessage]] = []
         self.delivered: list[tuple[str, RewardMessage]] = []
-        self.crashing = FulfilmentService(
-            self.w.table,
-            clock,
-            {kind: DiesAfterPaying(p) for kind, p in self.flaky.items()},  # type: ignore[misc]
-        )
+        self.crashing = self.w.services(
+            providers={kind: DiesAfterPaying(p) for kind, p in self.flaky.items()},
+        ).fulfilment()
 
     # --- rules ---
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from shared.domain.rewards import RewardStatus
 from shared.payouts import PayoutRequest, idempotency_key_for
-from shared.services.fulfilment import FulfilmentService
 from shared.services.reconcile import reward_id_of_key
 from tests.unit.rewards.conftest import World
 from tests.unit.rewards.test_fulfilment import DiesAfterPaying, ProcessDied
@@ -25,11 +24,9 @@ def _released(world: World) -> str:
 def test_a_stuck_sent_entry_whose_order_exists_is_confirmed_not_paid_again(world: World) -> None:
     # Given a delivery that died after paying, and whose message was then lost
     referral_id = _released(world)
-    crashing = FulfilmentService(
-        world.table,
-        world.clock,
-        {name: DiesAfterPaying(p) for name, p in world.providers.items()},
-    )
+    crashing = world.services(
+        providers={name: DiesAfterPaying(p) for name, p in world.providers.items()}
+    ).fulfilment()
     for _, message in world.queue.take():
         with contextlib.suppress(ProcessDied):
             crashing.fulfil(message)

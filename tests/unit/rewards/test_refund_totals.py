@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.domain.referrals import ReferralStatus
+from shared.domain.reward_commands import RecordRefund
 from shared.errors import Conflict, InvalidRequest
 from shared.schemas.rewards import RefundCreate
-from shared.services.refunds import RefundOutcome, RefundService
+from shared.services.refunds import RefundOutcome
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import Put, WriteOp
 from tests.unit.rewards.conftest import World, WorldFactory
@@ -55,9 +56,9 @@ def _referral(world: World) -> str:
     return referral_id
 
 
-def _body(world: World, referral_id: str, amount: str, **extra: str) -> RefundCreate:
+def _body(world: World, referral_id: str, amount: str, **extra: str) -> RecordRefund:
     body = {"order_id": world.order_of(referral_id), "amount": amount, "currency": "USD"}
-    return RefundCreate.model_validate({**body, **extra})
+    return RefundCreate.model_validate({**body, **extra}).command()
 
 
 def _at(world: World, seconds: int) -> str:
@@ -65,8 +66,8 @@ def _at(world: World, seconds: int) -> str:
     return (world.clock.now() + timedelta(seconds=seconds)).isoformat()
 
 
-def _concurrently(world: World, referral_id: str, bodies: list[RefundCreate]) -> list[Any]:
-    service = RefundService(MeetBeforeWriting(world.table, len(bodies)), world.clock)  # type: ignore[arg-type]
+def _concurrently(world: World, referral_id: str, bodies: list[RecordRefund]) -> list[Any]:
+    service = world.services(table=MeetBeforeWriting(world.table, len(bodies))).refunds
     results: list[Any] = [None] * len(bodies)
 
     def refund(i: int) -> None:

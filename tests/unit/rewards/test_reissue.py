@@ -16,6 +16,7 @@ from shared.payouts import idempotency_key_for
 from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider, SandboxTimeline
 from shared.payouts.sandbox_faults import Fault, FaultPlan
 from shared.repositories.audit import AuditLog
+from shared.repositories.budget import spend_op
 from shared.schemas.rewards import ReissueIn
 from shared.services.ledger import Change
 from shared.services.reissue import ReissueService
@@ -25,7 +26,7 @@ from tests.unit.rewards.conftest import World, WorldFactory
 
 
 def _reissuer(world: World) -> ReissueService:
-    return ReissueService(world.table, world.clock, world.providers, world.queue)
+    return world.services().reissue
 
 
 def _failed_gift_card(world: World, **program: object) -> tuple[str, Reward]:
@@ -44,7 +45,9 @@ def _failed_gift_card(world: World, **program: object) -> tuple[str, Reward]:
 
 def _reissue(world: World, reward_id: str, **body: object) -> Reward:
     return _reissuer(world).reissue(
-        reward_id, ReissueIn.model_validate({"note": "recipient fixed", **body}), actor="fin-1"
+        reward_id,
+        ReissueIn.model_validate({"note": "recipient fixed", **body}).command(),
+        actor="fin-1",
     )
 
 
@@ -211,7 +214,7 @@ def test_a_reissue_over_an_exhausted_budget_is_409_and_leaves_the_entry_failed(
     world = make_world(gift_script=[Fault.reject("recipient refused")])
     _, gift = _failed_gift_card(world)
     left = world.budget_left(gift.program_id)
-    world.table.write([world.reward_repo.budget_take_op(gift.program_id, left)])
+    world.table.write([spend_op(gift.program_id, left)])
 
     # When finance reissues it
     with pytest.raises(Conflict, match="budget"):

@@ -17,7 +17,6 @@ from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider
 from shared.payouts.sandbox_faults import Fault, FaultPlan
 from shared.schemas.rewards import ReissueIn
 from shared.services.reconcile import reward_id_of_key
-from shared.services.reissue import ReissueService
 from shared.storage.memory_table import MemoryTable
 from tests.support import T0
 from tests.unit.rewards.conftest import World
@@ -62,14 +61,14 @@ def test_reissues_never_pay_an_entry_twice(script: list[Fault | None], steps: li
     world.drain()
     gift = next(r for r in world.rewards(referral_id) if r.kind == "gift_card")
     message = RewardMessage(gift.reward_id, referral_id)
-    reissuer = ReissueService(world.table, world.clock, world.providers, world.queue)
+    reissuer = world.services().reissue
 
     # When finance and the queue act in any order
     for step in steps:
         world.later(minutes=1)
         if step == "reissue":
             with contextlib.suppress(Conflict):
-                reissuer.reissue(gift.reward_id, ReissueIn(note="again"), actor="fin")
+                reissuer.reissue(gift.reward_id, ReissueIn(note="again").command(), actor="fin")
         else:
             for _ in range(2 if step == "deliver_twice" else 1):
                 world.deliver(message)

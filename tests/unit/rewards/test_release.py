@@ -12,7 +12,7 @@ from shared.repositories.audit import AuditLog
 from shared.repositories.rewards import REWARDED_REFERRALS
 from shared.schemas.programs import ProgramUpdate
 from shared.schemas.referrals import ReferralCreate
-from shared.services.release import HOLD_BUDGET, HOLD_PAUSED, ReleaseService
+from shared.services.release import HOLD_BUDGET, HOLD_PAUSED
 from tests.support import referral_body
 from tests.unit.rewards.conftest import World
 
@@ -275,7 +275,7 @@ def test_a_created_entry_whose_message_was_lost_is_queued_again(world: World) ->
         def send_reward(self, kind: str, reward_id: str, referral_id: str) -> None:
             raise ConnectionError("queue unreachable")
 
-    ReleaseService(world.table, world.clock, DownQueue()).release(referral_id)
+    world.services(reward_queue=DownQueue()).release.release(referral_id)
     assert {r.status for r in world.rewards(referral_id)} == {RewardStatus.CREATED}
 
     # When the next run comes after the grace period

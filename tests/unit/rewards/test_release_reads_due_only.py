@@ -82,7 +82,7 @@ def test_a_release_run_reads_only_the_referrals_whose_holding_period_has_ended(
     # Given 2,000 holding referrals of which 30 qualified 14 days (the holding period) ago
     _, due, _ = _holding_world(world)
     counting = ReadCountingTable(world.table)
-    release = type(world.release)(counting, world.clock, world.queue)
+    release = world.services(table=counting).release
 
     # When the release job runs
     report = release.run(T0 + timedelta(days=14, hours=1))
@@ -102,7 +102,7 @@ def test_a_shorter_holding_period_makes_the_referrals_it_covers_due_at_the_next_
     world.release.run(now)
     world.programs.update(program_id, ProgramUpdate.model_validate({"holding_period_days": 13}))
     counting = ReadCountingTable(world.table)
-    release = type(world.release)(counting, world.clock, world.queue)
+    release = world.services(table=counting).release
 
     # When the release job runs again
     report = release.run(now)
