@@ -3,18 +3,17 @@
 
 from __future__ import annotations
 
-from shared.domain.audit import AuditEntry
-from shared.repositories.audit import AuditLog
-from shared.repositories.codec import from_item
-from shared.storage.table import Table
+from typing import TYPE_CHECKING
 
-GLOBAL_AUDIT = "AUDIT#GLOBAL"
+from shared.domain.audit import AuditEntry
+
+if TYPE_CHECKING:
+    from shared.repositories.audit import AuditLog
 
 
 class AuditService:
-    def __init__(self, table: Table) -> None:
-        self._table = table
-        self._log = AuditLog(table)
+    def __init__(self, log: AuditLog) -> None:
+        self._log = log
 
     def entries(
         self,
@@ -32,5 +31,4 @@ class AuditService:
             return entries, next_cursor
         if program_id:
             return self._log.for_program(program_id, limit, cursor)
-        page = self._table.query(GLOBAL_AUDIT, limit=limit, cursor=cursor)
-        return [from_item(AuditEntry, item) for item in page.items], page.cursor
+        return self._log.global_entries(limit, cursor)

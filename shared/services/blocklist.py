@@ -6,24 +6,27 @@ matches on and a masked hint for people. Every change is audited in the same tra
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.clock import Clock
 from shared.domain.audit import AuditEntry
 from shared.domain.blocklist import (
+    AlreadyBlocked,
     BlocklistEntry,
     InvalidBlockValue,
+    NoSuchEntry,
     entry_id,
     hint,
     value_hash,
 )
 from shared.errors import Conflict, InvalidRequest, NotFound
-from shared.ids import new_id
 from shared.pii import PiiHasher
 from shared.ports import BlockKind
-from shared.repositories.audit import AuditLog
-from shared.repositories.blocklist import AlreadyBlocked, BlocklistRepository, NoSuchEntry
-from shared.storage.table import Table
+
+if TYPE_CHECKING:
+    from shared.repositories.audit import AuditLog
+    from shared.repositories.blocklist import BlocklistRepository
+    from shared.repositories.unit_of_work import UnitOfWork
 
 
 def _public(entry: BlocklistEntry) -> dict[str, Any]:
@@ -36,9 +39,18 @@ def _public(entry: BlocklistEntry) -> dict[str, Any]:
 
 
 class BlocklistService:
-    def __init__(self, table: Table, clock: Clock, hasher: PiiHasher) -> None:
-        self._entries = BlocklistRepository(table)
-        self._audit = AuditLog(table)
+    def __init__(
+        self,
+        *,
+        entries: BlocklistRepository,
+        audit: AuditLog,
+        units: UnitOfWork,
+        clock: Clock,
+        hasher: PiiHasher,
+    ) -> None:
+        self._entries = entries
+        self._audit = audit
+        self._units = units
         self._clock = clock
         self._hasher = hasher
 
@@ -58,16 +70,12 @@ class BlocklistService:
             created_by=actor,
             created_at=now,
         )
-        audit = AuditEntry(
-            entry_id=new_id("aud"),
-            at=now,
-            actor=actor,
-            action="blocklist.added",
-            after=_public(entry),
-            note=note,
-        )
+        audit = AuditEntry.record(now, actor, "blocklist.added", after=_public(entry), note=note)
+        changes = self._units.begin()
+        self._entries.add(entry, within=changes)
+        self._audit.append(audit, within=changes)
         try:
-            self._entries.add(entry, [self._audit.entry_op(audit)])
+            changes.commit()
         except AlreadyBlocked as exc:
             raise Conflict(f"this {kind} is already blocked (entry {exc.entry_id})") from exc
         return entry
@@ -79,15 +87,14 @@ class BlocklistService:
         entry = self._entries.get(entry_id_)
         if entry is None:
             raise NotFound(f"no blocklist entry {entry_id_}")
-        audit = AuditEntry(
-            entry_id=new_id("aud"),
-            at=self._clock.now(),
-            actor=actor,
-            action="blocklist.removed",
-            before=_public(entry),
+        audit = AuditEntry.record(
+            self._clock.now(), actor, "blocklist.removed", before=_public(entry)
         )
+        changes = self._units.begin()
+        self._entries.remove(entry_id_, within=changes)
+        self._audit.append(audit, within=changes)
         try:
-            self._entries.remove(entry_id_, [self._audit.entry_op(audit)])
+            changes.commit()
         except NoSuchEntry as exc:
             raise NotFound(f"no blocklist entry {entry_id_}") from exc
         return entry

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from shared.domain.reviews import ReviewLabel
-from shared.repositories.reviews import LabelStore
-from shared.storage.table import Table
+
+if TYPE_CHECKING:
+    from shared.repositories.reviews import LabelStore
 
 PAGE = 100
 
 
 class LabelService:
-    def __init__(self, table: Table) -> None:
-        self._labels = LabelStore(table)
+    def __init__(self, labels: LabelStore) -> None:
+        self._labels = labels
 
     def labels(self) -> Iterator[ReviewLabel]:
         cursor: str | None = None

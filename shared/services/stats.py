@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 from shared.domain.programs import Program, RewardKind
 from shared.errors import NotFound
-from shared.repositories.programs import ProgramRepository
-from shared.repositories.stats import Counter, ProgramCounters, paid_amount, paid_count
-from shared.storage.table import Table
+from shared.repositories.stats import Counter, paid_amount, paid_count
+
+if TYPE_CHECKING:
+    from shared.repositories.programs import ProgramRepository
+    from shared.repositories.stats import ProgramCounters
 
 REWARD_KINDS: tuple[str, ...] = get_args(RewardKind)
 
@@ -66,9 +68,9 @@ def _ratio(part: int, whole: int) -> Decimal | None:
 
 
 class StatsService:
-    def __init__(self, table: Table) -> None:
-        self._programs = ProgramRepository(table)
-        self._counters = ProgramCounters(table)
+    def __init__(self, programs: ProgramRepository, counters: ProgramCounters) -> None:
+        self._programs = programs
+        self._counters = counters
 
     def for_program(self, program_id: str) -> ProgramStats:
         program = self._programs.get(program_id)

@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.backtest.ops import parse_lines
 from shared.backtest.replay import Backtest
+from shared.bootstrap import bootstrap
 from shared.domain.referrals import Referral
 from shared.domain.referrals import ReferralStatus as S
 from shared.repositories import keys
@@ -24,7 +25,6 @@ from shared.services.rescore_marks import (
     table_rescore_candidates,
     tracked_extractor,
 )
-from shared.services.reviews import ReviewService
 from shared.services.scoring import ScoringService
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import Delete, Item, KeyRange, Page, Put, Table, WriteOp
@@ -66,7 +66,9 @@ def writer(raw: Table) -> World:
     the deployed wiring builds it: every write marks."""
     live = World(table=marking_table(raw))  # type: ignore[arg-type]
     live.scoring = job(live.table, live)
-    live.reviews = ReviewService(live.table, live.clock, live.scoring.feature_snapshot)
+    live.reviews = bootstrap(table=live.table, clock=live.clock, hasher=live.hasher).reviews_with(
+        live.scoring.feature_snapshot
+    )
     return live
 
 
