@@ -105,6 +105,7 @@ class Services:
         from shared.repositories.evidence import EvidenceIndex
         from shared.repositories.programs import ProgramRepository
         from shared.repositories.referrals import ReferralRepository
+        from shared.repositories.stats import ProgramCounters
         from shared.repositories.unit_of_work import UnitOfWork
         from shared.services.referrals import ReferralService
 
@@ -113,6 +114,7 @@ class Services:
             advocates=AdvocateRepository(self.table),
             referrals=ReferralRepository(self.table),
             evidence=EvidenceIndex(self.table),
+            counters=ProgramCounters(self.table),
             units=UnitOfWork(self.table),
             clock=self.clock,
             hasher=self.hasher,
@@ -123,6 +125,7 @@ class Services:
         from shared.repositories.evidence import EvidenceIndex
         from shared.repositories.programs import ProgramRepository
         from shared.repositories.referrals import ReferralRepository
+        from shared.repositories.stats import ProgramCounters
         from shared.repositories.unit_of_work import UnitOfWork
         from shared.services.events import EventService
 
@@ -130,6 +133,7 @@ class Services:
             programs=ProgramRepository(self.table),
             referrals=ReferralRepository(self.table),
             evidence=EvidenceIndex(self.table),
+            counters=ProgramCounters(self.table),
             units=UnitOfWork(self.table),
             clock=self.clock,
             hasher=self.hasher,
@@ -181,6 +185,7 @@ class Services:
         from shared.repositories.referrals import ReferralRepository
         from shared.repositories.reviews import LabelStore, ReviewIndex
         from shared.repositories.rewards import RewardRepository
+        from shared.repositories.stats import ProgramCounters
         from shared.repositories.unit_of_work import UnitOfWork
         from shared.services.reviews import ReviewService
 
@@ -193,6 +198,7 @@ class Services:
             index=ReviewIndex(self.table),
             labels=LabelStore(self.table),
             ledger=RewardRepository(self.table),
+            counters=ProgramCounters(self.table),
             units=UnitOfWork(self.table),
             clock=self.clock,
             features=features,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from shared.atomic_changes import Changes
 from shared.clock import iso
 from shared.domain.advocates import Advocate, AdvocateChanged, AlreadyEnrolled, CodeTaken
 from shared.repositories import keys
 from shared.repositories.codec import from_item, to_doc
-from shared.repositories.unit_of_work import Changes
 from shared.storage.table import Equals, NotExists, Put, Table, Update
 
 __all__ = ["AdvocateRepository", "AlreadyEnrolled", "CodeTaken"]

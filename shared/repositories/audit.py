@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from shared.atomic_changes import Changes
 from shared.clock import iso
 from shared.domain.audit import AuditEntry
 from shared.repositories import keys
 from shared.repositories.codec import from_item, to_doc
 from shared.repositories.sharded import merged_page
-from shared.repositories.unit_of_work import Changes
 from shared.storage.table import NotExists, Put, Table
 
 # Changes that belong to no referral or program (blocklist, erasure of an advocate-only

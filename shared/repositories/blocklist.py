@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from shared.atomic_changes import Changes
 from shared.clock import iso
 from shared.domain.blocklist import AlreadyBlocked, BlocklistEntry, NoSuchEntry, entry_id
 from shared.ports import BlockEntry, BlockKind
 from shared.repositories import keys
 from shared.repositories.codec import from_item, to_doc
-from shared.repositories.unit_of_work import Changes
 from shared.storage.table import Delete, Exists, NotExists, Put, Table
 
 __all__ = ["AlreadyBlocked", "BlocklistRepository", "NoSuchEntry", "TableBlocklist"]

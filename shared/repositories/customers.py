@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Literal
 
+from shared.domain.customers import CustomerRecord
 from shared.repositories import keys
 from shared.storage.table import Table, query_all
 
-
-@dataclass(frozen=True)
-class CustomerRecord:
-    """One record of the customer: as an advocate (the advocate's id) or as a referee (the
-    referral's id)."""
-
-    role: Literal["advocate", "referee"]
-    subject_id: str
+__all__ = ["CustomerRecord", "CustomerRecords"]
 
 
 class CustomerRecords:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from shared.atomic_changes import Changes
 from shared.clock import iso, parse_iso
 from shared.domain.evidence import EvidenceKind, Observation
 from shared.repositories import keys
-from shared.repositories.unit_of_work import Changes
 from shared.storage.table import Item, KeyRange, Put, Table, query_all
 
 # Kinds nobody queries by value: the features and the review read devices, IPs, /24s,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
+from shared.atomic_changes import Changes
 from shared.clock import iso
 from shared.domain.changes import ReferralMoved
 from shared.domain.events import DuplicateEvent, ReferralEvent
@@ -13,7 +14,7 @@ from shared.domain.referrals import Referral, ReferralStatus
 from shared.repositories import keys
 from shared.repositories.codec import from_item, to_doc
 from shared.repositories.sharded import merged_items, merged_page
-from shared.repositories.unit_of_work import Changes
+from shared.repositories.unit_of_work import UnitOfWork
 from shared.storage.table import (
     ConditionFailed,
     Equals,
@@ -64,7 +65,7 @@ class ReferralRepository:
         """Record a new referral (with `within`, or on its own), and the guard that lets a
         customer be referred once per program: the commit raises `DuplicateReferee` naming
         the referral recorded first."""
-        changes = within if within is not None else Changes(self._table)
+        changes = within if within is not None else UnitOfWork(self._table).begin()
         program_id, customer_id = referral.program_id, referral.referee_customer_id
         referee_pk, referee_sk = keys.referee(program_id, customer_id)
         changes.stage(Put(self._item(referral), NotExists()))

@@ -8,15 +8,14 @@ key range; reason filters read on within a bounded budget.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
+from shared.atomic_changes import Changes
 from shared.clock import iso
 from shared.domain.referrals import Referral, ReferralStatus
-from shared.domain.reviews import OpenReview, ReviewLabel, review_opened_at
+from shared.domain.reviews import OpenReview, ReviewFilter, ReviewLabel, review_opened_at
 from shared.repositories import keys
 from shared.repositories.codec import from_item, to_doc
-from shared.repositories.unit_of_work import Changes
 from shared.storage.table import (
     Delete,
     Item,
@@ -30,16 +29,11 @@ from shared.storage.table import (
     query_all,
 )
 
+__all__ = ["FILTER_READ_BUDGET", "LabelStore", "ReviewFilter", "ReviewIndex", "open_review"]
+
 # Items read per request at most while filtering by reason: a rare reason returns a short
 # (possibly empty) page with a cursor instead of reading the whole index in one request.
 FILTER_READ_BUDGET = 1000
-
-
-@dataclass(frozen=True)
-class ReviewFilter:
-    program_id: str | None = None
-    min_score: Decimal | None = None
-    reason: str | None = None
 
 
 def open_review(referral: Referral) -> OpenReview:

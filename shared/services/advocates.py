@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from shared.atomic_changes import Changes, UnitOfWork
 from shared.clock import Clock
 from shared.domain.advocates import Advocate, AlreadyEnrolled, CodeTaken
 from shared.domain.commands import ClientContext, EnrolAdvocate
@@ -13,15 +14,16 @@ from shared.domain.evidence import EvidenceKind, Fingerprint, Observation, finge
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id, new_referral_code
 from shared.pii import PiiHasher, PiiKind
+from shared.services.stores import Evidence, ProgramTerms
 from shared.services.timing import occurred_at
 
-if TYPE_CHECKING:
-    from shared.repositories.advocates import AdvocateRepository
-    from shared.repositories.evidence import EvidenceIndex
-    from shared.repositories.programs import ProgramRepository
-    from shared.repositories.unit_of_work import UnitOfWork
-
 _CODE_ATTEMPTS = 5
+
+
+class Advocates(Protocol):
+    def get(self, advocate_id: str) -> Advocate | None: ...
+    def find_enrolment(self, program_id: str, customer_id: str) -> Advocate | None: ...
+    def enrol(self, advocate: Advocate, *, within: Changes) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,9 @@ class AdvocateService:
     def __init__(
         self,
         *,
-        programs: ProgramRepository,
-        advocates: AdvocateRepository,
-        evidence: EvidenceIndex,
+        programs: ProgramTerms,
+        advocates: Advocates,
+        evidence: Evidence,
         units: UnitOfWork,
         clock: Clock,
         hasher: PiiHasher,

@@ -3,16 +3,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from shared.domain.audit import AuditEntry
 
-if TYPE_CHECKING:
-    from shared.repositories.audit import AuditLog
+Entries = tuple[list[AuditEntry], str | None]
+
+
+class AuditTrail(Protocol):
+    def for_referral(
+        self, referral_id: str, limit: int = 50, cursor: str | None = None
+    ) -> Entries: ...
+    def for_program(
+        self, program_id: str, limit: int = 50, cursor: str | None = None
+    ) -> Entries: ...
+    def global_entries(self, limit: int = 50, cursor: str | None = None) -> Entries: ...
 
 
 class AuditService:
-    def __init__(self, log: AuditLog) -> None:
+    def __init__(self, log: AuditTrail) -> None:
         self._log = log
 
     def entries(

@@ -6,8 +6,9 @@ matches on and a masked hint for people. Every change is audited in the same tra
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from shared.atomic_changes import Changes, UnitOfWork
 from shared.clock import Clock
 from shared.domain.audit import AuditEntry
 from shared.domain.blocklist import (
@@ -22,11 +23,14 @@ from shared.domain.blocklist import (
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.pii import PiiHasher
 from shared.ports import BlockKind
+from shared.services.stores import Audit
 
-if TYPE_CHECKING:
-    from shared.repositories.audit import AuditLog
-    from shared.repositories.blocklist import BlocklistRepository
-    from shared.repositories.unit_of_work import UnitOfWork
+
+class Entries(Protocol):
+    def add(self, entry: BlocklistEntry, *, within: Changes) -> None: ...
+    def remove(self, entry_id_: str, *, within: Changes) -> None: ...
+    def get(self, entry_id_: str) -> BlocklistEntry | None: ...
+    def page(self, limit: int, cursor: str | None) -> tuple[list[BlocklistEntry], str | None]: ...
 
 
 def _public(entry: BlocklistEntry) -> dict[str, Any]:
@@ -42,8 +46,8 @@ class BlocklistService:
     def __init__(
         self,
         *,
-        entries: BlocklistRepository,
-        audit: AuditLog,
+        entries: Entries,
+        audit: Audit,
         units: UnitOfWork,
         clock: Clock,
         hasher: PiiHasher,

@@ -10,23 +10,34 @@ its audit entry; running it again finds nothing left to erase.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from shared.atomic_changes import Changes, UnitOfWork
 from shared.clock import Clock
-from shared.domain.advocates import AdvocateChanged
+from shared.domain.advocates import Advocate, AdvocateChanged
 from shared.domain.audit import AuditEntry
 from shared.domain.changes import ReferralMoved
-
-if TYPE_CHECKING:
-    from shared.repositories.advocates import AdvocateRepository
-    from shared.repositories.audit import AuditLog
-    from shared.repositories.customers import CustomerRecords
-    from shared.repositories.referrals import ReferralRepository
-    from shared.repositories.unit_of_work import UnitOfWork
+from shared.domain.customers import CustomerRecord
+from shared.domain.referrals import Referral
+from shared.services.stores import Audit
 
 ATTEMPTS = 5
+
+
+class CustomerRecords(Protocol):
+    def of_customer(self, customer_id: str) -> Iterable[CustomerRecord]: ...
+
+
+class Advocates(Protocol):
+    def erase_contact(self, advocate_id: str, *, within: Changes) -> Advocate | None: ...
+
+
+class Referrals(Protocol):
+    def get(self, referral_id: str) -> Referral | None: ...
+    def stage_save(self, referral: Referral, expected_version: int, *, within: Changes) -> None: ...
 
 
 @dataclass
@@ -47,9 +58,9 @@ class CustomerService:
         self,
         *,
         records: CustomerRecords,
-        advocates: AdvocateRepository,
-        referrals: ReferralRepository,
-        audit: AuditLog,
+        advocates: Advocates,
+        referrals: Referrals,
+        audit: Audit,
         units: UnitOfWork,
         clock: Clock,
     ) -> None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from shared.atomic_changes import Changes, UnitOfWork
 from shared.clock import Clock
 from shared.domain.changes import ReferralMoved
 from shared.domain.commands import RecordEvent
+from shared.domain.counters import Counter
 from shared.domain.events import DuplicateEvent, ReferralEvent
 from shared.domain.evidence import EvidenceKind, Observation
 from shared.domain.programs import Program
@@ -16,14 +18,15 @@ from shared.domain.referrals import Referral, ReferralStatus
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.pii import PiiHasher, PiiKind
 from shared.ports import ScoringQueue
-from shared.repositories.stats import Counter, ProgramCounters
+from shared.services.stores import Counters, Evidence, ProgramTerms
 from shared.services.timing import occurred_at
 
-if TYPE_CHECKING:
-    from shared.repositories.evidence import EvidenceIndex
-    from shared.repositories.programs import ProgramRepository
-    from shared.repositories.referrals import ReferralRepository
-    from shared.repositories.unit_of_work import UnitOfWork
+
+class Referrals(Protocol):
+    def get(self, referral_id: str) -> Referral | None: ...
+    def get_event(self, referral_id: str, dedupe_key: str) -> ReferralEvent | None: ...
+    def add_event(self, event: ReferralEvent, *, within: Changes) -> None: ...
+    def stage_save(self, referral: Referral, expected_version: int, *, within: Changes) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,10 @@ class EventService:
     def __init__(
         self,
         *,
-        programs: ProgramRepository,
-        referrals: ReferralRepository,
-        evidence: EvidenceIndex,
+        programs: ProgramTerms,
+        referrals: Referrals,
+        evidence: Evidence,
+        counters: Counters,
         units: UnitOfWork,
         clock: Clock,
         hasher: PiiHasher,
@@ -48,6 +52,7 @@ class EventService:
         self._programs = programs
         self._referrals = referrals
         self._evidence = evidence
+        self._counters = counters
         self._units = units
         self._clock = clock
         self._hasher = hasher
@@ -75,7 +80,7 @@ class EventService:
                 qualifying_amount=body.amount,
             )
             self._referrals.stage_save(qualified, referral.version, within=changes)
-            ProgramCounters.count(referral.program_id, {Counter.QUALIFIED: 1}, within=changes)
+            self._counters.count(referral.program_id, {Counter.QUALIFIED: 1}, within=changes)
         try:
             changes.commit()
         except DuplicateEvent:

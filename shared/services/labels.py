@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from shared.domain.reviews import ReviewLabel
-
-if TYPE_CHECKING:
-    from shared.repositories.reviews import LabelStore
 
 PAGE = 100
 
 
+class Labels(Protocol):
+    def page(self, limit: int, cursor: str | None) -> tuple[list[ReviewLabel], str | None]: ...
+
+
 class LabelService:
-    def __init__(self, labels: LabelStore) -> None:
+    def __init__(self, labels: Labels) -> None:
         self._labels = labels
 
     def labels(self) -> Iterator[ReviewLabel]:

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from typing import Protocol
 
 from shared.clock import Clock
+from shared.domain.advocates import Advocate
 from shared.domain.commands import CreateProgram, UpdateProgram
 from shared.domain.programs import Program, ProgramChanged, RewardTerms
 from shared.errors import Conflict, FieldError, InvalidRequest, NotFound
 from shared.ids import new_id, normalise_code
 from shared.money import MoneyError, check_scale
 
-if TYPE_CHECKING:
-    from shared.repositories.advocates import AdvocateRepository
-    from shared.repositories.programs import ProgramRepository
+
+class Programs(Protocol):
+    def add(self, program: Program) -> None: ...
+    def get(self, program_id: str) -> Program | None: ...
+    def save(
+        self, program: Program, expected_version: int, top_up: Decimal | None = None
+    ) -> Program: ...
+    def list(self, limit: int, cursor: str | None) -> tuple[list[Program], str | None]: ...
+
+
+class AdvocateCodes(Protocol):
+    def find_by_code(self, referral_code: str) -> Advocate | None: ...
 
 
 @dataclass(frozen=True)
@@ -55,9 +66,7 @@ def _currency_errors(body: CreateProgram) -> list[FieldError]:
 
 
 class ProgramService:
-    def __init__(
-        self, programs: ProgramRepository, advocates: AdvocateRepository, clock: Clock
-    ) -> None:
+    def __init__(self, programs: Programs, advocates: AdvocateCodes, clock: Clock) -> None:
         self._programs = programs
         self._advocates = advocates
         self._clock = clock

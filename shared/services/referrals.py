@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from shared.atomic_changes import Changes, UnitOfWork
 from shared.clock import Clock
 from shared.domain.advocates import Advocate
 from shared.domain.commands import RecordReferral
+from shared.domain.counters import Counter
 from shared.domain.evidence import EvidenceKind, Observation
 from shared.domain.programs import Program
 from shared.domain.referees import DuplicateReferee
@@ -16,28 +18,32 @@ from shared.domain.referrals import Reason, Referral, ReferralStatus, Risk
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.ids import new_id, normalise_code
 from shared.pii import PiiHasher, PiiKind
-from shared.repositories.stats import Counter, ProgramCounters
 from shared.services.advocates import prints_of
+from shared.services.stores import Counters, Evidence, ProgramTerms
 from shared.services.timing import occurred_at
 
-if TYPE_CHECKING:
-    from shared.repositories.advocates import AdvocateRepository
-    from shared.repositories.evidence import EvidenceIndex
-    from shared.repositories.programs import ProgramRepository
-    from shared.repositories.referrals import ReferralRepository
-    from shared.repositories.unit_of_work import UnitOfWork
-
 RULES_VERSION = "rules-1"
+
+
+class AdvocateCodes(Protocol):
+    def find_by_code(self, referral_code: str) -> Advocate | None: ...
+
+
+class Referrals(Protocol):
+    def get(self, referral_id: str) -> Referral | None: ...
+    def find_by_referee(self, program_id: str, customer_id: str) -> Referral | None: ...
+    def add(self, referral: Referral, *, within: Changes) -> None: ...
 
 
 class ReferralService:
     def __init__(
         self,
         *,
-        programs: ProgramRepository,
-        advocates: AdvocateRepository,
-        referrals: ReferralRepository,
-        evidence: EvidenceIndex,
+        programs: ProgramTerms,
+        advocates: AdvocateCodes,
+        referrals: Referrals,
+        evidence: Evidence,
+        counters: Counters,
         units: UnitOfWork,
         clock: Clock,
         hasher: PiiHasher,
@@ -46,6 +52,7 @@ class ReferralService:
         self._advocates = advocates
         self._referrals = referrals
         self._evidence = evidence
+        self._counters = counters
         self._units = units
         self._clock = clock
         self._hasher = hasher
@@ -63,7 +70,7 @@ class ReferralService:
         counts: dict[str, int] = {Counter.REFERRALS: 1}
         if referral.status == ReferralStatus.REJECTED:
             counts[Counter.REJECTED] = 1
-        ProgramCounters.count(program.program_id, counts, within=changes)
+        self._counters.count(program.program_id, counts, within=changes)
         try:
             changes.commit()
         except DuplicateReferee as exc:

@@ -8,12 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from shared.atomic_changes import Changes, UnitOfWork
 from shared.clock import Clock, iso
 from shared.domain.advocates import Advocate
 from shared.domain.audit import AuditEntry
 from shared.domain.changes import ReferralMoved
+from shared.domain.counters import Counter
+from shared.domain.events import ReferralEvent
 from shared.domain.evidence import EvidenceKind, Observation
 from shared.domain.programs import Program
 from shared.domain.referrals import Reason, Referral, ReferralStatus, Risk
@@ -22,6 +25,7 @@ from shared.domain.reviews import (
     DecisionOutcome,
     OpenReview,
     ReviewDecision,
+    ReviewFilter,
     ReviewLabel,
     TimeoutRejection,
     approvals_needed,
@@ -32,18 +36,8 @@ from shared.domain.reviews import (
 )
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id
-from shared.repositories.stats import Counter, ProgramCounters
 from shared.scoring import rules
-
-if TYPE_CHECKING:
-    from shared.repositories.advocates import AdvocateRepository
-    from shared.repositories.audit import AuditLog
-    from shared.repositories.evidence import EvidenceIndex
-    from shared.repositories.programs import ProgramRepository
-    from shared.repositories.referrals import ReferralRepository
-    from shared.repositories.reviews import LabelStore, ReviewFilter, ReviewIndex
-    from shared.repositories.rewards import RewardRepository
-    from shared.repositories.unit_of_work import Changes, UnitOfWork
+from shared.services.stores import Audit, Counters
 
 # Evidence kinds that identify a person or a machine; domains, /24 networks and user agents
 # are shared by strangers and would link everyone to everyone.
@@ -61,6 +55,61 @@ AUDIT_ENTRIES_SHOWN = 100
 logger = logging.getLogger(__name__)
 
 FeatureSnapshot = Callable[[Referral], dict[str, float] | None]
+
+
+class Referrals(Protocol):
+    def get(self, referral_id: str) -> Referral | None: ...
+    def events(self, referral_id: str) -> list[ReferralEvent]: ...
+    def stage_save(self, referral: Referral, expected_version: int, *, within: Changes) -> None: ...
+    def with_status(
+        self,
+        status: ReferralStatus,
+        *,
+        due_before: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> tuple[list[Referral], str | None]: ...
+
+
+class Programs(Protocol):
+    def get(self, program_id: str) -> Program | None: ...
+
+
+class Advocates(Protocol):
+    def get(self, advocate_id: str) -> Advocate | None: ...
+
+
+class Sightings(Protocol):
+    def latest(
+        self, kind: EvidenceKind, value: str, limit: int
+    ) -> tuple[list[Observation], bool]: ...
+
+
+class ReviewAudit(Audit, Protocol):
+    def for_referral(
+        self, referral_id: str, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[AuditEntry], str | None]: ...
+
+
+class ReviewQueue(Protocol):
+    def page(
+        self, where: ReviewFilter, limit: int, cursor: str | None
+    ) -> tuple[list[OpenReview], str | None]: ...
+    def sync(
+        self, referral: Referral, *, was_in_review: bool | None = None, within: Changes
+    ) -> None: ...
+    def restore(self, referral: Referral) -> None: ...
+    def close(self, referral_id: str) -> None: ...
+    def indexed_version(self, referral_id: str) -> int | None: ...
+    def open_referral_ids(self) -> list[str]: ...
+
+
+class Labels(Protocol):
+    def add(self, label: ReviewLabel, *, within: Changes) -> None: ...
+
+
+class RewardedCounts(Protocol):
+    def rewarded_referrals(self, advocate_id: str) -> tuple[int, bool]: ...
 
 
 class ReviewChanged(Conflict):
@@ -140,14 +189,15 @@ class ReviewService:
     def __init__(
         self,
         *,
-        referrals: ReferralRepository,
-        programs: ProgramRepository,
-        advocates: AdvocateRepository,
-        evidence: EvidenceIndex,
-        audit: AuditLog,
-        index: ReviewIndex,
-        labels: LabelStore,
-        ledger: RewardRepository,
+        referrals: Referrals,
+        programs: Programs,
+        advocates: Advocates,
+        evidence: Sightings,
+        audit: ReviewAudit,
+        index: ReviewQueue,
+        labels: Labels,
+        ledger: RewardedCounts,
+        counters: Counters,
         units: UnitOfWork,
         clock: Clock,
         features: FeatureSnapshot = no_features,
@@ -160,6 +210,7 @@ class ReviewService:
         self._index = index
         self._labels = labels
         self._ledger = ledger
+        self._counters = counters
         self._units = units
         self._clock = clock
         self._features = features
@@ -320,7 +371,7 @@ class ReviewService:
         self._audit.append(entry, within=within)
         self._index.sync(after, was_in_review=True, within=within)
         if after.status == ReferralStatus.REJECTED:
-            ProgramCounters.count(after.program_id, {Counter.REJECTED: 1}, within=within)
+            self._counters.count(after.program_id, {Counter.REJECTED: 1}, within=within)
 
     def _label(
         self, before: Referral, referral: Referral, decision: ReviewDecision, at: datetime
