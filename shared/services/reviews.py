@@ -243,7 +243,7 @@ class ReviewService:
         )
 
     def _evidence(
-        self, referral: Referral, advocate: Advocate | None, events: list[Any]
+        self, referral: Referral, advocate: Advocate | None, events: list[ReferralEvent]
     ) -> tuple[list[SharedValue], list[LinkedAccount]]:
         shared: list[SharedValue] = []
         linked: dict[str, LinkedAccount] = {}
@@ -269,7 +269,7 @@ class ReviewService:
         shared.sort(key=lambda s: (-s.parties, s.kind))
         return shared, shown
 
-    def _timeline(self, referral: Referral, events: list[Any]) -> list[TimelineEntry]:
+    def _timeline(self, referral: Referral, events: list[ReferralEvent]) -> list[TimelineEntry]:
         entries = [
             TimelineEntry(
                 at=referral.occurred_at,
@@ -525,7 +525,7 @@ def _is_firm(reason: Reason) -> bool:
 
 
 def _linking_values(
-    referral: Referral, advocate: Advocate | None, events: list[Any]
+    referral: Referral, advocate: Advocate | None, events: list[ReferralEvent]
 ) -> list[tuple[EvidenceKind, str]]:
     """The values that can link the referral to other accounts: its own, its payments' and
     its advocate's, each once, in that order."""
