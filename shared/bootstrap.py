@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shared.clock import Clock
+    from shared.domain.referrals import Referral
     from shared.payouts import PayoutProvider
     from shared.pii import PiiHasher
     from shared.ports import Blocklist, RewardQueue, ScoringQueue
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from shared.services.release import ReleaseService
     from shared.services.rescore_sweep import RescoreSweep
     from shared.services.reversal import FinanceReversalService, ReferralReversal
-    from shared.services.reviews import ReviewService
+    from shared.services.reviews import FeatureSnapshot, ReviewService
     from shared.services.scoring import ScoringService
     from shared.services.stats import StatsService
     from shared.storage.table import Table
@@ -77,27 +78,71 @@ class Services:
 
     @cached_property
     def programs(self) -> ProgramService:
+        from shared.repositories.advocates import AdvocateRepository
+        from shared.repositories.programs import ProgramRepository
         from shared.services.programs import ProgramService
 
-        return ProgramService(self.table, self.clock)
+        return ProgramService(
+            ProgramRepository(self.table), AdvocateRepository(self.table), self.clock
+        )
 
     @cached_property
     def advocates(self) -> AdvocateService:
+        from shared.repositories.advocates import AdvocateRepository
+        from shared.repositories.evidence import EvidenceIndex
+        from shared.repositories.programs import ProgramRepository
+        from shared.repositories.unit_of_work import UnitOfWork
         from shared.services.advocates import AdvocateService
 
-        return AdvocateService(self.table, self.clock, self.hasher)
+        return AdvocateService(
+            programs=ProgramRepository(self.table),
+            advocates=AdvocateRepository(self.table),
+            evidence=EvidenceIndex(self.table),
+            units=UnitOfWork(self.table),
+            clock=self.clock,
+            hasher=self.hasher,
+        )
 
     @cached_property
     def referrals(self) -> ReferralService:
+        from shared.repositories.advocates import AdvocateRepository
+        from shared.repositories.evidence import EvidenceIndex
+        from shared.repositories.programs import ProgramRepository
+        from shared.repositories.referrals import ReferralRepository
+        from shared.repositories.stats import ProgramCounters
+        from shared.repositories.unit_of_work import UnitOfWork
         from shared.services.referrals import ReferralService
 
-        return ReferralService(self.table, self.clock, self.hasher)
+        return ReferralService(
+            programs=ProgramRepository(self.table),
+            advocates=AdvocateRepository(self.table),
+            referrals=ReferralRepository(self.table),
+            evidence=EvidenceIndex(self.table),
+            counters=ProgramCounters(self.table),
+            units=UnitOfWork(self.table),
+            clock=self.clock,
+            hasher=self.hasher,
+        )
 
     @cached_property
     def events(self) -> EventService:
+        from shared.repositories.evidence import EvidenceIndex
+        from shared.repositories.programs import ProgramRepository
+        from shared.repositories.referrals import ReferralRepository
+        from shared.repositories.stats import ProgramCounters
+        from shared.repositories.unit_of_work import UnitOfWork
         from shared.services.events import EventService
 
-        return EventService(self.table, self.clock, self.hasher, self._scoring_queue())
+        return EventService(
+            programs=ProgramRepository(self.table),
+            referrals=ReferralRepository(self.table),
+            evidence=EvidenceIndex(self.table),
+            counters=ProgramCounters(self.table),
+            units=UnitOfWork(self.table),
+            clock=self.clock,
+            hasher=self.hasher,
+            scoring=self._scoring_queue(),
+        )
 
     # --- fraud scoring, finance review -----------------------------------------------------
 
@@ -150,41 +195,103 @@ class Services:
 
     @cached_property
     def reviews(self) -> ReviewService:
-        from shared.services.reviews import ReviewService, scored_features
+        from shared.repositories.scoring_evidence import ScoringEvidence
+        from shared.scoring.features import FeatureExtractor
+
+        extractor = FeatureExtractor(ScoringEvidence(self.table), self.hasher)
+
+        def scored_features(referral: Referral) -> dict[str, float] | None:
+            """The features the scorer saw: recomputed as of the score's time, which
+            replays them."""
+            if referral.risk is None or referral.qualified_at is None:
+                return None
+            features = extractor.extract(referral.referral_id, referral.risk.scored_at, referral)
+            return dict(features.values)
+
+        return self.reviews_with(scored_features)
+
+    def reviews_with(self, features: FeatureSnapshot) -> ReviewService:
+        """Finance review keeping `features` in each label (the scorer's, in `reviews`)."""
+        from shared.repositories.advocates import AdvocateRepository
+        from shared.repositories.audit import AuditLog
+        from shared.repositories.evidence import EvidenceIndex
+        from shared.repositories.programs import ProgramRepository
+        from shared.repositories.referrals import ReferralRepository
+        from shared.repositories.reviews import LabelStore, ReviewIndex
+        from shared.repositories.rewards import RewardRepository
+        from shared.repositories.stats import ProgramCounters
+        from shared.repositories.unit_of_work import UnitOfWork
+        from shared.services.reviews import ReviewService
 
         return ReviewService(
-            self.table, self.clock, features=scored_features(self.table, self.hasher)
+            referrals=ReferralRepository(self.table),
+            programs=ProgramRepository(self.table),
+            advocates=AdvocateRepository(self.table),
+            evidence=EvidenceIndex(self.table),
+            audit=AuditLog(self.table),
+            index=ReviewIndex(self.table),
+            labels=LabelStore(self.table),
+            ledger=RewardRepository(self.table),
+            counters=ProgramCounters(self.table),
+            units=UnitOfWork(self.table),
+            clock=self.clock,
+            features=features,
         )
 
     @cached_property
     def audit(self) -> AuditService:
+        from shared.repositories.audit import AuditLog
         from shared.services.audit import AuditService
 
-        return AuditService(self.table)
+        return AuditService(AuditLog(self.table))
 
     @cached_property
     def blocklist_entries(self) -> BlocklistService:
+        from shared.repositories.audit import AuditLog
+        from shared.repositories.blocklist import BlocklistRepository
+        from shared.repositories.unit_of_work import UnitOfWork
         from shared.services.blocklist import BlocklistService
 
-        return BlocklistService(self.table, self.clock, self.hasher)
+        return BlocklistService(
+            entries=BlocklistRepository(self.table),
+            audit=AuditLog(self.table),
+            units=UnitOfWork(self.table),
+            clock=self.clock,
+            hasher=self.hasher,
+        )
 
     @cached_property
     def stats(self) -> StatsService:
+        from shared.repositories.programs import ProgramRepository
+        from shared.repositories.stats import ProgramCounters
         from shared.services.stats import StatsService
 
-        return StatsService(self.table)
+        return StatsService(ProgramRepository(self.table), ProgramCounters(self.table))
 
     @cached_property
     def customers(self) -> CustomerService:
+        from shared.repositories.advocates import AdvocateRepository
+        from shared.repositories.audit import AuditLog
+        from shared.repositories.customers import CustomerRecords
+        from shared.repositories.referrals import ReferralRepository
+        from shared.repositories.unit_of_work import UnitOfWork
         from shared.services.customers import CustomerService
 
-        return CustomerService(self.table, self.clock)
+        return CustomerService(
+            records=CustomerRecords(self.table),
+            advocates=AdvocateRepository(self.table),
+            referrals=ReferralRepository(self.table),
+            audit=AuditLog(self.table),
+            units=UnitOfWork(self.table),
+            clock=self.clock,
+        )
 
     @cached_property
     def labels(self) -> LabelService:
+        from shared.repositories.reviews import LabelStore
         from shared.services.labels import LabelService
 
-        return LabelService(self.table)
+        return LabelService(LabelStore(self.table))
 
     # --- reward fulfilment -----------------------------------------------------------------
 

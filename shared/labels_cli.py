@@ -93,6 +93,7 @@ def _write_labels(args: argparse.Namespace, write_all: Any) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from shared.repositories.reviews import LabelStore
     from shared.services.labels import LabelService
 
     table = _table(args)
@@ -105,7 +106,7 @@ def _export(args: argparse.Namespace) -> int:
 
         count = _write_labels(args, write_all)
     else:
-        count = _write_labels(args, LabelService(table).export)
+        count = _write_labels(args, LabelService(LabelStore(table)).export)
     print(f"{count} labels exported", file=sys.stderr)
     return 0
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.bootstrap import bootstrap
+from shared.bootstrap import Services, bootstrap
 from shared.clock import Clock
 from shared.domain.referrals import Reason, Referral, ReferralStatus, Risk
 from shared.domain.reviews import enter_review
@@ -29,6 +29,11 @@ def fixed_hasher() -> PiiHasher:
     return PiiHasher(lambda: HASH_KEY)
 
 
+def services_on(table: Table, clock: Clock) -> Services:
+    """Every service over `table` and `clock`, as the functions build them."""
+    return bootstrap(table=table, clock=clock, hasher=fixed_hasher())
+
+
 class Intake:
     """The intake services over one table, as a client would drive them."""
 
@@ -42,16 +47,16 @@ class Intake:
         self.events = services.events
 
     def program(self, **overrides: Any) -> str:
-        body = ProgramCreate.model_validate(program_body(**overrides))
+        body = ProgramCreate.model_validate(program_body(**overrides)).command()
         return self.programs.create(body).program_id
 
     def advocate(self, program_id: str, **overrides: Any) -> tuple[str, str]:
-        body = AdvocateEnrol.model_validate(advocate_body(**overrides))
+        body = AdvocateEnrol.model_validate(advocate_body(**overrides)).command()
         advocate = self.advocates.enrol(program_id, body).advocate
         return advocate.advocate_id, advocate.referral_code
 
     def referral(self, program_id: str, code: str, **overrides: Any) -> Referral:
-        body = ReferralCreate.model_validate(referral_body(program_id, code, **overrides))
+        body = ReferralCreate.model_validate(referral_body(program_id, code, **overrides)).command()
         return self.referrals.create(body)
 
     def qualified(
@@ -59,7 +64,7 @@ class Intake:
     ) -> Referral:
         referral = self.referral(program_id, code, **overrides)
         self.events.record(
-            referral.referral_id, EventCreate.model_validate(event or purchase_body())
+            referral.referral_id, EventCreate.model_validate(event or purchase_body()).command()
         )
         stored = ReferralRepository(self.table).get(referral.referral_id)
         assert stored is not None and stored.qualified_at is not None

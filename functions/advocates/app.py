@@ -16,7 +16,7 @@ api = Api(service="advocates")
 
 @api.route("POST", "/v1/programs/{program_id}/advocates")
 def enrol_advocate(request: Request[AdvocateEnrol]) -> Reply:
-    enrolment = wiring.advocate_service().enrol(request.path["program_id"], request.body)
+    enrolment = wiring.advocate_service().enrol(request.path["program_id"], request.body.command())
     advocate = enrolment.advocate
     api.logger.info(
         "advocate enrolled" if enrolment.created else "advocate already enrolled",

@@ -16,7 +16,7 @@ api = Api(service="events")
 
 @api.route("POST", "/v1/referrals/{referral_id}/events")
 def record_event(request: Request[EventCreate]) -> Reply:
-    outcome = wiring.event_service().record(request.path["referral_id"], request.body)
+    outcome = wiring.event_service().record(request.path["referral_id"], request.body.command())
     event = outcome.event
     api.logger.info(
         "event replayed" if outcome.replayed else "event recorded",

@@ -21,7 +21,7 @@ api = Api(service="programs")
 
 @api.route("POST", "/v1/programs")
 def create_program(request: Request[ProgramCreate]) -> Reply:
-    program = wiring.program_service().create(request.body)
+    program = wiring.program_service().create(request.body.command())
     api.logger.info("program created", extra={"program_id": program.program_id})
     return Reply.of(201, ProgramOut.of(program))
 
@@ -41,7 +41,7 @@ def get_program(request: Request[Any]) -> Reply:
 
 @api.route("PATCH", "/v1/programs/{program_id}")
 def update_program(request: Request[ProgramUpdate]) -> Reply:
-    program = wiring.program_service().update(request.path["program_id"], request.body)
+    program = wiring.program_service().update(request.path["program_id"], request.body.command())
     api.logger.info("program changed", extra={"program_id": program.program_id})
     return Reply.of(200, ProgramOut.of(program))
 

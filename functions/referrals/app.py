@@ -15,7 +15,7 @@ api = Api(service="referrals")
 
 @api.route("POST", "/v1/referrals")
 def create_referral(request: Request[ReferralCreate]) -> Reply:
-    referral = wiring.referral_service().create(request.body)
+    referral = wiring.referral_service().create(request.body.command())
     api.logger.info(
         "referral recorded",
         extra={"referral_id": referral.referral_id, "status": referral.status.value},

@@ -7,8 +7,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import wiring
+from shared.domain.reviews import ReviewFilter
 from shared.http.api import Api, Reply, Request
-from shared.repositories.reviews import ReviewFilter
 from shared.schemas.reviews import (
     AuditEntryOut,
     AuditQuery,

@@ -209,13 +209,13 @@ class Backtest:
     def _dispatch(self, op: Op, line: _ReferralLine | None) -> None:
         at = op.at
         if op.op == "program":
-            program = self.programs.create(ProgramCreate.model_validate(op.body))
+            program = self.programs.create(ProgramCreate.model_validate(op.body).command())
             self._program_ids[op.ref or ""] = program.program_id
             return
         program_id = self._program_id(op.program or "")
         if op.op == "advocate":
             self.advocates.enrol(
-                program_id, AdvocateEnrol.model_validate({**op.body, "occurred_at": at})
+                program_id, AdvocateEnrol.model_validate({**op.body, "occurred_at": at}).command()
             )
         elif op.op == "referral":
             assert line is not None
@@ -229,12 +229,12 @@ class Backtest:
                 "referral_code": enrolment.referral_code if enrolment else "NOT-ENROLLED",
                 "occurred_at": at,
             }
-            referral = self.referrals.create(ReferralCreate.model_validate(body))
+            referral = self.referrals.create(ReferralCreate.model_validate(body).command())
             line.referral_id = referral.referral_id
         elif op.op == "event":
             referral_id = self._referral_id(program_id, op.referee or "")
             self.events.record(
-                referral_id, EventCreate.model_validate({**op.body, "occurred_at": at})
+                referral_id, EventCreate.model_validate({**op.body, "occurred_at": at}).command()
             )
         elif op.op == "refund":
             referral_id = self._referral_id(program_id, op.referee or "")

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.domain.changes import Contention
 from shared.domain.evidence import Fingerprint
 
 
@@ -23,3 +24,32 @@ class Advocate(BaseModel):
     recorded_at: datetime
     rewarded_referrals: int = 0
     erased: bool = False
+
+    @property
+    def contact_erased(self) -> bool:
+        """The raw email was dropped on the customer's request."""
+        return self.email is None and self.erased
+
+    def without_contact(self) -> Advocate:
+        """The advocate with its raw email dropped (hashes stay, so fraud links survive)."""
+        return self.model_copy(update={"email": None, "erased": True})
+
+
+class AlreadyEnrolled(Exception):
+    """The customer is already enrolled in the program, as the advocate named."""
+
+    def __init__(self, advocate_id: str) -> None:
+        super().__init__(advocate_id)
+        self.advocate_id = advocate_id
+
+
+class CodeTaken(Exception):
+    """The generated referral code is in use; draw another."""
+
+
+class AdvocateChanged(Contention):
+    """The advocate's record changed since it was read."""
+
+    def __init__(self, advocate_id: str) -> None:
+        super().__init__(advocate_id)
+        self.advocate_id = advocate_id

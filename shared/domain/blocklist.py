@@ -39,6 +39,18 @@ class InvalidBlockValue(ValueError):
     """The value cannot be of the kind it is declared as."""
 
 
+class AlreadyBlocked(Exception):
+    """The value is blocked already, by the entry named."""
+
+    def __init__(self, existing_id: str) -> None:
+        super().__init__(existing_id)
+        self.entry_id = existing_id
+
+
+class NoSuchEntry(Exception):
+    """No blocklist entry has this id (any more)."""
+
+
 def normalise(kind: BlockKind, raw: str) -> str:
     value = raw.strip()
     if not value:

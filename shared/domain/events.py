@@ -27,3 +27,12 @@ class ReferralEvent(BaseModel):
     @property
     def dedupe_key(self) -> str:
         return self.order_id if self.order_id is not None else f"{self.type}"
+
+
+class DuplicateEvent(Exception):
+    """An event with this order id (or of this type, without one) is already recorded."""
+
+    def __init__(self, referral_id: str, dedupe_key: str) -> None:
+        super().__init__(f"{referral_id}/{dedupe_key}")
+        self.referral_id = referral_id
+        self.dedupe_key = dedupe_key

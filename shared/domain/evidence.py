@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from enum import StrEnum
 
 from disposable_email_domains import allowlist as _kept_domains
@@ -58,6 +59,21 @@ class Fingerprint(BaseModel):
             EvidenceKind.USER_AGENT: self.user_agent,
         }
         return {kind: value for kind, value in pairs.items() if value}
+
+
+class Observation(BaseModel):
+    """One sighting of an evidence value: who used it, in which role, when."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    kind: EvidenceKind
+    value: str
+    occurred_at: datetime
+    program_id: str
+    advocate_id: str
+    referral_id: str | None
+    customer_id: str
+    role: str  # "advocate" | "referee"
 
 
 def looks_automated(user_agent: str | None) -> bool:

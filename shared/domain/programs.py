@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.domain.changes import Contention
 from shared.money import Money
 
 RewardKind = Literal["gift_card", "cash"]
@@ -85,3 +86,7 @@ class Program(BaseModel):
             if tier.min_successful_referrals == successful_referrals:
                 return tier
         return None
+
+
+class ProgramChanged(Contention):
+    """The program changed since it was read."""

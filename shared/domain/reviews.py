@@ -30,6 +30,7 @@ __all__ = [
     "NotUnderReview",
     "OpenReview",
     "ReviewDecision",
+    "ReviewFilter",
     "ReviewLabel",
     "TimeoutRejection",
     "approvals_needed",
@@ -40,6 +41,15 @@ __all__ = [
     "review_opened_at",
     "rewards_total",
 ]
+
+
+@dataclass(frozen=True)
+class ReviewFilter:
+    """Which open reviews a reviewer asks for: of one program, from a score, with a reason."""
+
+    program_id: str | None = None
+    min_score: Decimal | None = None
+    reason: str | None = None
 
 
 class NotUnderReview(Conflict):

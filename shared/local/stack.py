@@ -298,12 +298,13 @@ class LocalStack:
 
     def export_labels(self) -> str:
         """Every label as JSON lines, read from the stack's own table (for the CLI)."""
+        from shared.repositories.reviews import LabelStore
         from shared.services.labels import LabelService
 
         if not self._started:
             raise RuntimeError("the stack is not running")
         lines: list[str] = []
-        LabelService(wiring.table()).export(lines.append)
+        LabelService(LabelStore(wiring.table())).export(lines.append)
         return "".join(lines)
 
     def drain(self, timeout: float = 10.0) -> None:

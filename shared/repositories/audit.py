@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from shared.atomic_changes import Changes
 from shared.clock import iso
 from shared.domain.audit import AuditEntry
 from shared.repositories import keys
 from shared.repositories.codec import from_item, to_doc
 from shared.repositories.sharded import merged_page
-from shared.repositories.unit_of_work import Changes
 from shared.storage.table import NotExists, Put, Table
+
+# Changes that belong to no referral or program (blocklist, erasure of an advocate-only
+# customer) are kept under one subject.
+GLOBAL_SUBJECT = "AUDIT#GLOBAL"
 
 
 def _subject(entry: AuditEntry) -> str:
@@ -54,4 +58,11 @@ class AuditLog:
             limit=limit,
             cursor=cursor,
         )
+        return [from_item(AuditEntry, item) for item in page.items], page.cursor
+
+    def global_entries(
+        self, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[AuditEntry], str | None]:
+        """Entries of neither a referral nor a program, oldest first."""
+        page = self._table.query(GLOBAL_SUBJECT, limit=limit, cursor=cursor)
         return [from_item(AuditEntry, item) for item in page.items], page.cursor

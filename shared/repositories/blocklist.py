@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
+from shared.atomic_changes import Changes
 from shared.clock import iso
-from shared.domain.blocklist import BlocklistEntry, entry_id
+from shared.domain.blocklist import AlreadyBlocked, BlocklistEntry, NoSuchEntry, entry_id
 from shared.ports import BlockEntry, BlockKind
 from shared.repositories import keys
 from shared.repositories.codec import from_item, to_doc
-from shared.storage.table import (
-    ConditionFailed,
-    Delete,
-    Exists,
-    NotExists,
-    Put,
-    Table,
-    WriteOp,
-)
+from shared.storage.table import Delete, Exists, NotExists, Put, Table
 
-
-class AlreadyBlocked(Exception):
-    def __init__(self, existing_id: str) -> None:
-        super().__init__(existing_id)
-        self.entry_id = existing_id
-
-
-class NoSuchEntry(Exception):
-    pass
+__all__ = ["AlreadyBlocked", "BlocklistRepository", "NoSuchEntry", "TableBlocklist"]
 
 
 class BlocklistRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def add(self, entry: BlocklistEntry, extra: Sequence[WriteOp] = ()) -> None:
+    def add(self, entry: BlocklistEntry, *, within: Changes) -> None:
+        """Block with `within`; the commit raises `AlreadyBlocked` if the value is blocked."""
         pk, sk = keys.block_entry(entry.entry_id)
         item = {
             "pk": pk,
@@ -46,20 +30,11 @@ class BlocklistRepository:
             "value_hash": entry.value_hash,
             "doc": to_doc(entry),
         }
-        try:
-            self._table.write([Put(item, NotExists()), *extra])
-        except ConditionFailed as exc:
-            if exc.index == 0:
-                raise AlreadyBlocked(entry.entry_id) from exc
-            raise
+        within.stage(Put(item, NotExists()), lambda: AlreadyBlocked(entry.entry_id))
 
-    def remove(self, entry_id_: str, extra: Sequence[WriteOp] = ()) -> None:
-        try:
-            self._table.write([Delete(*keys.block_entry(entry_id_), Exists()), *extra])
-        except ConditionFailed as exc:
-            if exc.index == 0:
-                raise NoSuchEntry(entry_id_) from exc
-            raise
+    def remove(self, entry_id_: str, *, within: Changes) -> None:
+        """Unblock with `within`; the commit raises `NoSuchEntry` if it is gone already."""
+        within.stage(Delete(*keys.block_entry(entry_id_), Exists()), lambda: NoSuchEntry(entry_id_))
 
     def get(self, entry_id_: str) -> BlocklistEntry | None:
         item = self._table.get(*keys.block_entry(entry_id_))

@@ -10,24 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from pydantic import BaseModel
-
+from shared.atomic_changes import Changes
 from shared.clock import iso, parse_iso
-from shared.domain.evidence import EvidenceKind
+from shared.domain.evidence import EvidenceKind, Observation
 from shared.repositories import keys
-from shared.storage.table import KeyRange, Put, Table, query_all
-
-
-class Observation(BaseModel):
-    kind: EvidenceKind
-    value: str
-    occurred_at: datetime
-    program_id: str
-    advocate_id: str
-    referral_id: str | None
-    customer_id: str
-    role: str  # "advocate" | "referee"
-
+from shared.storage.table import Item, KeyRange, Put, Table, query_all
 
 # Kinds nobody queries by value: the features and the review read devices, IPs, /24s,
 # emails, cards, customers and advocates, never a whole email domain or browser. Those
@@ -35,6 +22,9 @@ class Observation(BaseModel):
 # per referral on one key, over 1,000 WCU/s at 1,000 referrals a second), so they are
 # not written. The referral keeps its hashed domain and agent in its fingerprint.
 UNREAD_KINDS = frozenset({EvidenceKind.EMAIL_DOMAIN, EvidenceKind.USER_AGENT})
+
+
+__all__ = ["UNREAD_KINDS", "EvidenceIndex", "Observation"]
 
 
 class EvidenceIndex:
@@ -64,6 +54,17 @@ class EvidenceIndex:
             )
         return ops
 
+    def record(self, observations: Iterable[Observation], *, within: Changes) -> None:
+        """Index the observations with the record they belong to (committed with `within`)."""
+        for op in self.put_ops(observations):
+            within.stage(op)
+
+    def latest(self, kind: EvidenceKind, value: str, limit: int) -> tuple[list[Observation], bool]:
+        """The `limit` newest observations of the value, newest first, and whether there
+        are older ones."""
+        page = self._table.query(keys.evidence(kind.value, value), forward=False, limit=limit)
+        return [_observation(kind, value, item) for item in page.items], page.cursor is not None
+
     def seen(
         self,
         kind: EvidenceKind,
@@ -80,16 +81,17 @@ class EvidenceIndex:
                 high=f"{iso(until)}~" if until else None,
             )
         items = query_all(self._table, keys.evidence(kind.value, value), key_range=key_range)
-        return [
-            Observation(
-                kind=kind,
-                value=value,
-                occurred_at=parse_iso(item["occurred_at"]),
-                program_id=item["program_id"],
-                advocate_id=item["advocate_id"],
-                referral_id=item.get("referral_id"),
-                customer_id=item["customer_id"],
-                role=item["role"],
-            )
-            for item in items
-        ]
+        return [_observation(kind, value, item) for item in items]
+
+
+def _observation(kind: EvidenceKind, value: str, item: Item) -> Observation:
+    return Observation(
+        kind=kind,
+        value=value,
+        occurred_at=parse_iso(item["occurred_at"]),
+        program_id=item["program_id"],
+        advocate_id=item["advocate_id"],
+        referral_id=item.get("referral_id"),
+        customer_id=item["customer_id"],
+        role=item["role"],
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from shared.clock import iso
-from shared.domain.programs import Program
+from shared.domain.programs import Program, ProgramChanged
 from shared.repositories import keys
 from shared.repositories.codec import to_doc
 from shared.storage.table import (
@@ -18,9 +18,8 @@ from shared.storage.table import (
     Update,
 )
 
-
-class StaleProgram(Exception):
-    """The program changed since it was read."""
+# The program changed since it was read (the domain's name for it is `ProgramChanged`).
+StaleProgram = ProgramChanged
 
 
 class ProgramRepository:

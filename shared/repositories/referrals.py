@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
+from shared.atomic_changes import Changes
 from shared.clock import iso
 from shared.domain.changes import ReferralMoved
-from shared.domain.events import ReferralEvent
+from shared.domain.events import DuplicateEvent, ReferralEvent
+from shared.domain.referees import DuplicateReferee
 from shared.domain.referrals import Referral, ReferralStatus
 from shared.repositories import keys
 from shared.repositories.codec import from_item, to_doc
 from shared.repositories.sharded import merged_items, merged_page
-from shared.repositories.unit_of_work import Changes
+from shared.repositories.unit_of_work import UnitOfWork
 from shared.storage.table import (
     ConditionFailed,
     Equals,
@@ -25,21 +27,10 @@ from shared.storage.table import (
     query_all,
 )
 
-
-class DuplicateReferee(Exception):
-    def __init__(self, referral_id: str) -> None:
-        super().__init__(referral_id)
-        self.referral_id = referral_id
-
-
 # The referral changed since it was read (the domain's name for it is `ReferralMoved`).
 StaleReferral = ReferralMoved
 
-
-class EventExists(Exception):
-    def __init__(self, existing: ReferralEvent) -> None:
-        super().__init__(existing.dedupe_key)
-        self.existing = existing
+__all__ = ["DuplicateReferee", "ReferralRepository", "StaleReferral", "status_due"]
 
 
 def status_due(referral: Referral) -> str:
@@ -70,30 +61,34 @@ class ReferralRepository:
             "doc": to_doc(referral),
         }
 
-    def add(self, referral: Referral, extra: Sequence[WriteOp] = ()) -> None:
-        referee_pk, referee_sk = keys.referee(referral.program_id, referral.referee_customer_id)
-        ops: list[WriteOp] = [
-            Put(self._item(referral), NotExists()),
+    def add(self, referral: Referral, *, within: Changes | None = None) -> None:
+        """Record a new referral (with `within`, or on its own), and the guard that lets a
+        customer be referred once per program: the commit raises `DuplicateReferee` naming
+        the referral recorded first."""
+        changes = within if within is not None else UnitOfWork(self._table).begin()
+        program_id, customer_id = referral.program_id, referral.referee_customer_id
+        referee_pk, referee_sk = keys.referee(program_id, customer_id)
+        changes.stage(Put(self._item(referral), NotExists()))
+        changes.stage(
             Put(
                 {
                     "pk": referee_pk,
                     "sk": referee_sk,
                     "type": "referee",
                     "referral_id": referral.referral_id,
-                    "gsi2pk": keys.customer(referral.referee_customer_id),
+                    "gsi2pk": keys.customer(customer_id),
                     "gsi2sk": f"REFERRAL#{referral.referral_id}",
                 },
                 NotExists(),
             ),
-            *extra,
-        ]
-        try:
-            self._table.write(ops)
-        except ConditionFailed as exc:
-            if exc.index == 1:
-                existing = self._table.get(referee_pk, referee_sk)
-                raise DuplicateReferee(existing["referral_id"] if existing else "") from exc
-            raise
+            lambda: DuplicateReferee(self._referred_by(program_id, customer_id)),
+        )
+        if within is None:
+            changes.commit()
+
+    def _referred_by(self, program_id: str, customer_id: str) -> str:
+        item = self._table.get(*keys.referee(program_id, customer_id))
+        return str(item["referral_id"]) if item else ""
 
     def get(self, referral_id: str) -> Referral | None:
         item = self._table.get(*keys.referral(referral_id))
@@ -126,6 +121,13 @@ class ReferralRepository:
     def event_op(self, event: ReferralEvent) -> Put:
         pk, sk = keys.event(event.referral_id, event.dedupe_key)
         return Put({"pk": pk, "sk": sk, "type": "event", "doc": to_doc(event)}, NotExists())
+
+    def add_event(self, event: ReferralEvent, *, within: Changes) -> None:
+        """Record the event with `within`; the commit raises `DuplicateEvent` when one with
+        its dedupe key is recorded already."""
+        within.stage(
+            self.event_op(event), lambda: DuplicateEvent(event.referral_id, event.dedupe_key)
+        )
 
     def get_event(self, referral_id: str, dedupe_key: str) -> ReferralEvent | None:
         item = self._table.get(*keys.event(referral_id, dedupe_key))

@@ -8,12 +8,12 @@ key range; reason filters read on within a bounded budget.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
+from shared.atomic_changes import Changes
 from shared.clock import iso
 from shared.domain.referrals import Referral, ReferralStatus
-from shared.domain.reviews import OpenReview, ReviewLabel, review_opened_at
+from shared.domain.reviews import OpenReview, ReviewFilter, ReviewLabel, review_opened_at
 from shared.repositories import keys
 from shared.repositories.codec import from_item, to_doc
 from shared.storage.table import (
@@ -29,16 +29,11 @@ from shared.storage.table import (
     query_all,
 )
 
+__all__ = ["FILTER_READ_BUDGET", "LabelStore", "ReviewFilter", "ReviewIndex", "open_review"]
+
 # Items read per request at most while filtering by reason: a rare reason returns a short
 # (possibly empty) page with a cursor instead of reading the whole index in one request.
 FILTER_READ_BUDGET = 1000
-
-
-@dataclass(frozen=True)
-class ReviewFilter:
-    program_id: str | None = None
-    min_score: Decimal | None = None
-    reason: str | None = None
 
 
 def open_review(referral: Referral) -> OpenReview:
@@ -98,8 +93,32 @@ class ReviewIndex:
         left = was_in_review if was_in_review is not None else referral.review_opened_at
         return [self.delete_op(referral.referral_id)] if left else []
 
+    def sync(
+        self, referral: Referral, *, was_in_review: bool | None = None, within: Changes
+    ) -> None:
+        """Stage the index change that goes with saving `referral` (see `sync_ops`)."""
+        for op in self.sync_ops(referral, was_in_review):
+            within.stage(op)
+
+    def restore(self, referral: Referral) -> None:
+        """Write the open review of a referral in review whose index item was lost or stale."""
+        self._table.write([self.put_op(referral)])
+
+    def close(self, referral_id: str) -> None:
+        """Drop the index item of a referral that is no longer in review."""
+        self._table.write([self.delete_op(referral_id)])
+
     def get(self, referral_id: str) -> Item | None:
         return self._table.get(*keys.review(referral_id))
+
+    def indexed_version(self, referral_id: str) -> int | None:
+        """The referral version the open review was written from (None: not indexed)."""
+        item = self.get(referral_id)
+        return None if item is None else int(item.get("referral_version", 0))
+
+    def open_referral_ids(self) -> list[str]:
+        """The referral of every open review item (the daily job's consistency check)."""
+        return [str(item["doc"]["referral_id"]) for item in self.all_open()]
 
     def page(
         self, where: ReviewFilter, limit: int, cursor: str | None
@@ -170,6 +189,10 @@ class LabelStore:
             },
             NotExists(),
         )
+
+    def add(self, label: ReviewLabel, *, within: Changes) -> None:
+        """Record the label with the decision it comes from (committed with `within`)."""
+        within.stage(self.put_op(label))
 
     def page(self, limit: int, cursor: str | None) -> tuple[list[ReviewLabel], str | None]:
         page = self._table.query(keys.LABELS, index="gsi1", limit=limit, cursor=cursor)

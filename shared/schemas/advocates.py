@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.domain.commands import EnrolAdvocate
 from shared.schemas.common import Context, Email, Identifier, Out, Strict, Timestamp
 
 
@@ -10,6 +11,14 @@ class AdvocateEnrol(Strict):
     email: Email
     context: Context | None = None
     occurred_at: Timestamp | None = None
+
+    def command(self) -> EnrolAdvocate:
+        return EnrolAdvocate(
+            customer_id=self.customer_id,
+            email=self.email,
+            context=self.context.command() if self.context else None,
+            occurred_at=self.occurred_at,
+        )
 
 
 class AdvocateEnrolled(Out):

@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from shared.clock import iso, parse_iso
+from shared.domain.commands import ClientContext
 from shared.money import MoneyError, check_currency, check_scale, format_amount, parse_amount
 
 # Validators are built on a model's first use, not at import (defer_build): the catalogue
@@ -179,6 +180,11 @@ class Context(Strict):
     device_id: Text | None = None
     user_agent: Text | None = None
     country: Text | None = None
+
+    def command(self) -> ClientContext:
+        return ClientContext(
+            ip=self.ip, device_id=self.device_id, user_agent=self.user_agent, country=self.country
+        )
 
 
 T = TypeVar("T")

@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from shared.domain.programs import Program, ProgramStatus, RewardKind, RewardTerms
+from shared.domain.commands import CreateProgram, UpdateProgram
+from shared.domain.programs import Program, ProgramStatus, RewardKind, RewardTerms, Tier
+from shared.money import Money
 from shared.schemas.common import Amount, Currency, MoneyIn, MoneyOut, Out, Strict, Timestamp
 
 
@@ -22,6 +24,9 @@ class RewardIn(MoneyIn):
         if amount <= 0:
             raise ValueError("a reward pays a positive amount")
         return amount
+
+    def terms(self) -> RewardTerms:
+        return RewardTerms(kind=self.kind, amount=self.amount, currency=self.currency)
 
 
 class RewardsIn(Strict):
@@ -63,6 +68,31 @@ class ProgramCreate(Strict):
             raise ValueError("tiers need distinct min_successful_referrals")
         return sorted(tiers, key=lambda t: t.min_successful_referrals)
 
+    def command(self) -> CreateProgram:
+        advocate, referee = self.rewards.advocate, self.rewards.referee
+        return CreateProgram(
+            name=self.name,
+            qualifying_event=self.qualifying_event,
+            min_order_value=self.min_order_value,
+            advocate_reward=advocate.terms() if advocate else None,
+            referee_reward=referee.terms() if referee else None,
+            tiers=tuple(
+                Tier(
+                    min_successful_referrals=t.min_successful_referrals,
+                    advocate_bonus=t.advocate_bonus.terms(),
+                )
+                for t in self.tiers
+            ),
+            attribution_window_days=self.attribution_window_days,
+            holding_period_days=self.holding_period_days,
+            budget=Money(self.budget.amount, self.budget.currency),
+            per_advocate_cap=self.per_advocate_cap,
+            dual_approval_over=self.dual_approval_over,
+            review_timeout_days=self.review_timeout_days,
+            review_timeout_action=self.review_timeout_action,
+            auto_reject=self.auto_reject,
+        )
+
 
 class BudgetTopUp(MoneyIn):
     pass
@@ -82,6 +112,18 @@ class ProgramUpdate(Strict):
         if not self.model_fields_set:
             raise ValueError("name at least one field to change")
         return self
+
+    def command(self) -> UpdateProgram:
+        top_up = self.budget_top_up
+        return UpdateProgram(
+            status=ProgramStatus(self.status) if self.status is not None else None,
+            budget_top_up=Money(top_up.amount, top_up.currency) if top_up else None,
+            holding_period_days=self.holding_period_days,
+            review_timeout_days=self.review_timeout_days,
+            review_timeout_action=self.review_timeout_action,
+            dual_approval_over=self.dual_approval_over,
+            auto_reject=self.auto_reject,
+        )
 
 
 class RewardOut(Out):
@@ -168,11 +210,6 @@ class ProgramOut(Out):
             created_at=program.created_at,
             updated_at=program.updated_at,
         )
-
-
-class ProgramCreated(Out):
-    program_id: str
-    status: ProgramStatus
 
 
 class CodeCheckOut(Out):

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from shared.domain.commands import RecordEvent, RecordReferral
 from shared.domain.referrals import Decision, Referral, ReferralStatus, Risk
 from shared.schemas.common import (
     Amount,
@@ -31,6 +32,16 @@ class ReferralCreate(Strict):
     referee: RefereeIn
     context: Context | None = None
     occurred_at: Timestamp | None = None
+
+    def command(self) -> RecordReferral:
+        return RecordReferral(
+            program_id=self.program_id,
+            referral_code=self.referral_code,
+            referee_customer_id=self.referee.customer_id,
+            referee_email=self.referee.email,
+            context=self.context.command() if self.context else None,
+            occurred_at=self.occurred_at,
+        )
 
 
 class ReferralCreated(Out):
@@ -59,6 +70,16 @@ class EventCreate(Strict):
         elif (self.amount is None) != (self.currency is None):
             raise ValueError("amount and currency go together")
         return self
+
+    def command(self) -> RecordEvent:
+        return RecordEvent(
+            type=self.type,
+            order_id=self.order_id,
+            currency=self.currency,
+            amount=self.amount,
+            payment_fingerprint=self.payment_fingerprint,
+            occurred_at=self.occurred_at,
+        )
 
 
 class EventAccepted(Out):

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
+from shared.atomic_changes import Changes, UnitOfWork
 from shared.clock import Clock
-from shared.domain.advocates import Advocate
-from shared.domain.evidence import EvidenceKind, fingerprint
+from shared.domain.advocates import Advocate, AlreadyEnrolled, CodeTaken
+from shared.domain.commands import ClientContext, EnrolAdvocate
+from shared.domain.evidence import EvidenceKind, Fingerprint, Observation, fingerprint
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id, new_referral_code
 from shared.pii import PiiHasher, PiiKind
-from shared.repositories.advocates import AdvocateRepository, AlreadyEnrolled, CodeTaken
-from shared.repositories.evidence import EvidenceIndex, Observation
-from shared.repositories.programs import ProgramRepository
-from shared.schemas.advocates import AdvocateEnrol
+from shared.services.stores import Evidence, ProgramTerms
 from shared.services.timing import occurred_at
-from shared.storage.table import Table
 
 _CODE_ATTEMPTS = 5
+
+
+class Advocates(Protocol):
+    def get(self, advocate_id: str) -> Advocate | None: ...
+    def find_enrolment(self, program_id: str, customer_id: str) -> Advocate | None: ...
+    def enrol(self, advocate: Advocate, *, within: Changes) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -26,15 +32,37 @@ class Enrolment:
     created: bool
 
 
+def prints_of(hasher: PiiHasher, email: str, context: ClientContext | None) -> Fingerprint:
+    """The hashed fingerprint of a party from its email and where its request came from."""
+    return fingerprint(
+        hasher,
+        email=email,
+        ip=context.ip if context else None,
+        device_id=context.device_id if context else None,
+        user_agent=context.user_agent if context else None,
+        country=context.country if context else None,
+    )
+
+
 class AdvocateService:
-    def __init__(self, table: Table, clock: Clock, hasher: PiiHasher) -> None:
-        self._programs = ProgramRepository(table)
-        self._advocates = AdvocateRepository(table)
-        self._evidence = EvidenceIndex(table)
+    def __init__(
+        self,
+        *,
+        programs: ProgramTerms,
+        advocates: Advocates,
+        evidence: Evidence,
+        units: UnitOfWork,
+        clock: Clock,
+        hasher: PiiHasher,
+    ) -> None:
+        self._programs = programs
+        self._advocates = advocates
+        self._evidence = evidence
+        self._units = units
         self._clock = clock
         self._hasher = hasher
 
-    def enrol(self, program_id: str, body: AdvocateEnrol) -> Enrolment:
+    def enrol(self, program_id: str, body: EnrolAdvocate) -> Enrolment:
         program = self._programs.terms(program_id)
         if program is None:
             raise NotFound(f"no program {program_id}")
@@ -44,18 +72,45 @@ class AdvocateService:
         if not program.is_active:
             raise Conflict(f"program {program_id} is paused")
         at = occurred_at(body.occurred_at, self._clock)
-        context = body.context
-        prints = fingerprint(
-            self._hasher,
-            email=body.email,
-            ip=context.ip if context else None,
-            device_id=context.device_id if context else None,
-            user_agent=context.user_agent if context else None,
-            country=context.country if context else None,
-        )
+        prints = prints_of(self._hasher, body.email, body.context)
         advocate_id = new_id("adv")
+        observations = self._observations(program_id, advocate_id, body, prints, at)
+        for _ in range(_CODE_ATTEMPTS):
+            advocate = Advocate(
+                advocate_id=advocate_id,
+                program_id=program_id,
+                customer_id=body.customer_id,
+                email=body.email,
+                referral_code=new_referral_code(),
+                fingerprint=prints,
+                enrolled_at=at,
+                recorded_at=self._clock.now(),
+            )
+            changes = self._units.begin()
+            self._advocates.enrol(advocate, within=changes)
+            self._evidence.record(observations, within=changes)
+            try:
+                changes.commit()
+                return Enrolment(advocate, created=True)
+            except CodeTaken:
+                continue
+            except AlreadyEnrolled as exc:
+                winner = self._advocates.get(exc.advocate_id)
+                if winner is None:  # pragma: no cover - the guard item names a stored advocate
+                    raise
+                return Enrolment(winner, created=False)
+        raise Conflict("could not allocate a unique referral code; retry")
+
+    def _observations(
+        self,
+        program_id: str,
+        advocate_id: str,
+        body: EnrolAdvocate,
+        prints: Fingerprint,
+        at: datetime,
+    ) -> list[Observation]:
         customer_hash = self._hasher.digest(PiiKind.CUSTOMER, body.customer_id)
-        observations = [
+        return [
             Observation(
                 kind=kind,
                 value=value,
@@ -71,25 +126,3 @@ class AdvocateService:
                 EvidenceKind.CUSTOMER: customer_hash,
             }.items()
         ]
-        for _ in range(_CODE_ATTEMPTS):
-            advocate = Advocate(
-                advocate_id=advocate_id,
-                program_id=program_id,
-                customer_id=body.customer_id,
-                email=body.email,
-                referral_code=new_referral_code(),
-                fingerprint=prints,
-                enrolled_at=at,
-                recorded_at=self._clock.now(),
-            )
-            try:
-                self._advocates.enrol(advocate, self._evidence.put_ops(observations))
-                return Enrolment(advocate, created=True)
-            except CodeTaken:
-                continue
-            except AlreadyEnrolled as exc:
-                winner = self._advocates.get(exc.advocate_id)
-                if winner is None:  # pragma: no cover - the guard item names a stored advocate
-                    raise
-                return Enrolment(winner, created=False)
-        raise Conflict("could not allocate a unique referral code; retry")

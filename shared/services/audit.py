@@ -3,18 +3,26 @@
 
 from __future__ import annotations
 
-from shared.domain.audit import AuditEntry
-from shared.repositories.audit import AuditLog
-from shared.repositories.codec import from_item
-from shared.storage.table import Table
+from typing import Protocol
 
-GLOBAL_AUDIT = "AUDIT#GLOBAL"
+from shared.domain.audit import AuditEntry
+
+Entries = tuple[list[AuditEntry], str | None]
+
+
+class AuditTrail(Protocol):
+    def for_referral(
+        self, referral_id: str, limit: int = 50, cursor: str | None = None
+    ) -> Entries: ...
+    def for_program(
+        self, program_id: str, limit: int = 50, cursor: str | None = None
+    ) -> Entries: ...
+    def global_entries(self, limit: int = 50, cursor: str | None = None) -> Entries: ...
 
 
 class AuditService:
-    def __init__(self, table: Table) -> None:
-        self._table = table
-        self._log = AuditLog(table)
+    def __init__(self, log: AuditTrail) -> None:
+        self._log = log
 
     def entries(
         self,
@@ -32,5 +40,4 @@ class AuditService:
             return entries, next_cursor
         if program_id:
             return self._log.for_program(program_id, limit, cursor)
-        page = self._table.query(GLOBAL_AUDIT, limit=limit, cursor=cursor)
-        return [from_item(AuditEntry, item) for item in page.items], page.cursor
+        return self._log.global_entries(limit, cursor)

@@ -6,24 +6,31 @@ matches on and a masked hint for people. Every change is audited in the same tra
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
+from shared.atomic_changes import Changes, UnitOfWork
 from shared.clock import Clock
 from shared.domain.audit import AuditEntry
 from shared.domain.blocklist import (
+    AlreadyBlocked,
     BlocklistEntry,
     InvalidBlockValue,
+    NoSuchEntry,
     entry_id,
     hint,
     value_hash,
 )
 from shared.errors import Conflict, InvalidRequest, NotFound
-from shared.ids import new_id
 from shared.pii import PiiHasher
 from shared.ports import BlockKind
-from shared.repositories.audit import AuditLog
-from shared.repositories.blocklist import AlreadyBlocked, BlocklistRepository, NoSuchEntry
-from shared.storage.table import Table
+from shared.services.stores import Audit
+
+
+class Entries(Protocol):
+    def add(self, entry: BlocklistEntry, *, within: Changes) -> None: ...
+    def remove(self, entry_id_: str, *, within: Changes) -> None: ...
+    def get(self, entry_id_: str) -> BlocklistEntry | None: ...
+    def page(self, limit: int, cursor: str | None) -> tuple[list[BlocklistEntry], str | None]: ...
 
 
 def _public(entry: BlocklistEntry) -> dict[str, Any]:
@@ -36,9 +43,18 @@ def _public(entry: BlocklistEntry) -> dict[str, Any]:
 
 
 class BlocklistService:
-    def __init__(self, table: Table, clock: Clock, hasher: PiiHasher) -> None:
-        self._entries = BlocklistRepository(table)
-        self._audit = AuditLog(table)
+    def __init__(
+        self,
+        *,
+        entries: Entries,
+        audit: Audit,
+        units: UnitOfWork,
+        clock: Clock,
+        hasher: PiiHasher,
+    ) -> None:
+        self._entries = entries
+        self._audit = audit
+        self._units = units
         self._clock = clock
         self._hasher = hasher
 
@@ -58,16 +74,12 @@ class BlocklistService:
             created_by=actor,
             created_at=now,
         )
-        audit = AuditEntry(
-            entry_id=new_id("aud"),
-            at=now,
-            actor=actor,
-            action="blocklist.added",
-            after=_public(entry),
-            note=note,
-        )
+        audit = AuditEntry.record(now, actor, "blocklist.added", after=_public(entry), note=note)
+        changes = self._units.begin()
+        self._entries.add(entry, within=changes)
+        self._audit.append(audit, within=changes)
         try:
-            self._entries.add(entry, [self._audit.entry_op(audit)])
+            changes.commit()
         except AlreadyBlocked as exc:
             raise Conflict(f"this {kind} is already blocked (entry {exc.entry_id})") from exc
         return entry
@@ -79,15 +91,14 @@ class BlocklistService:
         entry = self._entries.get(entry_id_)
         if entry is None:
             raise NotFound(f"no blocklist entry {entry_id_}")
-        audit = AuditEntry(
-            entry_id=new_id("aud"),
-            at=self._clock.now(),
-            actor=actor,
-            action="blocklist.removed",
-            before=_public(entry),
+        audit = AuditEntry.record(
+            self._clock.now(), actor, "blocklist.removed", before=_public(entry)
         )
+        changes = self._units.begin()
+        self._entries.remove(entry_id_, within=changes)
+        self._audit.append(audit, within=changes)
         try:
-            self._entries.remove(entry_id_, [self._audit.entry_op(audit)])
+            changes.commit()
         except NoSuchEntry as exc:
             raise NotFound(f"no blocklist entry {entry_id_}") from exc
         return entry

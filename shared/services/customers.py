@@ -2,7 +2,7 @@
 
 Raw emails are the only personal data stored in the clear (kept so rewards can be
 delivered); devices, IPs and payment fingerprints are keyed hashes already. Erasure finds
-every advocate enrolment and referee record of the customer through the `CUSTOMER#` index,
+every advocate enrolment and referee record of the customer through the customer index,
 drops the raw emails, and leaves hashes, the reward ledger and the audit trail intact, so
 fraud links and the money trail survive. Each record is changed in its own transaction with
 its audit entry; running it again finds nothing left to erase.
@@ -10,20 +10,34 @@ its audit entry; running it again finds nothing left to erase.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
+from shared.atomic_changes import Changes, UnitOfWork
 from shared.clock import Clock
-from shared.domain.advocates import Advocate
+from shared.domain.advocates import Advocate, AdvocateChanged
 from shared.domain.audit import AuditEntry
-from shared.ids import new_id
-from shared.repositories import keys
-from shared.repositories.audit import AuditLog
-from shared.repositories.codec import from_item, to_doc
-from shared.repositories.referrals import ReferralRepository
-from shared.storage.table import ConditionFailed, Equals, Item, Table, Update, query_all
+from shared.domain.changes import ReferralMoved
+from shared.domain.customers import CustomerRecord
+from shared.domain.referrals import Referral
+from shared.services.stores import Audit
 
 ATTEMPTS = 5
+
+
+class CustomerRecords(Protocol):
+    def of_customer(self, customer_id: str) -> Iterable[CustomerRecord]: ...
+
+
+class Advocates(Protocol):
+    def erase_contact(self, advocate_id: str, *, within: Changes) -> Advocate | None: ...
+
+
+class Referrals(Protocol):
+    def get(self, referral_id: str) -> Referral | None: ...
+    def stage_save(self, referral: Referral, expected_version: int, *, within: Changes) -> None: ...
 
 
 @dataclass
@@ -40,48 +54,51 @@ class ErasureRaced(RuntimeError):
 
 
 class CustomerService:
-    def __init__(self, table: Table, clock: Clock) -> None:
-        self._table = table
+    def __init__(
+        self,
+        *,
+        records: CustomerRecords,
+        advocates: Advocates,
+        referrals: Referrals,
+        audit: Audit,
+        units: UnitOfWork,
+        clock: Clock,
+    ) -> None:
+        self._records = records
+        self._advocates = advocates
+        self._referrals = referrals
+        self._audit = audit
+        self._units = units
         self._clock = clock
-        self._referrals = ReferralRepository(table)
-        self._audit = AuditLog(table)
 
     def erase(self, customer_id: str, actor: str) -> Erasure:
         erasure = Erasure(customer_id=customer_id, erased_at=self._clock.now())
-        for item in query_all(self._table, keys.customer(customer_id), index="gsi2"):
-            if item.get("type") == "advocate":
-                self._erase_advocate(item["pk"], item["sk"], erasure, actor)
-            elif item.get("type") == "referee":
-                self._erase_referee(item["referral_id"], erasure, actor)
+        for record in self._records.of_customer(customer_id):
+            if record.role == "advocate":
+                self._erase_advocate(record.subject_id, erasure, actor)
+            else:
+                self._erase_referee(record.subject_id, erasure, actor)
         return erasure
 
-    def _erase_advocate(self, pk: str, sk: str, erasure: Erasure, actor: str) -> None:
+    def _erase_advocate(self, advocate_id: str, erasure: Erasure, actor: str) -> None:
         for _ in range(ATTEMPTS):
-            item = self._table.get(pk, sk)
-            if item is None:
+            changes = self._units.begin()
+            advocate = self._advocates.erase_contact(advocate_id, within=changes)
+            if advocate is None:
                 return
-            advocate = from_item(Advocate, item)
-            if advocate.email is None and advocate.erased:
+            if advocate.contact_erased:
                 erasure.already_erased += 1
                 return
-            erased = advocate.model_copy(update={"email": None, "erased": True})
-            audit = self._entry(erasure, actor, program_id=advocate.program_id, referral_id=None)
+            audit = _entry(erasure, actor, program_id=advocate.program_id, referral_id=None)
             audit.details["advocate_id"] = advocate.advocate_id
+            self._audit.append(audit, within=changes)
             try:
-                # Conditional on the document read, so a concurrent counter update is not lost.
-                self._table.write(
-                    [
-                        Update(pk, sk, set={"doc": to_doc(erased)}, condition=_unchanged(item)),
-                        self._audit.entry_op(audit),
-                    ]
-                )
-            except ConditionFailed as exc:
-                if exc.index == 0:
-                    continue
-                raise
+                changes.commit()
+            except AdvocateChanged:
+                continue
             erasure.advocates.append(advocate.advocate_id)
             return
-        raise ErasureRaced(f"advocate record {pk} kept changing; repeat the erasure")
+        raise ErasureRaced(f"advocate record {advocate_id} kept changing; repeat the erasure")
 
     def _erase_referee(self, referral_id: str, erasure: Erasure, actor: str) -> None:
         for _ in range(ATTEMPTS):
@@ -94,40 +111,27 @@ class CustomerService:
             erased = referral.model_copy(
                 update={"referee_email": None, "version": referral.version + 1}
             )
-            audit = self._entry(
-                erasure, actor, program_id=referral.program_id, referral_id=referral_id
-            )
+            changes = self._units.begin()
+            self._referrals.stage_save(erased, referral.version, within=changes)
+            audit = _entry(erasure, actor, program_id=referral.program_id, referral_id=referral_id)
+            self._audit.append(audit, within=changes)
             try:
-                self._table.write(
-                    [
-                        self._referrals.save_op(erased, referral.version),
-                        self._audit.entry_op(audit),
-                    ]
-                )
-            except ConditionFailed as exc:
-                if exc.index == 0:
-                    continue
-                raise
+                changes.commit()
+            except ReferralMoved:
+                continue
             erasure.referrals.append(referral_id)
             return
         raise ErasureRaced(f"referral {referral_id} kept changing; repeat the erasure")
 
-    @staticmethod
-    def _entry(
-        erasure: Erasure, actor: str, *, program_id: str, referral_id: str | None
-    ) -> AuditEntry:
-        return AuditEntry(
-            entry_id=new_id("aud"),
-            at=erasure.erased_at,
-            actor=actor,
-            action="customer.erased",
-            referral_id=referral_id,
-            program_id=program_id,
-            before={"email": "present"},
-            after={"email": "erased"},
-            details={"customer_id": erasure.customer_id},
-        )
 
-
-def _unchanged(item: Item) -> Equals:
-    return Equals("doc", item["doc"])
+def _entry(erasure: Erasure, actor: str, *, program_id: str, referral_id: str | None) -> AuditEntry:
+    return AuditEntry.record(
+        erasure.erased_at,
+        actor,
+        "customer.erased",
+        referral_id=referral_id,
+        program_id=program_id,
+        before={"email": "present"},
+        after={"email": "erased"},
+        details={"customer_id": erasure.customer_id},
+    )

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
 
+from shared.atomic_changes import Changes, UnitOfWork
 from shared.clock import Clock
-from shared.domain.events import ReferralEvent
-from shared.domain.evidence import EvidenceKind
-from shared.domain.referrals import ReferralStatus
+from shared.domain.changes import ReferralMoved
+from shared.domain.commands import RecordEvent
+from shared.domain.counters import Counter
+from shared.domain.events import DuplicateEvent, ReferralEvent
+from shared.domain.evidence import EvidenceKind, Observation
+from shared.domain.programs import Program
+from shared.domain.referrals import Referral, ReferralStatus
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.pii import PiiHasher, PiiKind
 from shared.ports import ScoringQueue
-from shared.repositories.evidence import EvidenceIndex, Observation
-from shared.repositories.programs import ProgramRepository
-from shared.repositories.referrals import ReferralRepository
-from shared.repositories.stats import Counter, ProgramCounters
-from shared.schemas.referrals import EventCreate
+from shared.services.stores import Counters, Evidence, ProgramTerms
 from shared.services.timing import occurred_at
-from shared.storage.table import ConditionFailed, Table, WriteOp
+
+
+class Referrals(Protocol):
+    def get(self, referral_id: str) -> Referral | None: ...
+    def get_event(self, referral_id: str, dedupe_key: str) -> ReferralEvent | None: ...
+    def add_event(self, event: ReferralEvent, *, within: Changes) -> None: ...
+    def stage_save(self, referral: Referral, expected_version: int, *, within: Changes) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -29,32 +36,67 @@ class EventOutcome:
     replayed: bool
 
 
-def body_hash(body: EventCreate) -> str:
-    canonical = json.dumps(body.model_dump(mode="json", exclude_unset=True), sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 class EventService:
     def __init__(
-        self, table: Table, clock: Clock, hasher: PiiHasher, scoring: ScoringQueue
+        self,
+        *,
+        programs: ProgramTerms,
+        referrals: Referrals,
+        evidence: Evidence,
+        counters: Counters,
+        units: UnitOfWork,
+        clock: Clock,
+        hasher: PiiHasher,
+        scoring: ScoringQueue,
     ) -> None:
-        self._programs = ProgramRepository(table)
-        self._referrals = ReferralRepository(table)
-        self._evidence = EvidenceIndex(table)
-        self._table = table
+        self._programs = programs
+        self._referrals = referrals
+        self._evidence = evidence
+        self._counters = counters
+        self._units = units
         self._clock = clock
         self._hasher = hasher
         self._scoring = scoring
 
-    def record(self, referral_id: str, body: EventCreate) -> EventOutcome:
+    def record(self, referral_id: str, body: RecordEvent) -> EventOutcome:
         referral = self._referrals.get(referral_id)
         if referral is None:
             raise NotFound(f"no referral {referral_id}")
-        digest = body_hash(body)
-        dedupe_key = body.order_id if body.order_id is not None else body.type
-        earlier = self._referrals.get_event(referral_id, dedupe_key)
+        digest = body.report_hash()
+        earlier = self._referrals.get_event(referral_id, body.dedupe_key)
         if earlier is not None:
             return self._replay(earlier, digest, referral.status)
+        event = self._event(referral, body, digest)
+        changes = self._units.begin()
+        self._referrals.add_event(event, within=changes)
+        if event.payment_fingerprint is not None:
+            seen = _payment_seen(referral, event.payment_fingerprint, event.occurred_at)
+            self._evidence.record([seen], within=changes)
+        if event.qualifying:
+            qualified = referral.changed(
+                self._clock.now(),
+                qualified_at=event.occurred_at,
+                qualifying_order_id=body.order_id,
+                qualifying_amount=body.amount,
+            )
+            self._referrals.stage_save(qualified, referral.version, within=changes)
+            self._counters.count(referral.program_id, {Counter.QUALIFIED: 1}, within=changes)
+        try:
+            changes.commit()
+        except DuplicateEvent:
+            winner = self._referrals.get_event(referral_id, body.dedupe_key)
+            if winner is not None:
+                return self._replay(winner, digest, referral.status)
+            return self.record(referral_id, body)
+        except ReferralMoved:
+            # Another event qualified first: record this one as evidence.
+            return self.record(referral_id, body)
+        if event.qualifying:
+            self._scoring.request_scoring(referral_id, trigger=f"event:{body.dedupe_key}")
+        return EventOutcome(event=event, status=referral.status, replayed=False)
+
+    def _event(self, referral: Referral, body: RecordEvent, digest: str) -> ReferralEvent:
+        """The event as recorded: checked against the program's terms, payment hashed."""
         program = self._programs.terms(referral.program_id)
         if program is None:  # pragma: no cover - referrals always name a stored program
             raise NotFound(f"no program {referral.program_id}")
@@ -69,20 +111,13 @@ class EventService:
             raise InvalidRequest.field(
                 "occurred_at", "is before the referral was made", "before_referral"
             )
-        within_window = at <= referral.attribution_deadline(program.attribution_window_days)
-        qualifying = (
-            referral.qualified_at is None
-            and referral.status == ReferralStatus.PENDING
-            and within_window
-            and program.qualifies(body.type, body.amount)
-        )
         payment = (
             self._hasher.digest(PiiKind.PAYMENT, body.payment_fingerprint)
             if body.payment_fingerprint
             else None
         )
-        event = ReferralEvent(
-            referral_id=referral_id,
+        return ReferralEvent(
+            referral_id=referral.referral_id,
             type=body.type,
             order_id=body.order_id,
             amount=body.amount,
@@ -90,47 +125,9 @@ class EventService:
             payment_fingerprint=payment,
             occurred_at=at,
             recorded_at=self._clock.now(),
-            qualifying=qualifying,
+            qualifying=_qualifies(referral, program, body, at),
             body_hash=digest,
         )
-        ops: list[WriteOp] = [self._referrals.event_op(event)]
-        if payment is not None:
-            ops += self._evidence.put_ops(
-                [
-                    Observation(
-                        kind=EvidenceKind.PAYMENT,
-                        value=payment,
-                        occurred_at=at,
-                        program_id=referral.program_id,
-                        advocate_id=referral.advocate_id,
-                        referral_id=referral_id,
-                        customer_id=referral.referee_customer_id,
-                        role="referee",
-                    )
-                ]
-            )
-        status = referral.status
-        if qualifying:
-            qualified = referral.changed(
-                self._clock.now(),
-                qualified_at=at,
-                qualifying_order_id=body.order_id,
-                qualifying_amount=body.amount,
-            )
-            ops.append(self._referrals.save_op(qualified, referral.version))
-            ops.append(ProgramCounters.add_op(referral.program_id, {Counter.QUALIFIED: 1}))
-        try:
-            self._table.write(ops)
-        except ConditionFailed as exc:
-            if exc.index == 0:
-                winner = self._referrals.get_event(referral_id, dedupe_key)
-                if winner is not None:
-                    return self._replay(winner, digest, status)
-            # The referral moved meanwhile (another event qualified first): record as evidence.
-            return self.record(referral_id, body)
-        if qualifying:
-            self._scoring.request_scoring(referral_id, trigger=f"event:{dedupe_key}")
-        return EventOutcome(event=event, status=status, replayed=False)
 
     @staticmethod
     def _replay(earlier: ReferralEvent, digest: str, status: ReferralStatus) -> EventOutcome:
@@ -139,3 +136,27 @@ class EventService:
                 f"order {earlier.order_id or earlier.type} was already reported with other details"
             )
         return EventOutcome(event=earlier, status=status, replayed=True)
+
+
+def _qualifies(referral: Referral, program: Program, body: RecordEvent, at: datetime) -> bool:
+    """The referral's first qualifying event: pending, in the window, on the program's terms."""
+    within_window = at <= referral.attribution_deadline(program.attribution_window_days)
+    return (
+        referral.qualified_at is None
+        and referral.status == ReferralStatus.PENDING
+        and within_window
+        and program.qualifies(body.type, body.amount)
+    )
+
+
+def _payment_seen(referral: Referral, payment: str, at: datetime) -> Observation:
+    return Observation(
+        kind=EvidenceKind.PAYMENT,
+        value=payment,
+        occurred_at=at,
+        program_id=referral.program_id,
+        advocate_id=referral.advocate_id,
+        referral_id=referral.referral_id,
+        customer_id=referral.referee_customer_id,
+        role="referee",
+    )

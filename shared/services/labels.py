@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from shared.domain.reviews import ReviewLabel
-from shared.repositories.reviews import LabelStore
-from shared.storage.table import Table
 
 PAGE = 100
 
 
+class Labels(Protocol):
+    def page(self, limit: int, cursor: str | None) -> tuple[list[ReviewLabel], str | None]: ...
+
+
 class LabelService:
-    def __init__(self, table: Table) -> None:
-        self._labels = LabelStore(table)
+    def __init__(self, labels: Labels) -> None:
+        self._labels = labels
 
     def labels(self) -> Iterator[ReviewLabel]:
         cursor: str | None = None

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
 
 from shared.clock import Clock
-from shared.domain.programs import Program, ProgramStatus, RewardTerms, Tier
+from shared.domain.advocates import Advocate
+from shared.domain.commands import CreateProgram, UpdateProgram
+from shared.domain.programs import Program, ProgramChanged, RewardTerms
 from shared.errors import Conflict, FieldError, InvalidRequest, NotFound
 from shared.ids import new_id, normalise_code
 from shared.money import MoneyError, check_scale
-from shared.repositories.advocates import AdvocateRepository
-from shared.repositories.programs import ProgramRepository, StaleProgram
-from shared.schemas.programs import ProgramCreate, ProgramUpdate, RewardIn
-from shared.storage.table import Table
+
+
+class Programs(Protocol):
+    def add(self, program: Program) -> None: ...
+    def get(self, program_id: str) -> Program | None: ...
+    def save(
+        self, program: Program, expected_version: int, top_up: Decimal | None = None
+    ) -> Program: ...
+    def list(self, limit: int, cursor: str | None) -> tuple[list[Program], str | None]: ...
+
+
+class AdvocateCodes(Protocol):
+    def find_by_code(self, referral_code: str) -> Advocate | None: ...
 
 
 @dataclass(frozen=True)
@@ -24,13 +37,7 @@ class CodeCheck:
     referee_reward: RewardTerms | None
 
 
-def _terms(reward: RewardIn | None) -> RewardTerms | None:
-    if reward is None:
-        return None
-    return RewardTerms(kind=reward.kind, amount=reward.amount, currency=reward.currency)
-
-
-def _currency_errors(body: ProgramCreate) -> list[FieldError]:
+def _currency_errors(body: CreateProgram) -> list[FieldError]:
     """Every amount in a program is in the budget's currency, at its precision."""
     currency = body.budget.currency
     scale_errors = []
@@ -45,8 +52,8 @@ def _currency_errors(body: ProgramCreate) -> list[FieldError]:
         except MoneyError as exc:
             scale_errors.append(FieldError(field, str(exc), "too_many_decimals"))
     named = {
-        "rewards.advocate.currency": body.rewards.advocate,
-        "rewards.referee.currency": body.rewards.referee,
+        "rewards.advocate.currency": body.advocate_reward,
+        "rewards.referee.currency": body.referee_reward,
     }
     named |= {
         f"tiers.{i}.advocate_bonus.currency": t.advocate_bonus for i, t in enumerate(body.tiers)
@@ -59,12 +66,12 @@ def _currency_errors(body: ProgramCreate) -> list[FieldError]:
 
 
 class ProgramService:
-    def __init__(self, table: Table, clock: Clock) -> None:
-        self._programs = ProgramRepository(table)
-        self._advocates = AdvocateRepository(table)
+    def __init__(self, programs: Programs, advocates: AdvocateCodes, clock: Clock) -> None:
+        self._programs = programs
+        self._advocates = advocates
         self._clock = clock
 
-    def create(self, body: ProgramCreate) -> Program:
+    def create(self, body: CreateProgram) -> Program:
         errors = _currency_errors(body)
         if errors:
             raise InvalidRequest(errors)
@@ -74,15 +81,9 @@ class ProgramService:
             name=body.name,
             qualifying_event=body.qualifying_event,
             min_order_value=body.min_order_value,
-            advocate_reward=_terms(body.rewards.advocate),
-            referee_reward=_terms(body.rewards.referee),
-            tiers=[
-                Tier(
-                    min_successful_referrals=t.min_successful_referrals,
-                    advocate_bonus=_terms(t.advocate_bonus),
-                )
-                for t in body.tiers
-            ],
+            advocate_reward=body.advocate_reward,
+            referee_reward=body.referee_reward,
+            tiers=list(body.tiers),
             attribution_window_days=body.attribution_window_days,
             holding_period_days=body.holding_period_days,
             currency=body.budget.currency,
@@ -107,20 +108,17 @@ class ProgramService:
     def list(self, limit: int, cursor: str | None) -> tuple[list[Program], str | None]:
         return self._programs.list(limit, cursor)
 
-    def update(self, program_id: str, change: ProgramUpdate) -> Program:
+    def update(self, program_id: str, change: UpdateProgram) -> Program:
         program = self.get(program_id)
         if change.budget_top_up is not None and change.budget_top_up.currency != program.currency:
             raise InvalidRequest.field(
                 "budget_top_up.currency", f"must be {program.currency}", "currency_mismatch"
             )
-        fields = change.model_dump(exclude_unset=True, exclude={"budget_top_up"})
-        if "status" in fields:
-            fields["status"] = ProgramStatus(fields["status"])
-        updated = program.model_copy(update={**fields, "updated_at": self._clock.now()})
+        updated = program.model_copy(update={**change.terms(), "updated_at": self._clock.now()})
         try:
             top_up = change.budget_top_up.amount if change.budget_top_up else None
             self._programs.save(updated, expected_version=program.version, top_up=top_up)
-        except StaleProgram as exc:
+        except ProgramChanged as exc:
             raise Conflict("the program changed meanwhile; read it again and retry") from exc
         return self.get(program_id)
 

@@ -8,12 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from shared.clock import Clock, iso, parse_iso
+from shared.atomic_changes import Changes, UnitOfWork
+from shared.clock import Clock, iso
 from shared.domain.advocates import Advocate
 from shared.domain.audit import AuditEntry
-from shared.domain.evidence import EvidenceKind
+from shared.domain.changes import ReferralMoved
+from shared.domain.counters import Counter
+from shared.domain.events import ReferralEvent
+from shared.domain.evidence import EvidenceKind, Observation
 from shared.domain.programs import Program
 from shared.domain.referrals import Reason, Referral, ReferralStatus, Risk
 from shared.domain.reviews import (
@@ -21,6 +25,7 @@ from shared.domain.reviews import (
     DecisionOutcome,
     OpenReview,
     ReviewDecision,
+    ReviewFilter,
     ReviewLabel,
     TimeoutRejection,
     approvals_needed,
@@ -31,19 +36,8 @@ from shared.domain.reviews import (
 )
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id
-from shared.pii import PiiHasher
-from shared.repositories import keys
-from shared.repositories.advocates import AdvocateRepository
-from shared.repositories.audit import AuditLog
-from shared.repositories.programs import ProgramRepository
-from shared.repositories.referrals import ReferralRepository
-from shared.repositories.reviews import LabelStore, ReviewFilter, ReviewIndex
-from shared.repositories.rewards import RewardRepository
-from shared.repositories.scoring_evidence import ScoringEvidence
-from shared.repositories.stats import Counter, ProgramCounters
 from shared.scoring import rules
-from shared.scoring.features import FeatureExtractor
-from shared.storage.table import ConditionFailed, Item, Table, WriteOp
+from shared.services.stores import Audit, Counters
 
 # Evidence kinds that identify a person or a machine; domains, /24 networks and user agents
 # are shared by strangers and would link everyone to everyone.
@@ -61,6 +55,61 @@ AUDIT_ENTRIES_SHOWN = 100
 logger = logging.getLogger(__name__)
 
 FeatureSnapshot = Callable[[Referral], dict[str, float] | None]
+
+
+class Referrals(Protocol):
+    def get(self, referral_id: str) -> Referral | None: ...
+    def events(self, referral_id: str) -> list[ReferralEvent]: ...
+    def stage_save(self, referral: Referral, expected_version: int, *, within: Changes) -> None: ...
+    def with_status(
+        self,
+        status: ReferralStatus,
+        *,
+        due_before: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> tuple[list[Referral], str | None]: ...
+
+
+class Programs(Protocol):
+    def get(self, program_id: str) -> Program | None: ...
+
+
+class Advocates(Protocol):
+    def get(self, advocate_id: str) -> Advocate | None: ...
+
+
+class Sightings(Protocol):
+    def latest(
+        self, kind: EvidenceKind, value: str, limit: int
+    ) -> tuple[list[Observation], bool]: ...
+
+
+class ReviewAudit(Audit, Protocol):
+    def for_referral(
+        self, referral_id: str, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[AuditEntry], str | None]: ...
+
+
+class ReviewQueue(Protocol):
+    def page(
+        self, where: ReviewFilter, limit: int, cursor: str | None
+    ) -> tuple[list[OpenReview], str | None]: ...
+    def sync(
+        self, referral: Referral, *, was_in_review: bool | None = None, within: Changes
+    ) -> None: ...
+    def restore(self, referral: Referral) -> None: ...
+    def close(self, referral_id: str) -> None: ...
+    def indexed_version(self, referral_id: str) -> int | None: ...
+    def open_referral_ids(self) -> list[str]: ...
+
+
+class Labels(Protocol):
+    def add(self, label: ReviewLabel, *, within: Changes) -> None: ...
+
+
+class RewardedCounts(Protocol):
+    def rewarded_referrals(self, advocate_id: str) -> tuple[int, bool]: ...
 
 
 class ReviewChanged(Conflict):
@@ -136,31 +185,35 @@ def no_features(_: Referral) -> dict[str, float] | None:
     return None
 
 
-def scored_features(table: Table, hasher: PiiHasher) -> FeatureSnapshot:
-    """The features the scorer saw: recomputed as of the score's time, which replays them."""
-    extractor = FeatureExtractor(ScoringEvidence(table), hasher)
-
-    def snapshot(referral: Referral) -> dict[str, float] | None:
-        if referral.risk is None or referral.qualified_at is None:
-            return None
-        features = extractor.extract(referral.referral_id, referral.risk.scored_at, referral)
-        return dict(features.values)
-
-    return snapshot
-
-
 class ReviewService:
-    def __init__(self, table: Table, clock: Clock, features: FeatureSnapshot = no_features) -> None:
-        self._table = table
+    def __init__(
+        self,
+        *,
+        referrals: Referrals,
+        programs: Programs,
+        advocates: Advocates,
+        evidence: Sightings,
+        audit: ReviewAudit,
+        index: ReviewQueue,
+        labels: Labels,
+        ledger: RewardedCounts,
+        counters: Counters,
+        units: UnitOfWork,
+        clock: Clock,
+        features: FeatureSnapshot = no_features,
+    ) -> None:
+        self._referrals = referrals
+        self._programs = programs
+        self._advocates = advocates
+        self._evidence_index = evidence
+        self._audit = audit
+        self._index = index
+        self._labels = labels
+        self._ledger = ledger
+        self._counters = counters
+        self._units = units
         self._clock = clock
         self._features = features
-        self._referrals = ReferralRepository(table)
-        self._programs = ProgramRepository(table)
-        self._advocates = AdvocateRepository(table)
-        self._audit = AuditLog(table)
-        self._index = ReviewIndex(table)
-        self._labels = LabelStore(table)
-        self._ledger = RewardRepository(table)
 
     # --- the queue ------------------------------------------------------------------------
 
@@ -190,56 +243,23 @@ class ReviewService:
         )
 
     def _evidence(
-        self, referral: Referral, advocate: Advocate | None, events: list[Any]
+        self, referral: Referral, advocate: Advocate | None, events: list[ReferralEvent]
     ) -> tuple[list[SharedValue], list[LinkedAccount]]:
-        values: dict[tuple[str, str], None] = {}
-        for kind, value in referral.fingerprint.indexed().items():
-            if kind in LINKING_KINDS:
-                values[(kind.value, value)] = None
-        for event in events:
-            if event.payment_fingerprint:
-                values[(EvidenceKind.PAYMENT.value, event.payment_fingerprint)] = None
-        if advocate is not None:
-            for kind, value in advocate.fingerprint.indexed().items():
-                if kind in LINKING_KINDS:
-                    values[(kind.value, value)] = None
         shared: list[SharedValue] = []
         linked: dict[str, LinkedAccount] = {}
-        for kind_name, value in values:
-            page = self._table.query(
-                keys.evidence(kind_name, value), forward=False, limit=OBSERVATIONS_PER_VALUE
-            )
-            subjects = {_subject(item) for item in page.items}
+        for kind, value in _linking_values(referral, advocate, events):
+            seen, truncated = self._evidence_index.latest(kind, value, OBSERVATIONS_PER_VALUE)
+            subjects = {_subject(obs) for obs in seen}
             with_advocate = any(
-                item["role"] == "advocate" and item["advocate_id"] == referral.advocate_id
-                for item in page.items
+                obs.role == "advocate" and obs.advocate_id == referral.advocate_id for obs in seen
             )
             if len(subjects) > 1:
                 shared.append(
-                    SharedValue(
-                        kind_name, value, len(subjects), with_advocate, page.cursor is not None
-                    )
+                    SharedValue(kind.value, value, len(subjects), with_advocate, truncated)
                 )
-            for item in page.items:
-                if _is_party_of(item, referral):
-                    continue
-                account = linked.setdefault(
-                    _subject(item),
-                    LinkedAccount(
-                        subject_id=_subject(item),
-                        role=item["role"],
-                        referral_id=item.get("referral_id"),
-                        advocate_id=item["advocate_id"],
-                        customer_id=item["customer_id"],
-                        program_id=item["program_id"],
-                        status=None,
-                    ),
-                )
-                if kind_name not in account.via:
-                    account.via.append(kind_name)
-                seen = parse_iso(item["occurred_at"])
-                if account.first_seen is None or seen < account.first_seen:
-                    account.first_seen = seen
+            for obs in seen:
+                if not _is_party_of(obs, referral):
+                    _link(linked, obs)
         shown = sorted(linked.values(), key=lambda a: (-len(a.via), a.subject_id))
         shown = shown[:LINKED_ACCOUNTS_SHOWN]
         for account in shown:
@@ -249,7 +269,7 @@ class ReviewService:
         shared.sort(key=lambda s: (-s.parties, s.kind))
         return shared, shown
 
-    def _timeline(self, referral: Referral, events: list[Any]) -> list[TimelineEntry]:
+    def _timeline(self, referral: Referral, events: list[ReferralEvent]) -> list[TimelineEntry]:
         entries = [
             TimelineEntry(
                 at=referral.occurred_at,
@@ -311,13 +331,20 @@ class ReviewService:
             "approvals_needed": needed,
             "rewards_total": f"{total:f}",
         }
-        ops = self._decision_ops(referral, outcome, actor, now, note, details)
+        changes = self._units.begin()
+        self._stage_decision(referral, outcome, actor, now, note, details, within=changes)
         if outcome.final:
-            ops.append(self._labels.put_op(self._label(referral, outcome.referral, decision, now)))
-        self._write(ops, referral_id)
+            label = self._label(referral, outcome.referral, decision, now)
+            self._labels.add(label, within=changes)
+        try:
+            changes.commit()
+        except ReferralMoved as exc:
+            raise ReviewChanged(
+                f"referral {referral_id} changed while you decided; read it again"
+            ) from exc
         return Decided(outcome.referral, needed, outcome.final)
 
-    def _decision_ops(
+    def _stage_decision(
         self,
         before: Referral,
         outcome: DecisionOutcome,
@@ -325,29 +352,26 @@ class ReviewService:
         at: datetime,
         note: str | None,
         details: dict[str, Any],
-    ) -> list[WriteOp]:
+        *,
+        within: Changes,
+    ) -> None:
         after = outcome.referral
-        ops: list[WriteOp] = [
-            self._referrals.save_op(after, before.version),
-            self._audit.entry_op(
-                AuditEntry(
-                    entry_id=new_id("aud"),
-                    at=at,
-                    actor=actor,
-                    action=outcome.action,
-                    referral_id=after.referral_id,
-                    program_id=after.program_id,
-                    before=_review_state(before),
-                    after=_review_state(after),
-                    note=note,
-                    details=details,
-                )
-            ),
-            *self._index.sync_ops(after, was_in_review=True),
-        ]
+        self._referrals.stage_save(after, before.version, within=within)
+        entry = AuditEntry.record(
+            at,
+            actor,
+            outcome.action,
+            referral_id=after.referral_id,
+            program_id=after.program_id,
+            before=_review_state(before),
+            after=_review_state(after),
+            note=note,
+            details=details,
+        )
+        self._audit.append(entry, within=within)
+        self._index.sync(after, was_in_review=True, within=within)
         if after.status == ReferralStatus.REJECTED:
-            ops.append(ProgramCounters.add_op(after.program_id, {Counter.REJECTED: 1}))
-        return ops
+            self._counters.count(after.program_id, {Counter.REJECTED: 1}, within=within)
 
     def _label(
         self, before: Referral, referral: Referral, decision: ReviewDecision, at: datetime
@@ -374,16 +398,6 @@ class ReviewService:
             reason_codes=[r.code for r in risk.reasons] if risk else [],
             features=features,
         )
-
-    def _write(self, ops: list[WriteOp], referral_id: str) -> None:
-        try:
-            self._table.write(ops)
-        except ConditionFailed as exc:
-            if exc.index == 0:
-                raise ReviewChanged(
-                    f"referral {referral_id} changed while you decided; read it again"
-                ) from exc
-            raise
 
     # --- the review-timeout job -------------------------------------------------------------
 
@@ -432,12 +446,12 @@ class ReviewService:
             details["rejected_because"] = because
         if firm:
             details["firm_reasons"] = firm
-        ops = self._decision_ops(
-            referral, outcome, TIMEOUT_ACTOR, now, outcome.referral.decision_note, details
-        )
+        changes = self._units.begin()
+        note = outcome.referral.decision_note
+        self._stage_decision(referral, outcome, TIMEOUT_ACTOR, now, note, details, within=changes)
         try:
-            self._table.write(ops)
-        except ConditionFailed:
+            changes.commit()
+        except ReferralMoved:
             # Decided or re-scored meanwhile: the next run sees its new state.
             report.skipped += 1
             return
@@ -448,21 +462,19 @@ class ReviewService:
             report.rejected += 1
 
     def _repair_index(self, referral: Referral, report: ExpiryReport) -> None:
-        item = self._index.get(referral.referral_id)
-        if item is None or int(item.get("referral_version", 0)) != referral.version:
+        if self._index.indexed_version(referral.referral_id) != referral.version:
             current = self._referrals.get(referral.referral_id)
             if current is not None and current.status == ReferralStatus.REVIEW:
-                self._table.write([self._index.put_op(current)])
+                self._index.restore(current)
                 report.index_repaired += 1
 
     def _remove_stale_index_items(self, in_review: set[str], report: ExpiryReport) -> None:
-        for item in self._index.all_open():
-            referral_id = item["doc"]["referral_id"]
+        for referral_id in self._index.open_referral_ids():
             if referral_id in in_review:
                 continue
             current = self._referrals.get(referral_id)
             if current is None or current.status != ReferralStatus.REVIEW:
-                self._table.write([self._index.delete_op(referral_id)])
+                self._index.close(referral_id)
                 report.index_removed += 1
 
     # --- shared -----------------------------------------------------------------------------
@@ -512,15 +524,55 @@ def _is_firm(reason: Reason) -> bool:
     return False
 
 
-def _subject(item: Item) -> str:
-    return str(item.get("referral_id") or item["advocate_id"])
+def _linking_values(
+    referral: Referral, advocate: Advocate | None, events: list[ReferralEvent]
+) -> list[tuple[EvidenceKind, str]]:
+    """The values that can link the referral to other accounts: its own, its payments' and
+    its advocate's, each once, in that order."""
+    values: dict[tuple[EvidenceKind, str], None] = {}
+    for kind, value in referral.fingerprint.indexed().items():
+        if kind in LINKING_KINDS:
+            values[(kind, value)] = None
+    for event in events:
+        if event.payment_fingerprint:
+            values[(EvidenceKind.PAYMENT, event.payment_fingerprint)] = None
+    if advocate is not None:
+        for kind, value in advocate.fingerprint.indexed().items():
+            if kind in LINKING_KINDS:
+                values[(kind, value)] = None
+    return list(values)
 
 
-def _is_party_of(item: Item, referral: Referral) -> bool:
+def _link(linked: dict[str, LinkedAccount], obs: Observation) -> None:
+    """Note that the observation's subject shares the observed value."""
+    subject = _subject(obs)
+    account = linked.setdefault(
+        subject,
+        LinkedAccount(
+            subject_id=subject,
+            role=obs.role,
+            referral_id=obs.referral_id,
+            advocate_id=obs.advocate_id,
+            customer_id=obs.customer_id,
+            program_id=obs.program_id,
+            status=None,
+        ),
+    )
+    if obs.kind.value not in account.via:
+        account.via.append(obs.kind.value)
+    if account.first_seen is None or obs.occurred_at < account.first_seen:
+        account.first_seen = obs.occurred_at
+
+
+def _subject(obs: Observation) -> str:
+    return obs.referral_id or obs.advocate_id
+
+
+def _is_party_of(obs: Observation, referral: Referral) -> bool:
     """The referral itself and its own advocate are not "linked accounts" of it."""
-    if item.get("referral_id") == referral.referral_id:
+    if obs.referral_id == referral.referral_id:
         return True
-    return item["role"] == "advocate" and item["advocate_id"] == referral.advocate_id
+    return obs.role == "advocate" and obs.advocate_id == referral.advocate_id
 
 
 def _review_state(referral: Referral) -> dict[str, Any]:

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import get_args
+from typing import Protocol, get_args
 
+from shared.domain.counters import Counter, paid_amount, paid_count
 from shared.domain.programs import Program, RewardKind
 from shared.errors import NotFound
-from shared.repositories.programs import ProgramRepository
-from shared.repositories.stats import Counter, ProgramCounters, paid_amount, paid_count
-from shared.storage.table import Table
 
 REWARD_KINDS: tuple[str, ...] = get_args(RewardKind)
 
@@ -65,10 +63,18 @@ def _ratio(part: int, whole: int) -> Decimal | None:
     return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"))
 
 
+class Programs(Protocol):
+    def get(self, program_id: str) -> Program | None: ...
+
+
+class CounterTotals(Protocol):
+    def totals(self, program_id: str) -> dict[str, Decimal]: ...
+
+
 class StatsService:
-    def __init__(self, table: Table) -> None:
-        self._programs = ProgramRepository(table)
-        self._counters = ProgramCounters(table)
+    def __init__(self, programs: Programs, counters: CounterTotals) -> None:
+        self._programs = programs
+        self._counters = counters
 
     def for_program(self, program_id: str) -> ProgramStats:
         program = self._programs.get(program_id)

@@ -95,7 +95,9 @@ class FaultWorld:
         body = program_body(
             holding_period_days=0, budget={"amount": f"{BUDGET}", "currency": "USD"}
         )
-        self.program_id = self.programs.create(ProgramCreate.model_validate(body)).program_id
+        self.program_id = self.programs.create(
+            ProgramCreate.model_validate(body).command()
+        ).program_id
 
     def arrange_advocate(self) -> str:
         n = _party()
@@ -105,7 +107,9 @@ class FaultWorld:
             "context": _context(n, "adv"),
             "occurred_at": self.clock.now(),
         }
-        advocate = self.advocates.enrol(self.program_id, AdvocateEnrol.model_validate(body))
+        advocate = self.advocates.enrol(
+            self.program_id, AdvocateEnrol.model_validate(body).command()
+        )
         return advocate.advocate.referral_code
 
     # --- clients: an API call that failed is sent again -----------------------------------
@@ -139,7 +143,7 @@ class FaultWorld:
                 "context": _context(n, "ref"),
                 "occurred_at": self.clock.now(),
             }
-        )
+        ).command()
 
         def recorded() -> str:
             found = self.referral_repo.find_by_referee(self.program_id, customer)
@@ -157,7 +161,7 @@ class FaultWorld:
                 "payment_fingerprint": f"card{n}",
                 "occurred_at": self.clock.now(),
             }
-        )
+        ).command()
         self.client(lambda: self.events.record(referral_id, purchase))
         return referral_id, order_id
 

@@ -151,7 +151,7 @@ def _failed_reward(invoke: Invoke) -> tuple[str, str]:
     program_id = world.program()
     customer = unique("adv")
     body = advocate_body(customer, email=f"{customer}@{REJECTED_RECIPIENT_DOMAIN}")
-    enrolled = world.advocates.enrol(program_id, AdvocateEnrol.model_validate(body))
+    enrolled = world.advocates.enrol(program_id, AdvocateEnrol.model_validate(body).command())
     referral_id = world.approved(program_id, enrolled.advocate.referral_code)
     world.release.release(referral_id)
     world.drain()

@@ -43,21 +43,25 @@ def _hourly(at: datetime) -> dict[str, Any]:
 @pytest.mark.usefixtures("own_table")
 def test_the_hourly_handler_rescores_only_the_referral_a_new_referral_touched() -> None:
     # Given a scored holding referral, and a first hourly run that took the scoring's marks
-    program = wiring.program_service().create(ProgramCreate.model_validate(program_body()))
+    program = wiring.program_service().create(
+        ProgramCreate.model_validate(program_body()).command()
+    )
     enrolment = wiring.advocate_service().enrol(
-        program.program_id, AdvocateEnrol.model_validate(advocate_body())
+        program.program_id, AdvocateEnrol.model_validate(advocate_body()).command()
     )
     code = enrolment.advocate.referral_code
     body = referral_body(program.program_id, code)
-    first = wiring.referral_service().create(ReferralCreate.model_validate(body))
-    wiring.event_service().record(first.referral_id, EventCreate.model_validate(purchase_body()))
+    first = wiring.referral_service().create(ReferralCreate.model_validate(body).command())
+    wiring.event_service().record(
+        first.referral_id, EventCreate.model_validate(purchase_body()).command()
+    )
     record = json.dumps({"referral_id": first.referral_id, "trigger": "event:o1"})
     load_handler("scoring").lambda_handler({"Records": [_sqs_record(record)]}, FakeContext())
     now = datetime.now(UTC)
     _hourly(now + timedelta(hours=1))
     # When the same advocate refers someone else (evidence under the advocate's partition)
     body = referral_body(program.program_id, code)
-    wiring.referral_service().create(ReferralCreate.model_validate(body))
+    wiring.referral_service().create(ReferralCreate.model_validate(body).command())
     # Then the next run examines the first referral only, and the one after nothing
     assert _hourly(now + timedelta(hours=2))["examined"] == 1
     assert _hourly(now + timedelta(hours=3))["examined"] == 0

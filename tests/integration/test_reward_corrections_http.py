@@ -45,7 +45,7 @@ def failed_gift_card(invoke: Invoke) -> tuple[World, str, str]:
     program_id = world.program()
     customer = unique("adv")
     body = advocate_body(customer, email=f"{customer}@{REJECTED_RECIPIENT_DOMAIN}")
-    code = world.advocates.enrol(program_id, AdvocateEnrol.model_validate(body))
+    code = world.advocates.enrol(program_id, AdvocateEnrol.model_validate(body).command())
     referral_id = world.approved(program_id, code.advocate.referral_code)
     world.release.release(referral_id)
     world.drain()

@@ -46,13 +46,15 @@ def live(aws: dict[str, str]) -> Any:
 
 
 def _qualified_referral(live: Any, **referee: Any) -> str:
-    program = live.program_service().create(ProgramCreate.model_validate(program_body()))
+    program = live.program_service().create(ProgramCreate.model_validate(program_body()).command())
     enrolment = live.advocate_service().enrol(
-        program.program_id, AdvocateEnrol.model_validate(advocate_body())
+        program.program_id, AdvocateEnrol.model_validate(advocate_body()).command()
     )
     body = referral_body(program.program_id, enrolment.advocate.referral_code, **referee)
-    referral = live.referral_service().create(ReferralCreate.model_validate(body))
-    live.event_service().record(referral.referral_id, EventCreate.model_validate(purchase_body()))
+    referral = live.referral_service().create(ReferralCreate.model_validate(body).command())
+    live.event_service().record(
+        referral.referral_id, EventCreate.model_validate(purchase_body()).command()
+    )
     return referral.referral_id
 
 

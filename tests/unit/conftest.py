@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import pytest
 
 from shared.adapters.memory_queue import MemoryScoringQueue
+from shared.bootstrap import bootstrap
 from shared.clock import FixedClock
 from shared.pii import PiiHasher
 from shared.services.advocates import AdvocateService
@@ -32,12 +33,13 @@ def services() -> Services:
     clock = FixedClock(T0)
     hasher = PiiHasher(lambda: b"k" * 32)
     queue = MemoryScoringQueue()
+    built = bootstrap(table=table, clock=clock, hasher=hasher, scoring_queue=queue)
     return Services(
         table=table,
         clock=clock,
         queue=queue,
-        programs=ProgramService(table, clock),
-        advocates=AdvocateService(table, clock, hasher),
-        referrals=ReferralService(table, clock, hasher),
-        events=EventService(table, clock, hasher, queue),
+        programs=built.programs,
+        advocates=built.advocates,
+        referrals=built.referrals,
+        events=built.events,
     )

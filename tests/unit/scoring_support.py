@@ -80,7 +80,7 @@ class World:
 
     def program(self, **overrides: Any) -> str:
         body = program_body(**overrides)
-        return self.programs.create(ProgramCreate.model_validate(body)).program_id
+        return self.programs.create(ProgramCreate.model_validate(body).command()).program_id
 
     def advocate(
         self,
@@ -105,7 +105,9 @@ class World:
             },
             "occurred_at": self.clock.now(),
         }
-        return self.advocates.enrol(program_id, AdvocateEnrol.model_validate(body)).advocate
+        return self.advocates.enrol(
+            program_id, AdvocateEnrol.model_validate(body).command()
+        ).advocate
 
     def refer(
         self,
@@ -131,7 +133,7 @@ class World:
             },
             "occurred_at": self.clock.now(),
         }
-        return self.referrals.create(ReferralCreate.model_validate(body))
+        return self.referrals.create(ReferralCreate.model_validate(body).command())
 
     def buy(self, referral: Referral, *, card: str | None = None, amount: str = "45.00") -> None:
         body = {
@@ -142,7 +144,7 @@ class World:
             "payment_fingerprint": card or f"card{_n()}",
             "occurred_at": self.clock.now(),
         }
-        self.events.record(referral.referral_id, EventCreate.model_validate(body))
+        self.events.record(referral.referral_id, EventCreate.model_validate(body).command())
 
     def later(self, **delta: float) -> datetime:
         self.clock.advance(timedelta(**delta))

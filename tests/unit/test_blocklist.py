@@ -12,10 +12,9 @@ from shared.domain.evidence import fingerprint
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.pii import PiiKind
 from shared.repositories.blocklist import TableBlocklist
-from shared.services.audit import AuditService
 from shared.services.blocklist import BlocklistService
 from shared.storage.memory_table import MemoryTable
-from tests.finance_support import fixed_hasher
+from tests.finance_support import fixed_hasher, services_on
 from tests.support import T0
 
 
@@ -26,11 +25,11 @@ def table() -> MemoryTable:
 
 @pytest.fixture
 def blocklist(table: MemoryTable) -> BlocklistService:
-    return BlocklistService(table, FixedClock(T0), fixed_hasher())
+    return services_on(table, FixedClock(T0)).blocklist_entries
 
 
 def _global_audit(table: MemoryTable) -> list[tuple[str, str]]:
-    entries, _ = AuditService(table).entries(
+    entries, _ = services_on(table, FixedClock(T0)).audit.entries(
         referral_id=None, program_id=None, limit=100, cursor=None
     )
     return [(e.action, e.actor) for e in entries]
@@ -89,12 +88,12 @@ def test_only_the_hash_and_a_masked_hint_are_stored(
 
 def test_adding_and_removing_are_audited_without_the_raw_value(table: MemoryTable) -> None:
     clock = FixedClock(T0)
-    blocklist = BlocklistService(table, clock, fixed_hasher())
+    blocklist = services_on(table, clock).blocklist_entries
     entry = blocklist.add("device", "farm-phone-7", "device farm", "alice")
     clock.advance(timedelta(minutes=1))
     blocklist.remove(entry.entry_id, "bob")
 
-    entries, _ = AuditService(table).entries(
+    entries, _ = services_on(table, FixedClock(T0)).audit.entries(
         referral_id=None, program_id=None, limit=100, cursor=None
     )
 
@@ -141,7 +140,7 @@ def test_removing_an_unknown_entry_is_not_found(blocklist: BlocklistService) -> 
 
 def test_entries_list_newest_first_in_pages(table: MemoryTable) -> None:
     clock = FixedClock(T0)
-    service = BlocklistService(table, clock, fixed_hasher())
+    service = services_on(table, clock).blocklist_entries
     added = []
     for n in range(3):
         added.append(service.add("device", f"device-{n}", None, "alice").entry_id)

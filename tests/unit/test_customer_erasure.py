@@ -17,7 +17,7 @@ from shared.repositories.rewards import REWARDED_REFERRALS, RewardRepository
 from shared.services.customers import CustomerService
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import Item
-from tests.finance_support import Intake
+from tests.finance_support import Intake, services_on
 from tests.support import T0, advocate_body
 
 
@@ -33,7 +33,7 @@ def intake(table: MemoryTable) -> Intake:
 
 @pytest.fixture
 def customers(table: MemoryTable) -> CustomerService:
-    return CustomerService(table, FixedClock(T0))
+    return services_on(table, FixedClock(T0)).customers
 
 
 def _ledger_and_audit(table: MemoryTable) -> list[Item]:

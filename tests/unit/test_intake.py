@@ -18,18 +18,20 @@ from tests.unit.conftest import Services
 
 
 def _program(s: Services, **overrides: object) -> str:
-    return s.programs.create(ProgramCreate.model_validate(program_body(**overrides))).program_id
+    return s.programs.create(
+        ProgramCreate.model_validate(program_body(**overrides)).command()
+    ).program_id
 
 
 def _advocate(s: Services, program_id: str, **overrides: object) -> tuple[str, str]:
     enrolment = s.advocates.enrol(
-        program_id, AdvocateEnrol.model_validate(advocate_body(**overrides))
+        program_id, AdvocateEnrol.model_validate(advocate_body(**overrides)).command()
     )
     return enrolment.advocate.advocate_id, enrolment.advocate.referral_code
 
 
 def _referral(s: Services, program_id: str, code: str, **overrides: object) -> str:
-    body = ReferralCreate.model_validate(referral_body(program_id, code, **overrides))
+    body = ReferralCreate.model_validate(referral_body(program_id, code, **overrides)).command()
     return s.referrals.create(body).referral_id
 
 
@@ -41,21 +43,21 @@ class TestPrograms:
             rewards={"advocate": {"kind": "cash", "amount": "10.00", "currency": "EUR"}}
         )
         with pytest.raises(InvalidRequest) as err:
-            services.programs.create(ProgramCreate.model_validate(body))
+            services.programs.create(ProgramCreate.model_validate(body).command())
         assert [e.field for e in err.value.errors] == ["rewards.advocate.currency"]
 
     def test_top_up_raises_the_budget_left(self, services: Services) -> None:
         program_id = _program(services)
         change = ProgramUpdate.model_validate(
             {"budget_top_up": {"amount": "250.50", "currency": "USD"}}
-        )
+        ).command()
         program = services.programs.update(program_id, change)
         assert program.budget_total == Decimal("5250.50")
         assert program.budget_left == Decimal("5250.50")
 
     def test_pausing_keeps_other_terms(self, services: Services) -> None:
         program_id = _program(services)
-        program = services.programs.update(program_id, ProgramUpdate(status="paused"))
+        program = services.programs.update(program_id, ProgramUpdate(status="paused").command())
         assert program.status == "paused"
         assert program.holding_period_days == 14
         assert program.version == 2
@@ -90,7 +92,7 @@ class TestPrograms:
 class TestEnrolment:
     def test_enrolling_again_returns_the_same_code(self, services: Services) -> None:
         program_id = _program(services)
-        body = AdvocateEnrol.model_validate(advocate_body("alice"))
+        body = AdvocateEnrol.model_validate(advocate_body("alice")).command()
         first = services.advocates.enrol(program_id, body)
         again = services.advocates.enrol(program_id, body)
         assert first.created and not again.created
@@ -108,7 +110,7 @@ class TestEnrolment:
 
     def test_enrolling_in_a_paused_program_is_a_conflict(self, services: Services) -> None:
         program_id = _program(services)
-        services.programs.update(program_id, ProgramUpdate(status="paused"))
+        services.programs.update(program_id, ProgramUpdate(status="paused").command())
         with pytest.raises(Conflict):
             _advocate(services, program_id)
 
@@ -148,7 +150,7 @@ class TestReferralIntake:
     def test_referral_in_a_paused_program_is_a_conflict(self, services: Services) -> None:
         program_id = _program(services)
         _, code = _advocate(services, program_id)
-        services.programs.update(program_id, ProgramUpdate(status="paused"))
+        services.programs.update(program_id, ProgramUpdate(status="paused").command())
         with pytest.raises(Conflict):
             _referral(services, program_id, code)
 
@@ -175,15 +177,15 @@ class TestQualifyingEvents:
 
     def test_first_qualifying_purchase_requests_scoring_once(self, services: Services) -> None:
         referral_id = self._pending(services)
-        services.events.record(referral_id, EventCreate.model_validate(purchase_body()))
-        services.events.record(referral_id, EventCreate.model_validate(purchase_body()))
+        services.events.record(referral_id, EventCreate.model_validate(purchase_body()).command())
+        services.events.record(referral_id, EventCreate.model_validate(purchase_body()).command())
         assert [r for r, _ in services.queue.take()] == [referral_id]
         referral = services.referrals.get(referral_id)
         assert referral.qualified_at is not None
 
     def test_same_order_and_body_again_is_a_replay(self, services: Services) -> None:
         referral_id = self._pending(services)
-        body = EventCreate.model_validate(purchase_body("order-1"))
+        body = EventCreate.model_validate(purchase_body("order-1")).command()
         first = services.events.record(referral_id, body)
         again = services.events.record(referral_id, body)
         assert not first.replayed and again.replayed
@@ -191,10 +193,13 @@ class TestQualifyingEvents:
 
     def test_same_order_with_another_body_is_a_conflict(self, services: Services) -> None:
         referral_id = self._pending(services)
-        services.events.record(referral_id, EventCreate.model_validate(purchase_body("order-2")))
+        services.events.record(
+            referral_id, EventCreate.model_validate(purchase_body("order-2")).command()
+        )
         with pytest.raises(Conflict):
             services.events.record(
-                referral_id, EventCreate.model_validate(purchase_body("order-2", amount="99.00"))
+                referral_id,
+                EventCreate.model_validate(purchase_body("order-2", amount="99.00")).command(),
             )
 
     def test_purchase_below_the_minimum_is_recorded_but_does_not_qualify(
@@ -202,7 +207,7 @@ class TestQualifyingEvents:
     ) -> None:
         referral_id = self._pending(services)
         outcome = services.events.record(
-            referral_id, EventCreate.model_validate(purchase_body(amount="19.99"))
+            referral_id, EventCreate.model_validate(purchase_body(amount="19.99")).command()
         )
         assert not outcome.event.qualifying
         assert services.queue.take() == []
@@ -212,7 +217,7 @@ class TestQualifyingEvents:
         before = (T0 - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
         with pytest.raises(InvalidRequest) as err:
             services.events.record(
-                referral_id, EventCreate.model_validate(purchase_body(occurred_at=before))
+                referral_id, EventCreate.model_validate(purchase_body(occurred_at=before)).command()
             )
         assert err.value.errors[0].field == "occurred_at"
 
@@ -220,7 +225,7 @@ class TestQualifyingEvents:
         referral_id = self._pending(services)
         with pytest.raises(InvalidRequest) as err:
             services.events.record(
-                referral_id, EventCreate.model_validate(purchase_body(currency="EUR"))
+                referral_id, EventCreate.model_validate(purchase_body(currency="EUR")).command()
             )
         assert err.value.errors[0].field == "currency"
 
@@ -229,19 +234,23 @@ class TestQualifyingEvents:
     ) -> None:
         referral_id = self._pending(services, attribution_window_days=7)
         services.clock.advance(timedelta(days=8))
-        outcome = services.events.record(referral_id, EventCreate.model_validate(purchase_body()))
+        outcome = services.events.record(
+            referral_id, EventCreate.model_validate(purchase_body()).command()
+        )
         assert not outcome.event.qualifying
 
     def test_signup_does_not_qualify_a_purchase_program(self, services: Services) -> None:
         referral_id = self._pending(services)
-        outcome = services.events.record(referral_id, EventCreate(type="signup"))
+        outcome = services.events.record(referral_id, EventCreate(type="signup").command())
         assert not outcome.event.qualifying
 
     def test_signup_qualifies_a_signup_program(self, services: Services) -> None:
         referral_id = self._pending(services, qualifying_event="signup", min_order_value=None)
-        outcome = services.events.record(referral_id, EventCreate(type="signup"))
+        outcome = services.events.record(referral_id, EventCreate(type="signup").command())
         assert outcome.event.qualifying
 
     def test_unknown_referral_is_not_found(self, services: Services) -> None:
         with pytest.raises(NotFound):
-            services.events.record("ref_missing", EventCreate.model_validate(purchase_body()))
+            services.events.record(
+                "ref_missing", EventCreate.model_validate(purchase_body()).command()
+            )

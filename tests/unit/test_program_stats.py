@@ -11,10 +11,9 @@ from shared.errors import NotFound
 from shared.repositories import keys
 from shared.repositories.stats import Counter, ProgramCounters, paid_amount, paid_count
 from shared.schemas.reviews import ProgramStatsOut
-from shared.services.stats import StatsService
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import Update
-from tests.finance_support import Intake
+from tests.finance_support import Intake, services_on
 from tests.support import T0
 
 
@@ -50,7 +49,7 @@ def _program_with_history(table: MemoryTable) -> str:
 def test_stats_sum_the_counter_shards(table: MemoryTable) -> None:
     program_id = _program_with_history(table)
 
-    stats = StatsService(table).for_program(program_id)
+    stats = services_on(table, FixedClock(T0)).stats.for_program(program_id)
 
     assert (stats.referrals, stats.qualified, stats.flagged, stats.rejected) == (10, 4, 2, 2)
     assert stats.conversion_rate == Decimal("0.4000")
@@ -66,7 +65,9 @@ def test_stats_sum_the_counter_shards(table: MemoryTable) -> None:
 def test_stats_response_shows_money_as_strings_and_rates_as_numbers(table: MemoryTable) -> None:
     program_id = _program_with_history(table)
 
-    out = ProgramStatsOut.of(StatsService(table).for_program(program_id)).model_dump(mode="json")
+    out = ProgramStatsOut.of(
+        services_on(table, FixedClock(T0)).stats.for_program(program_id)
+    ).model_dump(mode="json")
 
     assert out["budget_used"] == {"amount": "40.00", "currency": "USD"}
     assert out["budget_left"] == {"amount": "4960.00", "currency": "USD"}
@@ -79,7 +80,7 @@ def test_stats_response_shows_money_as_strings_and_rates_as_numbers(table: Memor
 def test_a_program_without_activity_has_zero_counts_and_no_rates(table: MemoryTable) -> None:
     program_id = Intake(table, FixedClock(T0)).program()
 
-    stats = StatsService(table).for_program(program_id)
+    stats = services_on(table, FixedClock(T0)).stats.for_program(program_id)
 
     assert stats.referrals == 0 and stats.conversion_rate is None
     assert stats.fraud_rate is None and stats.mean_seconds_to_payout is None
@@ -87,7 +88,7 @@ def test_a_program_without_activity_has_zero_counts_and_no_rates(table: MemoryTa
 
 def test_stats_of_an_unknown_program_are_not_found(table: MemoryTable) -> None:
     with pytest.raises(NotFound):
-        StatsService(table).for_program("prg_unknown")
+        services_on(table, FixedClock(T0)).stats.for_program("prg_unknown")
 
 
 def test_counters_spread_over_at_most_the_configured_shards(table: MemoryTable) -> None:
@@ -99,4 +100,4 @@ def test_counters_spread_over_at_most_the_configured_shards(table: MemoryTable) 
     shards = [item for item in stored if item is not None]
 
     assert 1 < len(shards) <= keys.STATS_SHARDS
-    assert StatsService(table).for_program(program_id).referrals == 200
+    assert services_on(table, FixedClock(T0)).stats.for_program(program_id).referrals == 200

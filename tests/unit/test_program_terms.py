@@ -8,9 +8,9 @@ from typing import Any
 from shared.clock import FixedClock
 from shared.repositories.programs import ProgramRepository
 from shared.schemas.programs import ProgramCreate
-from shared.services.programs import ProgramService
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import Item
+from tests.finance_support import services_on
 from tests.support import program_body
 
 
@@ -27,8 +27,10 @@ class LaggingTable(MemoryTable):
 
 
 def _program(table: MemoryTable, **overrides: Any) -> str:
-    service = ProgramService(table, FixedClock(datetime(2025, 5, 1, tzinfo=UTC)))
-    return service.create(ProgramCreate.model_validate(program_body(**overrides))).program_id
+    service = services_on(table, FixedClock(datetime(2025, 5, 1, tzinfo=UTC))).programs
+    return service.create(
+        ProgramCreate.model_validate(program_body(**overrides)).command()
+    ).program_id
 
 
 def test_terms_are_read_eventually_consistent_first() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.backtest.ops import parse_lines
 from shared.backtest.replay import Backtest
+from shared.bootstrap import bootstrap
 from shared.domain.referrals import Referral
 from shared.domain.referrals import ReferralStatus as S
 from shared.repositories import keys
@@ -28,7 +29,6 @@ from shared.scoring import rules
 from shared.scoring.serving import load_judge
 from shared.services.drift_monitor import DriftMonitor
 from shared.services.rescore_sweep import RescoreSweep
-from shared.services.reviews import ReviewService
 from shared.services.scoring import ScoringService
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import Delete, Item, KeyRange, Page, Put, Table, WriteOp
@@ -70,7 +70,9 @@ def writer(raw: Table) -> World:
     the deployed wiring builds it: every write marks."""
     live = World(table=marking_table(raw))  # type: ignore[arg-type]
     live.scoring = job(live.table, live)
-    live.reviews = ReviewService(live.table, live.clock, live.scoring.feature_snapshot)
+    live.reviews = bootstrap(table=live.table, clock=live.clock, hasher=live.hasher).reviews_with(
+        live.scoring.feature_snapshot
+    )
     return live
 
 

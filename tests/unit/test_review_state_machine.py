@@ -14,9 +14,9 @@ from shared.domain.referrals import Reason, Referral, ReferralStatus, Risk, can_
 from shared.domain.reviews import AlreadyApproved, NotUnderReview, decide
 from shared.repositories.audit import AuditLog
 from shared.repositories.reviews import LabelStore, ReviewIndex
-from shared.services.reviews import ReviewService
+from shared.services.reviews import no_features
 from shared.storage.memory_table import MemoryTable
-from tests.finance_support import Intake, flag
+from tests.finance_support import Intake, flag, services_on
 from tests.support import T0
 
 USERS = ("alice", "bob", "carol")
@@ -104,7 +104,7 @@ def test_the_stored_trail_matches_the_decisions_taken(
     _, code = intake.advocate(program)
     referral = intake.qualified(program, code)
     flag(table, referral.referral_id, 80, T0)
-    reviews = ReviewService(table, clock)
+    reviews = services_on(table, clock).reviews_with(no_features)
     accepted = 0
     final = None
     for decision, actor in steps:

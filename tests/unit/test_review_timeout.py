@@ -15,9 +15,9 @@ from shared.repositories.referrals import ReferralRepository
 from shared.repositories.reviews import LabelStore, ReviewIndex
 from shared.scoring import rules
 from shared.scoring.thresholds import REBUILT_NAME_SIMILARITY
-from shared.services.reviews import ReviewService, firm_hold_reasons
+from shared.services.reviews import ReviewService, firm_hold_reasons, no_features
 from shared.storage.memory_table import MemoryTable
-from tests.finance_support import Intake, flag
+from tests.finance_support import Intake, flag, services_on
 from tests.support import T0
 from tests.unit.test_scoring_rules import features
 
@@ -34,7 +34,7 @@ def intake(table: MemoryTable) -> Intake:
 
 @pytest.fixture
 def reviews(table: MemoryTable) -> ReviewService:
-    return ReviewService(table, FixedClock(T0))
+    return services_on(table, FixedClock(T0)).reviews_with(no_features)
 
 
 def _flagged(intake: Intake, **program: object) -> tuple[str, str]:

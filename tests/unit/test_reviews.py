@@ -16,11 +16,10 @@ from shared.repositories.audit import AuditLog
 from shared.repositories.referrals import ReferralRepository
 from shared.repositories.reviews import LabelStore, ReviewFilter, ReviewIndex
 from shared.repositories.stats import ProgramCounters
-from shared.services.labels import LabelService
-from shared.services.reviews import ReviewChanged, ReviewService
+from shared.services.reviews import ReviewChanged, ReviewService, no_features
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import InvalidCursor, WriteOp
-from tests.finance_support import Intake, flag
+from tests.finance_support import Intake, flag, services_on
 from tests.support import T0, purchase_body
 
 
@@ -41,7 +40,7 @@ def intake(table: MemoryTable, clock: FixedClock) -> Intake:
 
 @pytest.fixture
 def reviews(table: MemoryTable, clock: FixedClock) -> ReviewService:
-    return ReviewService(table, clock, features=lambda r: {"same_device": 1.0})
+    return services_on(table, clock).reviews_with(lambda r: {"same_device": 1.0})
 
 
 def _flagged(intake: Intake, program_id: str, code: str, score: str | int, **kw: object) -> str:
@@ -360,7 +359,7 @@ class TestDecisions:
         _, code = intake.advocate(program)
         flagged = _flagged(intake, program, code, 70)
         racing = _RescoreBeforeFirstWrite(table, flagged)
-        reviews = ReviewService(racing, clock)
+        reviews = services_on(racing, clock).reviews_with(no_features)
 
         with pytest.raises(ReviewChanged) as refused:
             reviews.decide(flagged, "approve", None, "alice")
@@ -462,7 +461,7 @@ class TestLabels:
         reviews.decide(approved, "approve", None, "bob")
         lines: list[str] = []
 
-        count = LabelService(table).export(lines.append)
+        count = services_on(table, clock).labels.export(lines.append)
 
         rows = [json.loads(line) for line in lines]
         assert count == 2
@@ -482,8 +481,8 @@ class TestLabels:
         _, code = intake.advocate(program)
         flagged = _flagged(intake, program, code, 70)
 
-        decided = ReviewService(table, clock, features=broken).decide(
-            flagged, "reject", None, "alice"
+        decided = (
+            services_on(table, clock).reviews_with(broken).decide(flagged, "reject", None, "alice")
         )
 
         assert decided.final

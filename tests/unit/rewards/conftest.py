@@ -82,21 +82,23 @@ class World:
 
     def program(self, **overrides: Any) -> str:
         body = program_body(**{"holding_period_days": 0, **overrides})
-        return self.programs.create(ProgramCreate.model_validate(body)).program_id
+        return self.programs.create(ProgramCreate.model_validate(body).command()).program_id
 
     def advocate(self, program_id: str) -> tuple[str, str]:
-        enrolment = self.advocates.enrol(program_id, AdvocateEnrol.model_validate(advocate_body()))
+        enrolment = self.advocates.enrol(
+            program_id, AdvocateEnrol.model_validate(advocate_body()).command()
+        )
         return enrolment.advocate.advocate_id, enrolment.advocate.referral_code
 
     def qualified(
         self, program_id: str, code: str, *, order_id: str | None = None, amount: str = "45.00"
     ) -> str:
         referral = self.intake.create(
-            ReferralCreate.model_validate(referral_body(program_id, code))
+            ReferralCreate.model_validate(referral_body(program_id, code)).command()
         )
         self.events.record(
             referral.referral_id,
-            EventCreate.model_validate(purchase_body(order_id=order_id, amount=amount)),
+            EventCreate.model_validate(purchase_body(order_id=order_id, amount=amount)).command(),
         )
         return referral.referral_id
 

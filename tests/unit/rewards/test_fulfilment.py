@@ -6,12 +6,14 @@ import contextlib
 import threading
 from decimal import Decimal
 
+from shared.bootstrap import bootstrap
 from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import RewardMessage, RewardStatus
 from shared.payouts import PayoutOrder, PayoutProvider, PayoutRequest
 from shared.payouts.paypal import PayPalConfig, PayPalPayoutsProvider
 from shared.payouts.sandbox_faults import Fault
 from shared.services.fulfilment import RetryLater
+from tests.finance_support import fixed_hasher
 from tests.payout_doubles import InMemoryReferenceIndex, ReceivedRequest, RecordedTransport
 from tests.unit.payouts.fakes import exchanges
 from tests.unit.rewards.conftest import World, WorldFactory
@@ -214,12 +216,12 @@ def test_a_malformed_or_unknown_message_pays_nothing(world: World) -> None:
 
 
 def test_an_erased_recipient_fails_the_entry_instead_of_paying_someone(world: World) -> None:
-    from shared.services.customers import CustomerService
-
     referral_id, messages = _released(world)
     referral = world.referral_repo.get(referral_id)
     assert referral is not None
-    CustomerService(world.table, world.clock).erase(referral.referee_customer_id, "admin")
+    bootstrap(table=world.table, clock=world.clock, hasher=fixed_hasher()).customers.erase(
+        referral.referee_customer_id, "admin"
+    )
 
     cash = next(m for kind, m in messages if kind == "cash")
     outcome = world.deliver(cash)

@@ -284,7 +284,9 @@ def test_refund_on_an_unknown_referral_is_not_found(world: World) -> None:
 
 def test_refund_of_a_later_purchase_is_evidence_only(world: World) -> None:
     _, _, referral_id = _setup(world)
-    world.events.record(referral_id, EventCreate.model_validate(purchase_body(order_id="later-1")))
+    world.events.record(
+        referral_id, EventCreate.model_validate(purchase_body(order_id="later-1")).command()
+    )
 
     outcome = world.refund(referral_id, "later-1", "45.00")
 

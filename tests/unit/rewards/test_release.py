@@ -100,7 +100,9 @@ def test_a_budget_top_up_releases_the_held_referral_on_the_next_run(world: World
 
     world.programs.update(
         program_id,
-        ProgramUpdate.model_validate({"budget_top_up": {"amount": "5.00", "currency": "USD"}}),
+        ProgramUpdate.model_validate(
+            {"budget_top_up": {"amount": "5.00", "currency": "USD"}}
+        ).command(),
     )
 
     assert world.release.run().released == [referral_id]
@@ -111,7 +113,7 @@ def test_a_paused_program_holds_its_referrals(world: World) -> None:
     program_id = world.program()
     _, code = world.advocate(program_id)
     referral_id = world.approved(program_id, code)
-    world.programs.update(program_id, ProgramUpdate(status="paused"))
+    world.programs.update(program_id, ProgramUpdate(status="paused").command())
 
     assert world.release.run().held == {referral_id: HOLD_PAUSED}
     assert world.status(referral_id) == ReferralStatus.HOLDING
@@ -122,7 +124,7 @@ def test_a_hold_survives_a_save_and_is_noted_once(world: World) -> None:
     program_id = world.program()
     _, code = world.advocate(program_id)
     referral_id = world.approved(program_id, code)
-    world.programs.update(program_id, ProgramUpdate(status="paused"))
+    world.programs.update(program_id, ProgramUpdate(status="paused").command())
     world.release.run()
 
     # When the referral is saved for another reason and the job runs again
@@ -255,7 +257,9 @@ def test_parallel_releases_of_one_advocate_never_exceed_the_cap(world: World) ->
 def test_pending_referrals_past_the_attribution_window_expire(world: World) -> None:
     program_id = world.program(attribution_window_days=30)
     _, code = world.advocate(program_id)
-    referral = world.intake.create(ReferralCreate.model_validate(referral_body(program_id, code)))
+    referral = world.intake.create(
+        ReferralCreate.model_validate(referral_body(program_id, code)).command()
+    )
 
     not_yet = world.release.run(world.clock.now() + timedelta(days=30))
     expired = world.release.run(world.clock.now() + timedelta(days=30, seconds=1))

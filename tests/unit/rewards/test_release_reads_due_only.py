@@ -100,7 +100,9 @@ def test_a_shorter_holding_period_makes_the_referrals_it_covers_due_at_the_next_
     program_id, _, later = _holding_world(world)
     now = T0 + timedelta(days=14, hours=1)
     world.release.run(now)
-    world.programs.update(program_id, ProgramUpdate.model_validate({"holding_period_days": 13}))
+    world.programs.update(
+        program_id, ProgramUpdate.model_validate({"holding_period_days": 13}).command()
+    )
     counting = ReadCountingTable(world.table)
     release = world.services(table=counting).release
 
