@@ -15,12 +15,12 @@ from typing import Any, Protocol
 from shared.clock import Clock, iso
 from shared.domain.audit import AuditEntry
 from shared.domain.changes import ReferralMoved
+from shared.domain.counters import Counter
 from shared.domain.programs import Program
 from shared.domain.referrals import Decision, Referral, ReferralStatus, Risk
 from shared.domain.reviews import enter_review
 from shared.errors import Conflict, NotFound
 from shared.ports import BlockEntry, BlockKind, Blocklist
-from shared.repositories.stats import Counter
 from shared.scoring import rules
 from shared.scoring.decision import decide
 from shared.scoring.feature_values import Features, FeatureSource
