@@ -57,3 +57,12 @@ def from_environment(env: Mapping[str, str]) -> Settings:
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     return from_environment(os.environ)
+
+
+# The command line's way to a deployed stack: `rewards labels export` and friends read
+# that stack's table when this names it.
+STACK_NAME_VARIABLE = "REWARDS_STACK_NAME"
+
+
+def deployed_stack_name() -> str | None:
+    return os.environ.get(STACK_NAME_VARIABLE) or None

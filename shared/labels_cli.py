@@ -7,12 +7,12 @@ Reads the table of the local stack started from this checkout, or, when
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-STACK_NAME_VARIABLE = "REWARDS_STACK_NAME"
+from shared.config import STACK_NAME_VARIABLE, deployed_stack_name
+
 TABLE_LOGICAL_ID = "Table"
 
 
@@ -73,7 +73,7 @@ def _table(args: argparse.Namespace) -> Any:
 
     if args.table:
         return DynamoTable(args.table)
-    stack_name = os.environ.get(STACK_NAME_VARIABLE)
+    stack_name = deployed_stack_name()
     if stack_name:
         import boto3
 

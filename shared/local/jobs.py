@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shared.config import STACK_NAME_VARIABLE, deployed_stack_name
 from shared.local.discovery import discovery_path, read_discovery
 from shared.local.scheduled_events import format_instant, parse_instant, scheduled_event
 
@@ -20,7 +20,6 @@ JOBS = {
     "reconcile": "ReconcileFunction",
     "expire-reviews": "ExpireReviewsFunction",
 }
-STACK_NAME_VARIABLE = "REWARDS_STACK_NAME"
 # A job may legitimately run for as long as Lambda allows.
 JOB_TIMEOUT_S = 900
 
@@ -125,7 +124,7 @@ def _instant(text: str) -> datetime:
 
 
 def _run(args: argparse.Namespace) -> int:
-    stack_name = os.environ.get(STACK_NAME_VARIABLE)
+    stack_name = deployed_stack_name()
     if stack_name:
         if args.now is not None:
             # Acting "in the future" on real data would release holds early.
