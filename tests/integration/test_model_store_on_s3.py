@@ -12,11 +12,13 @@ import pytest
 from moto import mock_aws
 
 from shared.adapters.model_store import DirectoryModelStore, S3ModelStore, SearchedModelStores
+from shared.cli import main
 from shared.clock import FixedClock
 from shared.domain.model_versions import ModelVersionUnavailable
 from shared.model_wiring import model_registry
 from shared.services.model_registry import load_version
 from shared.storage.memory_table import MemoryTable
+from tests.integration.conftest import create_table
 from tests.model_support import BUNDLED_MODELS, bundled_version, copy_of_bundled
 from tests.support import T0, unique
 
@@ -119,3 +121,25 @@ def test_promotion_on_aws_finds_the_bundled_default_then_the_bucket(
     # Then it is active, with the bundled default next for rollback
     assert registry.history() == [version, bundled_version()]
     assert version in registry.versions()
+
+
+def test_the_command_line_uploads_promotes_and_rolls_back_on_aws(
+    s3: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a deployed table and model bucket (moto), and a version made elsewhere
+    table, bucket, version = f"rewards-{uuid.uuid4().hex[:8]}", _bucket(s3), unique("ifgb")
+    create_table(table)
+    made = copy_of_bundled(tmp_path / "made", version)
+    aws = ["--table", table, "--bucket", bucket]
+
+    # When it is promoted by path, then rolled back
+    promoted = main(["model", "promote", str(made), *aws])
+    after_promotion = capsys.readouterr().out
+    rolled_back = main(["model", "rollback", *aws])
+    after_rollback = capsys.readouterr().out
+
+    # Then it was uploaded and served, and the bundled default serves again
+    assert (promoted, rolled_back) == (0, 0)
+    assert f"active: {version}" in after_promotion
+    assert f"active: {bundled_version()}" in after_rollback
+    assert S3ModelStore(bucket, s3).versions() == [version]
