@@ -97,3 +97,17 @@ def test_the_promotions_are_in_the_audit_trail(
 
     mine = [i for i in _global_audit(client_for) if candidate.name in i["details"].values()]
     assert [i["action"] for i in mine] == ["model.promoted", "model.rolled_back"]
+
+
+def test_only_an_admin_may_choose_the_model(client_for: MakeClient) -> None:
+    refused = client_for("finance").post("/_local/model", {"action": "rollback"})
+
+    assert refused.status_code == 403
+    assert refused.headers["Content-Type"] == "application/problem+json"
+
+
+def test_an_unknown_action_is_refused_naming_the_field(client_for: MakeClient) -> None:
+    refused = client_for("admin").post("/_local/model", {"action": "delete"})
+
+    assert refused.status_code == 422
+    assert "action" in refused.json()["detail"]
