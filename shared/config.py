@@ -33,6 +33,9 @@ class Settings(BaseModel):
     pii_key_parameter: str = Field(min_length=1)
     share_base_url: str = "https://refer.example.com/r/"
     model_dir: str = "models"
+    # Promoted model versions: the bucket on AWS; locally, the stack's own models folder.
+    model_bucket: str | None = None
+    model_store_dir: str | None = None
     metrics_namespace: str = "ReferralRewards"
     payouts: dict[str, str] = Field(default_factory=dict)
 
@@ -49,6 +52,8 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         pii_key_parameter=env.get("PII_KEY_PARAMETER", ""),
         share_base_url=env.get("SHARE_BASE_URL", "https://refer.example.com/r/"),
         model_dir=env.get("MODEL_DIR", "models"),
+        model_bucket=env.get("MODEL_BUCKET") or None,
+        model_store_dir=env.get("MODEL_STORE_DIR") or None,
         metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "ReferralRewards"),
         payouts={name: env[name] for name in PAYOUT_VARIABLES if name in env},
     )

@@ -157,10 +157,15 @@ def _scoring_queue() -> SqsScoringQueue:
 
 @lru_cache(maxsize=1)
 def model() -> ModelJudge | None:
-    """The trained model from `settings().model_dir`; None until one is trained (rules only)."""
-    from shared.scoring.serving import load_judge
+    """The model version the active pointer names (the bundled `models/CURRENT` until one
+    is promoted), followed live; None until one is trained (rules only)."""
+    from typing import cast
 
-    return load_judge(settings().model_dir)
+    from shared.model_wiring import configured_store, served_model
+
+    served = served_model(table(), configured_store(settings()), clock())
+    # ActiveModel offers every part of ModelJudge that scoring uses, delegating to one.
+    return cast("ModelJudge | None", served)
 
 
 def _tracked_extractor() -> FeatureSource:

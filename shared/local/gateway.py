@@ -270,6 +270,8 @@ def http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
 
 JobRunner = Callable[[str, datetime], Any]
 LabelsExport = Callable[[], str]
+# (request document, the caller's subject) -> the answer document; raises GatewayError.
+ModelControl = Callable[[Any, str], dict[str, Any]]
 # (status, headers, body, what answered: a function's logical id, "job:<name>" or "-")
 Answer = tuple[int, list[tuple[str, str]], bytes, str]
 Authorizer = Callable[[str], dict[str, Any]]
@@ -285,6 +287,7 @@ class Gateway:
         self._functions: Mapping[str, LocalFunction] = {}
         self._run_job: JobRunner | None = None
         self._export_labels: LabelsExport | None = None
+        self._model_control: ModelControl | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._in_flight = 0
@@ -306,6 +309,7 @@ class Gateway:
         run_job: JobRunner,
         account_id: str,
         export_labels: LabelsExport | None = None,
+        model_control: ModelControl | None = None,
     ) -> None:
         if self._server is None:
             raise RuntimeError("bind() the gateway before starting it")
@@ -313,6 +317,7 @@ class Gateway:
         self._functions = functions
         self._run_job = run_job
         self._export_labels = export_labels
+        self._model_control = model_control
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.1,), name="gateway", daemon=True
         )
@@ -400,14 +405,34 @@ class Gateway:
         body = self._export_labels().encode()
         return 200, [("Content-Type", "application/x-ndjson")], body, "labels-export"
 
+    def _model(self, request: IncomingRequest) -> Answer:
+        if request.method != "POST":
+            raise GatewayError(
+                HTTPStatus.METHOD_NOT_ALLOWED, "the model is chosen with POST", {"Allow": "POST"}
+            )
+        claims = self._check_token(request, ())
+        if "admin" not in (claims.get("roles") or []):
+            raise GatewayError(HTTPStatus.FORBIDDEN, "choosing the model needs role admin")
+        if self._model_control is None:
+            raise GatewayError(HTTPStatus.SERVICE_UNAVAILABLE, "the stack is not running")
+        try:
+            document = json.loads(request.body or b"{}")
+        except ValueError:
+            raise GatewayError(HTTPStatus.BAD_REQUEST, "the body must be JSON") from None
+        answer = self._model_control(document, str(claims.get("sub") or "local-cli"))
+        return 200, [("Content-Type", "application/json")], json.dumps(answer).encode(), "model"
+
     def _control(self, request: IncomingRequest, path: str) -> Answer:
         if request.source_ip != "127.0.0.1":
             raise GatewayError(HTTPStatus.FORBIDDEN, "the control endpoints answer loopback only")
         json_headers = [("Content-Type", "application/json")]
         if path == f"{CONTROL_PREFIX}health" and request.method == "GET":
             return 200, json_headers, b'{"status": "ok"}', "-"
-        if path == f"{CONTROL_PREFIX}labels-export":
-            return self._labels_export(request)
+        answering = {"labels-export": self._labels_export, "model": self._model}.get(
+            path[len(CONTROL_PREFIX) :]
+        )
+        if answering is not None:
+            return answering(request)
         found = re.fullmatch(rf"{CONTROL_PREFIX}jobs/([^/]+)", path)
         if not found:
             raise GatewayError(HTTPStatus.NOT_FOUND, f"no control endpoint {path}")

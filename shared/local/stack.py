@@ -30,6 +30,7 @@ from shared.local.handlers import (
     unload_functions,
 )
 from shared.local.jobs import UnknownJobError, function_for_job
+from shared.local.model_control import MODELS_DIRNAME, LocalModelControl
 from shared.local.moto_stack import (
     DUMMY_CREDENTIALS,
     REGION,
@@ -206,9 +207,7 @@ class LocalStack:
         self._set_environment({**_AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": self.moto_endpoint})
         self.stack = deploy(self._aws, template, sources)
         self._put_pii_key(template, pii_key)
-        self._set_environment(
-            merged_environment(self.stack, {"MODEL_DIR": str(self.root / "models")})
-        )
+        self._set_environment(merged_environment(self.stack, self._model_environment()))
         if self.engine == "embedded":
             self.table = EmbeddedTable()
             wiring.install(table=self.table)
@@ -223,7 +222,7 @@ class LocalStack:
         self._schedule_sources = {s.function: s for s in reversed(found)}
         self._scheduler = Scheduler(self._schedule_targets(found), self._invoke_job)
         self._scheduler.start()
-        self._gateway.start(self.functions, self.run_job, self.stack.account_id, self.export_labels)
+        self._serve_http()
 
         self._discovery = {
             "pid": os.getpid(),
@@ -323,7 +322,29 @@ class LocalStack:
             raise RuntimeError("the stack is not running")
         return self._aws.client(service)
 
+    @property
+    def models_dir(self) -> Path:
+        """Where model versions promoted by path are copied: the state directory's
+        `models/` (kept with the stack's table), else `.local/models/`."""
+        home = self.state_dir if self.state_dir is not None else runtime_dir(self.root)
+        return home / MODELS_DIRNAME
+
     # Pieces of start()
+
+    def _serve_http(self) -> None:
+        assert self._gateway is not None and self.stack is not None
+        control = LocalModelControl(self.root / "models", self.models_dir)
+        self._gateway.start(
+            self.functions, self.run_job, self.stack.account_id, self.export_labels, control
+        )
+
+    def _model_environment(self) -> dict[str, str]:
+        # Locally the stack's models folder stands in for the template's bucket.
+        return {
+            "MODEL_DIR": str(self.root / "models"),
+            "MODEL_STORE_DIR": str(self.models_dir),
+            "MODEL_BUCKET": "",
+        }
 
     def _set_environment(self, values: dict[str, str]) -> None:
         for name in _AWS_UNSET:
