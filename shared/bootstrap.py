@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from shared.services.fulfilment import FulfilmentService
     from shared.services.labels import LabelService
     from shared.services.ledger import RewardLedger
+    from shared.services.model_registry import ModelRegistry, ModelStore
     from shared.services.programs import ProgramService
     from shared.services.reconcile import ReconcileService
     from shared.services.referrals import ReferralService
@@ -474,3 +475,14 @@ def bootstrap(
         blocklist=blocklist,
         extractor=(lambda: extractor) if extractor is not None else None,
     )
+
+
+def model_registry(table: Table, store: ModelStore, clock: Clock) -> ModelRegistry:
+    """Which trained model the scoring functions serve: the active pointer on `table`,
+    the versions in `store`."""
+    from shared.repositories.audit import AuditLog
+    from shared.repositories.model_versions import ModelVersions
+    from shared.repositories.unit_of_work import UnitOfWork
+    from shared.services.model_registry import ModelRegistry
+
+    return ModelRegistry(ModelVersions(table), AuditLog(table), UnitOfWork(table), store, clock)

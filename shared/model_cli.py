@@ -90,8 +90,8 @@ def _aws_registry(table_name: str, bucket: str | None, models: Path) -> tuple[An
     import boto3
 
     from shared.adapters.model_store import DirectoryModelStore, S3ModelStore, SearchedModelStores
+    from shared.bootstrap import model_registry
     from shared.clock import SystemClock
-    from shared.model_wiring import model_registry
     from shared.storage.dynamo_table import DynamoTable
 
     uploads = S3ModelStore(bucket, boto3.client("s3")) if bucket else None

@@ -1,7 +1,8 @@
 """Builds the model registry and the served model from a table and the configured stores.
 
 The functions (`shared.wiring.model`), the local stack's control endpoint and the
-`rewards model` commands all build them here, so each sees the same pointer and stores.
+`rewards model` commands all find the stores here, and build the registry with
+`shared.bootstrap.model_registry`, so each sees the same pointer and stores.
 """
 
 from __future__ import annotations
@@ -14,17 +15,8 @@ if TYPE_CHECKING:
     from shared.adapters.model_store import SearchedModelStores
     from shared.clock import Clock
     from shared.config import Settings
-    from shared.services.model_registry import ModelRegistry, ModelStore
+    from shared.services.model_registry import ModelStore
     from shared.storage.table import Table
-
-
-def model_registry(table: Table, store: ModelStore, clock: Clock) -> ModelRegistry:
-    from shared.repositories.audit import AuditLog
-    from shared.repositories.model_versions import ModelVersions
-    from shared.repositories.unit_of_work import UnitOfWork
-    from shared.services.model_registry import ModelRegistry
-
-    return ModelRegistry(ModelVersions(table), AuditLog(table), UnitOfWork(table), store, clock)
 
 
 def configured_store(settings: Settings, s3_client: Any = None) -> SearchedModelStores:
@@ -53,6 +45,7 @@ def served_model(table: Table, store: ModelStore, clock: Clock) -> ActiveModel |
     """The judge that follows the active pointer; None when no version is active or
     bundled, so scoring decides on rules alone."""
     from shared.adapters.active_model import ActiveModel
+    from shared.bootstrap import model_registry
     from shared.services.model_registry import load_version
 
     registry = model_registry(table, store, clock)

@@ -38,7 +38,7 @@ class LocalModelControl:
             raise GatewayError(
                 HTTPStatus.UNPROCESSABLE_ENTITY, f"action: one of {', '.join(ACTIONS)}"
             )
-        from shared.model_wiring import model_registry
+        from shared.bootstrap import model_registry
 
         registry = model_registry(wiring.table(), self._store, wiring.clock())
         try:

@@ -12,10 +12,10 @@ import pytest
 from moto import mock_aws
 
 from shared.adapters.model_store import DirectoryModelStore, S3ModelStore, SearchedModelStores
+from shared.bootstrap import model_registry
 from shared.cli import main
 from shared.clock import FixedClock
 from shared.domain.model_versions import ModelVersionUnavailable
-from shared.model_wiring import model_registry
 from shared.services.model_registry import load_version
 from shared.storage.memory_table import MemoryTable
 from tests.integration.conftest import create_table

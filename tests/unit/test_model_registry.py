@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.model_store import DirectoryModelStore
+from shared.bootstrap import model_registry
 from shared.clock import FixedClock
 from shared.domain.audit import AuditEntry
 from shared.domain.model_versions import (
@@ -17,7 +18,7 @@ from shared.domain.model_versions import (
     ModelVersionUnavailable,
     NothingToRollBack,
 )
-from shared.model_wiring import model_registry
+from shared.repositories.audit import AuditLog
 from shared.services.audit import AuditService
 from shared.services.model_registry import ModelRegistry
 from shared.storage.memory_table import MemoryTable
@@ -31,7 +32,7 @@ def _registry(published: Path, table: MemoryTable | None = None) -> ModelRegistr
 
 
 def _audit(table: MemoryTable) -> list[AuditEntry]:
-    entries, _ = AuditService(table).entries(
+    entries, _ = AuditService(AuditLog(table)).entries(
         referral_id=None, program_id=None, limit=50, cursor=None
     )
     return entries
