@@ -196,10 +196,13 @@ def backtest_figures(version_dir: Path, events: Path, labels: Path) -> dict[str,
     referrals it sends to a person and how many it rejects."""
     from shared.backtest.ops import read_ops
     from shared.backtest.replay import Backtest
+    from shared.progress import progress
     from shared.scoring.serving import load_judge
     from shared.training.backtest_eval import evaluate
 
-    result = Backtest(load_judge(version_dir)).run(read_ops(events))
+    ops = read_ops(events)
+    desc = f"backtest {version_dir.name}"
+    result = Backtest(load_judge(version_dir)).run(progress(ops, total=len(ops), desc=desc))
     with tempfile.TemporaryDirectory() as scratch:
         decisions = Path(scratch) / "decisions.jsonl"
         decisions.write_text("".join(json.dumps(line) + "\n" for line in result.lines))

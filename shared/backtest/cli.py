@@ -59,6 +59,7 @@ def _write_lines(handle: IO[str], rows: list[dict[str, Any]]) -> None:
 def _run(args: argparse.Namespace) -> int:
     from shared.backtest.ops import read_ops
     from shared.backtest.replay import Backtest
+    from shared.progress import progress
     from shared.scoring.serving import load_judge
 
     if not args.events.is_file():
@@ -73,7 +74,8 @@ def _run(args: argparse.Namespace) -> int:
             "(model_version rules-1)",
             file=sys.stderr,
         )
-    result = Backtest(model, incremental=not args.full_rescore).run(ops)
+    replay = Backtest(model, incremental=not args.full_rescore)
+    result = replay.run(progress(ops, total=len(ops), desc="backtest", unit="op"))
     if args.out is None:
         _write_lines(sys.stdout, result.lines)
     else:

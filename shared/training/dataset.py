@@ -19,6 +19,7 @@ import numpy as np
 
 from shared.backtest.ops import Op, read_ops
 from shared.backtest.replay import Backtest
+from shared.progress import progress
 from shared.repositories.referrals import ReferralRepository
 from shared.repositories.scoring_evidence import ScoringEvidence
 from shared.scoring.feature_spec import FEATURE_NAMES
@@ -42,12 +43,12 @@ def file_sha256(*paths: Path) -> str:
 
 def build_dataset(ops: Sequence[Op], labels: Sequence[dict[str, str]], sha256: str) -> Dataset:
     backtest = Backtest(None)
-    backtest.run(ops)
+    backtest.run(progress(ops, total=len(ops), desc="replaying the history", unit="op"))
     by_referee = {(entry["program"], entry["referee"]): entry for entry in labels}
     referrals = ReferralRepository(backtest.table)
     extractor = FeatureExtractor(ScoringEvidence(backtest.table), backtest.hasher)
     rows, ys, patterns = [], [], []
-    for op in ops:
+    for op in progress(ops, total=len(ops), desc="computing features", unit="op"):
         if op.op != "referral" or op.program is None:
             continue
         referee = str((op.body or {}).get("referee", {}).get("customer_id", ""))

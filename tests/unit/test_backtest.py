@@ -247,6 +247,17 @@ class TestCommand:
         assert len(lines) == sum(1 for op in history() if op["op"] == "referral")
         assert "rules only" in capsys.readouterr().err
 
+    def test_off_a_terminal_it_reports_progress_in_plain_lines(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        events = tmp_path / "events.jsonl"
+        events.write_text("".join(json.dumps(op) + "\n" for op in history()))
+
+        main(["backtest", str(events), "--out", str(tmp_path / "d.jsonl"), "--models", "nope"])
+
+        total = len(history())
+        assert f"backtest: {total}/{total} op, done in" in capsys.readouterr().err
+
     def test_a_bad_input_fails_with_a_clear_message(
         self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
