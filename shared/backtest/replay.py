@@ -209,7 +209,8 @@ class Backtest:
     def _dispatch(self, op: Op, line: _ReferralLine | None) -> None:
         at = op.at
         if op.op == "program":
-            program = self.programs.create(ProgramCreate.model_validate(op.body).command())
+            body = {**op.body, "occurred_at": at}
+            program = self.programs.create(ProgramCreate.model_validate(body).command())
             self._program_ids[op.ref or ""] = program.program_id
             return
         program_id = self._program_id(op.program or "")

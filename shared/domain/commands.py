@@ -47,6 +47,7 @@ class CreateProgram:
     review_timeout_days: int
     review_timeout_action: TimeoutAction
     auto_reject: bool
+    occurred_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from shared.domain.changes import Contention
 from shared.money import Money
@@ -60,9 +60,20 @@ class Program(BaseModel):
     review_timeout_action: Literal["approve", "reject"]
     auto_reject: bool
     status: ProgramStatus = ProgramStatus.ACTIVE
+    # When the program began taking referrals: the client's date for an imported history,
+    # else when it was recorded. No referral may predate it.
+    started_at: datetime
     created_at: datetime
     updated_at: datetime
     version: int = 1
+
+    @model_validator(mode="before")
+    @classmethod
+    def _started_when_created(cls, data: Any) -> Any:
+        """Programs stored before they carried a start began when they were recorded."""
+        if isinstance(data, dict) and data.get("started_at") is None and "created_at" in data:
+            return {**data, "started_at": data["created_at"]}
+        return data
 
     @property
     def budget_left(self) -> Decimal:

@@ -59,6 +59,7 @@ class ProgramCreate(Strict):
     review_timeout_days: int = Field(default=30, ge=1, le=365, strict=True)
     review_timeout_action: Literal["approve", "reject"] = "reject"
     auto_reject: bool = Field(default=True, strict=True)
+    occurred_at: Timestamp | None = None
 
     @field_validator("tiers")
     @classmethod
@@ -91,6 +92,7 @@ class ProgramCreate(Strict):
             review_timeout_days=self.review_timeout_days,
             review_timeout_action=self.review_timeout_action,
             auto_reject=self.auto_reject,
+            occurred_at=self.occurred_at,
         )
 
 

@@ -19,7 +19,7 @@ from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.pii import PiiHasher, PiiKind
 from shared.ports import ScoringQueue
 from shared.services.stores import Counters, Evidence, ProgramTerms
-from shared.services.timing import occurred_at
+from shared.services.timing import not_before, occurred_at
 
 
 class Referrals(Protocol):
@@ -107,10 +107,7 @@ class EventService:
                 "currency_mismatch",
             )
         at = occurred_at(body.occurred_at, self._clock)
-        if at < referral.occurred_at:
-            raise InvalidRequest.field(
-                "occurred_at", "is before the referral was made", "before_referral"
-            )
+        not_before(at, referral.occurred_at, "the referral was made", "before_referral")
         payment = (
             self._hasher.digest(PiiKind.PAYMENT, body.payment_fingerprint)
             if body.payment_fingerprint

@@ -13,6 +13,7 @@ from shared.domain.programs import Program, ProgramChanged, RewardTerms
 from shared.errors import Conflict, FieldError, InvalidRequest, NotFound
 from shared.ids import new_id, normalise_code
 from shared.money import MoneyError, check_scale
+from shared.services.timing import occurred_at
 
 
 class Programs(Protocol):
@@ -75,6 +76,7 @@ class ProgramService:
         errors = _currency_errors(body)
         if errors:
             raise InvalidRequest(errors)
+        started = occurred_at(body.occurred_at, self._clock)
         now = self._clock.now()
         program = Program(
             program_id=new_id("prg"),
@@ -93,6 +95,7 @@ class ProgramService:
             review_timeout_days=body.review_timeout_days,
             review_timeout_action=body.review_timeout_action,
             auto_reject=body.auto_reject,
+            started_at=started,
             created_at=now,
             updated_at=now,
         )

@@ -21,7 +21,7 @@ from shared.pii import PiiHasher, PiiKind
 from shared.scoring.rules import RULES_VERSION, SELF_REFERRAL
 from shared.services.advocates import prints_of
 from shared.services.stores import Counters, Evidence, ProgramTerms
-from shared.services.timing import occurred_at
+from shared.services.timing import not_before, occurred_at
 
 
 class AdvocateCodes(Protocol):
@@ -59,6 +59,8 @@ class ReferralService:
     def create(self, body: RecordReferral) -> Referral:
         program, advocate = self._program_and_advocate(body)
         at = occurred_at(body.occurred_at, self._clock)
+        not_before(at, program.started_at, "the program started", "before_program_start")
+        not_before(at, advocate.enrolled_at, "the advocate enrolled", "before_enrolment")
         existing = self._referrals.find_by_referee(program.program_id, body.referee_customer_id)
         if existing is not None:
             raise _already_referred(body.referee_customer_id, existing.referral_id)

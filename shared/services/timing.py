@@ -20,3 +20,10 @@ def occurred_at(value: datetime | None, clock: Clock, field: str = "occurred_at"
             field, "is more than 5 minutes in the future", code="future_timestamp"
         )
     return value
+
+
+def not_before(at: datetime, earliest: datetime, what: str, code: str) -> None:
+    """Refuse a client's time that predates what it depends on (the record would skip
+    the checks that ran since: holding period, re-scoring, velocity)."""
+    if at < earliest:
+        raise InvalidRequest.field("occurred_at", f"is before {what}", code=code)

@@ -92,7 +92,8 @@ def test_backtest_and_local_stack_give_the_same_risk(
 
     # And sent over HTTP to the local stack
     admin, client = client_for("admin"), client_for("client")
-    program_id = admin.post("/v1/programs", history[0]["body"]).json()["program_id"]
+    program = {**history[0]["body"], "occurred_at": history[0]["at"]}
+    program_id = admin.post("/v1/programs", program).json()["program_id"]
     enrolled = client.post(
         f"/v1/programs/{program_id}/advocates",
         {**history[1]["body"], "occurred_at": history[1]["at"]},

@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 
+from shared.clock import iso
 from tests.integration.conftest import FakeContext, Invoke, http_event, load_handler
 from tests.support import advocate_body, program_body, purchase_body, referral_body, unique
 
@@ -181,6 +183,43 @@ def test_future_occurred_at_is_422(invoke: Invoke) -> None:
     body = referral_body(program_id, code, occurred_at="2099-01-01T00:00:00Z")
     status, _, problem = invoke("referrals", "POST", "/v1/referrals", body=body, roles=["client"])
     assert status == 422 and problem["errors"][0]["field"] == "occurred_at"
+
+
+def test_a_referral_dated_a_month_back_is_422_problem_naming_occurred_at(invoke: Invoke) -> None:
+    # Given a program and an advocate recorded now, with no earlier date
+    program_id = _program(invoke)
+    code = _code(invoke, program_id)
+    month_ago = iso(datetime.now(UTC) - timedelta(days=30))
+
+    # When a referral dated 30 days back is posted
+    body = referral_body(program_id, code, occurred_at=month_ago)
+    status, headers, problem = invoke(
+        "referrals", "POST", "/v1/referrals", body=body, roles=["client"]
+    )
+
+    # Then it is refused as a problem naming the field
+    assert status == 422 and headers["Content-Type"] == PROBLEM
+    assert [e["field"] for e in problem["errors"]] == ["occurred_at"]
+
+
+def test_a_program_dated_back_takes_referrals_dated_since(invoke: Invoke) -> None:
+    # Given a program and an advocate both dated 60 days back
+    started = iso(datetime.now(UTC) - timedelta(days=60))
+    program_id = _program(invoke, occurred_at=started)
+    route = "/v1/programs/{program_id}/advocates"
+    path = route.replace("{program_id}", program_id)
+    status, _, enrolled = invoke(
+        "advocates", "POST", route, path, body=advocate_body(occurred_at=started), roles=["client"]
+    )
+    assert status == 201, enrolled
+
+    # When a referral dated 30 days back is posted
+    month_ago = iso(datetime.now(UTC) - timedelta(days=30))
+    body = referral_body(program_id, enrolled["referral_code"], occurred_at=month_ago)
+    status, _, created = invoke("referrals", "POST", "/v1/referrals", body=body, roles=["client"])
+
+    # Then it is recorded
+    assert status == 201, created
 
 
 def test_bad_limit_and_cursor_are_422(invoke: Invoke) -> None:

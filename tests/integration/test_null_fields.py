@@ -43,8 +43,13 @@ Arrange = Callable[[Invoke], Call]
 
 
 def _program(invoke: Invoke) -> str:
+    # Dated an hour back, as its advocates are, so referrals dated `_recently()` may follow.
     status, _, body = invoke(
-        "programs", "POST", "/v1/programs", body=program_body(), roles=["admin"]
+        "programs",
+        "POST",
+        "/v1/programs",
+        body=program_body(occurred_at=_an_hour_ago()),
+        roles=["admin"],
     )
     assert status == 201, body
     return str(body["program_id"])
@@ -53,9 +58,8 @@ def _program(invoke: Invoke) -> str:
 def _code(invoke: Invoke, program_id: str) -> str:
     route = "/v1/programs/{program_id}/advocates"
     path = route.replace("{program_id}", program_id)
-    status, _, body = invoke(
-        "advocates", "POST", route, path, body=advocate_body(), roles=["client"]
-    )
+    enrolment = advocate_body(occurred_at=_an_hour_ago())
+    status, _, body = invoke("advocates", "POST", route, path, body=enrolment, roles=["client"])
     assert status == 201, body
     return str(body["referral_code"])
 
@@ -69,7 +73,7 @@ def _referral(invoke: Invoke) -> str:
 
 
 def _create_program(invoke: Invoke) -> Call:
-    body = program_body()
+    body = program_body(occurred_at=_recently())
     return Call("programs", "POST", "/v1/programs", "/v1/programs", body, ("admin",))
 
 
@@ -179,6 +183,10 @@ def _now() -> str:
 
 def _recently() -> str:
     return (datetime.now(UTC) - timedelta(minutes=2)).isoformat().replace("+00:00", "Z")
+
+
+def _an_hour_ago() -> str:
+    return (datetime.now(UTC) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
 
 
 ARRANGE: dict[str, Arrange] = {
