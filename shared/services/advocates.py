@@ -15,7 +15,7 @@ from shared.errors import Conflict, NotFound
 from shared.ids import new_id, new_referral_code
 from shared.pii import PiiHasher, PiiKind
 from shared.services.stores import Evidence, ProgramTerms
-from shared.services.timing import occurred_at
+from shared.services.timing import not_before, occurred_at
 
 _CODE_ATTEMPTS = 5
 
@@ -72,6 +72,7 @@ class AdvocateService:
         if not program.is_active:
             raise Conflict(f"program {program_id} is paused")
         at = occurred_at(body.occurred_at, self._clock)
+        not_before(at, program.started_at, "the program started", "before_program_start")
         prints = prints_of(self._hasher, body.email, body.context)
         advocate_id = new_id("adv")
         observations = self._observations(program_id, advocate_id, body, prints, at)

@@ -51,9 +51,10 @@ def test_a_referral_dated_before_its_advocates_enrolment_is_refused_naming_occur
 
 
 def test_a_referral_dated_before_its_program_started_is_refused(services: Services) -> None:
-    # Given a program started just now whose advocate says it enrolled 40 days back
-    program_id = _program(services)
-    code = _code(services, program_id, enrolled=T0 - timedelta(days=40))
+    # Given a program and its advocate, both from an hour ago
+    started = T0 - timedelta(hours=1)
+    program_id = _program(services, started=started)
+    code = _code(services, program_id, enrolled=started)
 
     # When a referral dated 30 days back is recorded
     with pytest.raises(InvalidRequest) as refused:
@@ -140,3 +141,16 @@ def _stored_without_a_start(created_at: str) -> dict[str, object]:
         "updated_at": created_at,
         "version": 1,
     }
+
+
+def test_an_enrolment_dated_before_its_program_started_is_refused(services: Services) -> None:
+    # Given a program that started an hour ago
+    program_id = _program(services, started=T0 - timedelta(hours=1))
+
+    # When an advocate's enrolment is dated a day back, Then it is refused naming the field
+    with pytest.raises(InvalidRequest) as refused:
+        _code(services, program_id, enrolled=T0 - timedelta(days=1))
+
+    assert [(e.field, e.code) for e in refused.value.errors] == [
+        ("occurred_at", "before_program_start")
+    ]
