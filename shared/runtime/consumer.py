@@ -31,16 +31,11 @@ OUT_OF_TIME_RETRY_S = 5.0
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-class Message(Protocol):
-    @classmethod
-    def parse(cls, body: str) -> Any: ...
-
-
 class Visibility(Protocol):
     def delay(self, receipt_handle: str, seconds: float) -> None: ...
 
 
-M = TypeVar("M", bound=Message)
+M = TypeVar("M")
 
 
 @dataclass(frozen=True)
@@ -53,13 +48,15 @@ class Delivery:
 
 
 class Consumer(Generic[M]):
-    """`Consumer("scoring", ScoringMessage, ...).handler(work)`: `work(message, delivery)`
-    returns what to log for the record (a dict) or raises."""
+    """`Consumer("scoring", ScoringMessage.parse, ...).handler(work)`: each record's body
+    goes through `parse` (the queue's one message model; a function, so the model's
+    module is imported with the first record, not at cold start), then
+    `work(message, delivery)` returns what to log for the record (a dict) or raises."""
 
     def __init__(
         self,
         name: str,
-        message: type[M],
+        parse: Callable[[str], M],
         *,
         clock: Callable[[], Clock],
         done: str,
@@ -68,7 +65,7 @@ class Consumer(Generic[M]):
     ) -> None:
         self.name = name
         self.logger = make_logger(name)
-        self._message = message
+        self._parse = parse
         self._clock = clock
         self._done = done
         self._visibility = visibility
@@ -100,7 +97,7 @@ class Consumer(Generic[M]):
         try:
             if context.get_remaining_time_in_millis() < self._reserve_ms:
                 raise Deferred(OUT_OF_TIME_RETRY_S, "not enough time left in this invocation")
-            message = self._message.parse(record.body)
+            message = self._parse(record.body)
             outcome = work(message, Delivery(record.message_id, self._sent_at(record)))
         except Deferred as exc:
             self._defer(record, exc)

@@ -47,7 +47,7 @@ def _event(name: str) -> dict[str, Any]:
 def _consumer(visibility: Visibility, reserve_ms: int = 0) -> Consumer[RewardMessage]:
     return Consumer(
         "wrapped",
-        RewardMessage,
+        RewardMessage.parse,
         clock=lambda: FixedClock(T0),
         done="handled",
         visibility=lambda: visibility,
