@@ -449,7 +449,7 @@ def bootstrap(
     *,
     table: Table,
     clock: Clock,
-    hasher: PiiHasher,
+    hasher: PiiHasher | None = None,
     providers: Mapping[str, PayoutProvider] | None = None,
     reward_queue: RewardQueue | None = None,
     scoring_queue: ScoringQueue | None = None,
@@ -458,16 +458,18 @@ def bootstrap(
     extractor: FeatureSource | None = None,
 ) -> Services:
     """The product's services over these adapters. Left out: in-memory queues, no model
-    (rules only), the table's own blocklist and the plain feature extractor."""
+    (rules only), the table's own blocklist, the plain feature extractor, and a hasher
+    that refuses (for tools that read what is stored and never hash anything new)."""
     from shared.adapters.memory_queue import MemoryScoringQueue
     from shared.adapters.memory_reward_queue import MemoryRewardQueue
+    from shared.pii import PiiHasher
 
     rewards_out = reward_queue if reward_queue is not None else MemoryRewardQueue()
     scoring_out = scoring_queue if scoring_queue is not None else MemoryScoringQueue()
     return Services(
         table=table,
         clock=clock,
-        hasher=hasher,
+        hasher=hasher if hasher is not None else PiiHasher(_no_key),
         providers=providers if providers is not None else {},
         reward_queue=lambda: rewards_out,
         scoring_queue=lambda: scoring_out,
@@ -475,6 +477,10 @@ def bootstrap(
         blocklist=blocklist,
         extractor=(lambda: extractor) if extractor is not None else None,
     )
+
+
+def _no_key() -> bytes:
+    raise RuntimeError("these services were built without the personal-data key")
 
 
 def model_registry(table: Table, store: ModelStore, clock: Clock) -> ModelRegistry:

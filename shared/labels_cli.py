@@ -93,8 +93,8 @@ def _write_labels(args: argparse.Namespace, write_all: Any) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from shared.repositories.reviews import LabelStore
-    from shared.services.labels import LabelService
+    from shared.bootstrap import bootstrap
+    from shared.clock import SystemClock
 
     table = _table(args)
     if table is None:
@@ -106,7 +106,7 @@ def _export(args: argparse.Namespace) -> int:
 
         count = _write_labels(args, write_all)
     else:
-        count = _write_labels(args, LabelService(LabelStore(table)).export)
+        count = _write_labels(args, bootstrap(table=table, clock=SystemClock()).labels.export)
     print(f"{count} labels exported", file=sys.stderr)
     return 0
 

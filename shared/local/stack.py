@@ -297,13 +297,12 @@ class LocalStack:
 
     def export_labels(self) -> str:
         """Every label as JSON lines, read from the stack's own table (for the CLI)."""
-        from shared.repositories.reviews import LabelStore
-        from shared.services.labels import LabelService
+        from shared.bootstrap import bootstrap
 
         if not self._started:
             raise RuntimeError("the stack is not running")
         lines: list[str] = []
-        LabelService(LabelStore(wiring.table())).export(lines.append)
+        bootstrap(table=wiring.table(), clock=wiring.clock()).labels.export(lines.append)
         return "".join(lines)
 
     def drain(self, timeout: float = 10.0) -> None:

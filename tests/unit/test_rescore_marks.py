@@ -12,11 +12,10 @@ from typing import Any
 
 from shared.backtest.ops import parse_lines
 from shared.backtest.replay import Backtest
-from shared.bootstrap import bootstrap
+from shared.bootstrap import Services, bootstrap
 from shared.domain.referrals import Referral
 from shared.domain.referrals import ReferralStatus as S
 from shared.repositories import keys
-from shared.repositories.drift_references import DriftReferences
 from shared.repositories.footprints import Read, TableFootprintStore
 from shared.repositories.rescore_marks import (
     WatchedTable,
@@ -24,11 +23,8 @@ from shared.repositories.rescore_marks import (
     table_rescore_candidates,
     tracked_extractor,
 )
-from shared.repositories.scoring_records import ScoringRecords
 from shared.scoring import rules
 from shared.scoring.serving import load_judge
-from shared.services.drift_monitor import DriftMonitor
-from shared.services.rescore_sweep import RescoreSweep
 from shared.services.scoring import ScoringService
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import Delete, Item, KeyRange, Page, Put, Table, WriteOp
@@ -76,23 +72,27 @@ def writer(raw: Table) -> World:
     return live
 
 
+def _deployed(table: Table, world: World) -> Services:
+    """The services as the deployed wiring builds them on `table`: scoring reads through
+    the extractor that records what each score read."""
+    return bootstrap(
+        table=table,
+        clock=world.clock,
+        hasher=world.hasher,
+        blocklist=world.blocklist,
+        extractor=tracked_extractor(table, world.hasher),
+    )
+
+
 def job(table: Table, world: World) -> ScoringService:
     """A scoring service as the deployed wiring builds it, on a table of its own."""
-    return ScoringService(
-        ScoringRecords(table),
-        world.clock,
-        None,
-        world.blocklist,
-        tracked_extractor(table, world.hasher),
-    )
+    return _deployed(table, world).scoring
 
 
 def rescore(raw: Table, world: World) -> Any:
     """One run of the hourly job, from a fresh object graph (as a new Lambda would)."""
     table = marking_table(raw)
-    drift = DriftMonitor(DriftReferences(table), world.clock, None)
-    service = RescoreSweep(job(table, world), ScoringRecords(table), drift)
-    return service.rescore_unpaid(
+    return _deployed(table, world).sweep.rescore_unpaid(
         world.clock.now(), table_rescore_candidates(table), release_within=HOUR
     )
 
