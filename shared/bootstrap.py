@@ -284,6 +284,7 @@ class Services:
             audit=AuditLog(self.table),
             units=UnitOfWork(self.table),
             clock=self.clock,
+            hasher=self.hasher,
         )
 
     @cached_property

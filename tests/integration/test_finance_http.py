@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared import wiring
+from shared.domain.customers import pseudonym
 from shared.repositories.stats import Counter, ProgramCounters
 from tests.finance_support import flag
 from tests.integration.conftest import FakeContext, Invoke, http_event, load_handler
@@ -276,6 +277,34 @@ def test_an_advocate_erasure_keeps_its_ledger_counters_on_dynamodb(invoke: Invok
     item = wiring.table().get(*advocate_key)
     assert item is not None and item["doc"]["erased"] is True and item["doc"].get("email") is None
     assert int(item["rewarded_referrals"]) == 1
+
+
+def test_a_referee_erasure_on_dynamodb_moves_the_guard_and_pseudonymises_the_referral(
+    invoke: Invoke,
+) -> None:
+    # Given a referee with a referral, its evidence and its guard on DynamoDB
+    program_id = _program(invoke)
+    referral = _referral(invoke, program_id)
+    customer = referral["referee"]["customer_id"]
+    alias = pseudonym(wiring.hasher(), customer)
+
+    # When an admin erases the customer
+    status, _, erased = invoke(
+        "customers",
+        "DELETE",
+        "/v1/customers/{customer_id}",
+        f"/v1/customers/{customer}",
+        roles=["admin"],
+    )
+
+    # Then the referral names the pseudonym and the guard stands under it, not the raw id
+    assert status == 200 and erased["referrals_erased"] == 1
+    table = wiring.table()
+    stored = table.get(f"REFERRAL#{referral['referral_id']}", "REFERRAL")
+    assert stored is not None and stored["doc"]["referee_customer_id"] == alias
+    assert table.get(f"REFEREE#{program_id}#{customer}", "REFEREE") is None
+    guard = table.get(f"REFEREE#{program_id}#{alias}", "REFEREE")
+    assert guard is not None and guard["gsi2pk"] == f"CUSTOMER#{alias}"
 
 
 def test_the_timeout_job_reads_now_from_the_scheduled_event(invoke: Invoke) -> None:
