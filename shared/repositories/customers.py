@@ -215,6 +215,7 @@ def _rewrite_ops(item: Item, rename: Pseudonymisation) -> list[WriteOp]:
         else _renamed(value, rename)
         for name, value in item.items()
     }
+    _drop_payout_address(new, rename)
     if new == item:
         return []
     if (new["pk"], new["sk"]) != (item["pk"], item["sk"]):
@@ -228,3 +229,13 @@ def _rewrite_ops(item: Item, rename: Pseudonymisation) -> list[WriteOp]:
             doc["version"] = item["version"] + 1
         condition = Equals("version", item["version"])
     return [Update(item["pk"], item["sk"], set=changed, condition=condition)]
+
+
+def _drop_payout_address(item: Item, rename: Pseudonymisation) -> None:
+    """A reissue may have given the customer's own ledger entry another raw address; it goes
+    with the customer's other emails (a payout still owed then fails for want of one)."""
+    doc = item.get("doc")
+    if item.get("type") != "reward" or not isinstance(doc, dict):
+        return
+    if doc.get("customer_id") == rename.alias and doc.get("recipient_email") is not None:
+        doc["recipient_email"] = None

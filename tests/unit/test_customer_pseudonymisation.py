@@ -188,6 +188,29 @@ def test_pseudonymised_ledger_entries_keep_amounts_statuses_and_the_budget(
     assert [r.customer_id for r in rewards] == [pseudonym(fixed_hasher(), footprint.customer_id)]
 
 
+def test_erasure_drops_the_payout_address_a_reissue_gave_a_ledger_entry(
+    intake: Intake, customers: CustomerService, table: MemoryTable
+) -> None:
+    # Given a ledger entry reissued to another address of the customer
+    footprint = _footprint(intake, table)
+    ledger = RewardRepository(table)
+    reward = ledger.get(footprint.own_referral, f"{footprint.own_referral}-referee")
+    assert reward is not None
+    readdressed = reward.model_copy(
+        update={"recipient_email": "carol.other@example.com", "version": reward.version + 1}
+    )
+    ledger.save(readdressed, reward.version)
+
+    # When the customer is erased
+    customers.erase(footprint.customer_id, "dpo-1")
+
+    # Then the entry keeps its amount but no longer holds the address
+    after = ledger.get(footprint.own_referral, reward.reward_id)
+    assert after is not None and after.recipient_email is None
+    assert (after.amount, after.status) == (reward.amount, reward.status)
+    assert "carol.other@example.com" not in _dump(table)
+
+
 def test_audit_entries_keep_ids_actions_times_and_actors_and_the_erasure_is_audited(
     intake: Intake, customers: CustomerService, table: MemoryTable
 ) -> None:
