@@ -3,8 +3,9 @@ pseudonym in every item the customer's records reach.
 
 Reach, found through partitions and keys that already exist (never a scan):
 - an advocate record: the advocate item, its enrolment guard, its own evidence items (exact
-  keys from its fingerprint and enrolment time), and every referral it made (listed by its
-  `EV#advocate#<id>` partition), whose documents name it as `advocate_customer_id`;
+  keys from its fingerprint and enrolment time), every referral it made (listed by its
+  `EV#advocate#<id>` partition), whose documents name it as `advocate_customer_id`, and
+  its program's own audit entries (those of no referral), where advocate erasures are;
 - a referee record: the referral's partition (document, events, ledger entries, refunds,
   labels), its audit trail, its review item, its evidence items (exact keys from its
   fingerprint, occurrence time and payment events) and its referee guard;
@@ -106,6 +107,9 @@ class CustomerRecords:
         made = query_all(self._table, keys.evidence(EvidenceKind.ADVOCATE.value, advocate_id))
         for referral_id in _subjects(made):
             yield from self._referral_items(referral_id)
+        # The program's own entries (no referral): an advocate's erasure is recorded there.
+        for entry in query_all(self._table, f"AUDIT#{advocate.program_id}"):
+            yield (str(entry["pk"]), str(entry["sk"]))
         yield keys.enrolment(advocate.program_id, rename.customer_id)
         yield keys.advocate(advocate_id)
 

@@ -11,6 +11,7 @@ from typing import Any
 from shared import wiring
 from shared.domain.customers import pseudonym
 from shared.repositories.stats import Counter, ProgramCounters
+from shared.services.customers import ITEMS_PER_CALL
 from tests.finance_support import flag
 from tests.integration.conftest import FakeContext, Invoke, http_event, load_handler
 from tests.support import advocate_body, program_body, purchase_body, referral_body
@@ -305,6 +306,32 @@ def test_a_referee_erasure_on_dynamodb_moves_the_guard_and_pseudonymises_the_ref
     assert table.get(f"REFEREE#{program_id}#{customer}", "REFEREE") is None
     guard = table.get(f"REFEREE#{program_id}#{alias}", "REFEREE")
     assert guard is not None and guard["gsi2pk"] == f"CUSTOMER#{alias}"
+
+
+def test_an_erasure_that_runs_out_of_its_share_answers_503_and_a_repeat_finishes_it(
+    invoke: Invoke,
+) -> None:
+    # Given a referee, and erasure allowed one write per call
+    program_id = _program(invoke)
+    customer = _referral(invoke, program_id)["referee"]["customer_id"]
+    path = f"/v1/customers/{customer}"
+    service = wiring.customer_service()
+    service.items_per_call = 1
+    try:
+        # When an admin erases the customer
+        status, _, problem = invoke(
+            "customers", "DELETE", "/v1/customers/{customer_id}", path, roles=["admin"]
+        )
+    finally:
+        service.items_per_call = ITEMS_PER_CALL
+
+    # Then the call says it is unfinished, without the raw id, and a repeat finishes it
+    assert status == 503 and problem["title"] == "Erasure unfinished"
+    assert customer not in json.dumps(problem)
+    status, _, erased = invoke(
+        "customers", "DELETE", "/v1/customers/{customer_id}", path, roles=["admin"]
+    )
+    assert status == 200 and erased["already_erased"] == 1
 
 
 def test_the_timeout_job_reads_now_from_the_scheduled_event(invoke: Invoke) -> None:

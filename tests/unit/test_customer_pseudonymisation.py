@@ -125,6 +125,16 @@ def _footprint(intake: Intake, table: MemoryTable) -> Footprint:
                     details={"customers": [customer, "someone-else"]},
                 )
             ),
+            # An advocate's erasure as recorded before erasure pseudonymised the id.
+            audit.entry_op(
+                AuditEntry.record(
+                    T0,
+                    "dpo-0",
+                    "customer.erased",
+                    program_id=home,
+                    details={"customer_id": customer, "advocate_id": advocate_id},
+                )
+            ),
         ]
     )
     return Footprint(
