@@ -285,6 +285,7 @@ class Services:
             audit=AuditLog(self.table),
             units=UnitOfWork(self.table),
             clock=self.clock,
+            hasher=self.hasher,
         )
 
     @cached_property

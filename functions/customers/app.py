@@ -1,4 +1,5 @@
-"""Customer erasure: raw personal data removed, hashes, ledger and audit kept."""
+"""Customer erasure: raw emails removed and the raw customer id replaced by its pseudonym;
+hashes, amounts and audit entries kept."""
 
 from __future__ import annotations
 
@@ -20,7 +21,11 @@ def erase_customer(request: Request[Any]) -> Reply:
     )
     api.logger.info(
         "customer erased",
-        extra={"advocates": len(erasure.advocates), "referrals": len(erasure.referrals)},
+        extra={
+            "advocates": len(erasure.advocates),
+            "referrals": len(erasure.referrals),
+            "pseudonymised": erasure.pseudonymised,
+        },
     )
     return Reply.of(200, ErasureOut.of(erasure))
 

@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared import wiring
+from shared.domain.customers import pseudonym
 from shared.repositories.stats import Counter, ProgramCounters
+from shared.services.customers import ITEMS_PER_CALL
 from tests.finance_support import flag
 from tests.integration.conftest import FakeContext, Invoke, http_event, load_handler
 from tests.support import advocate_body, program_body, purchase_body, referral_body
@@ -276,6 +278,60 @@ def test_an_advocate_erasure_keeps_its_ledger_counters_on_dynamodb(invoke: Invok
     item = wiring.table().get(*advocate_key)
     assert item is not None and item["doc"]["erased"] is True and item["doc"].get("email") is None
     assert int(item["rewarded_referrals"]) == 1
+
+
+def test_a_referee_erasure_on_dynamodb_moves_the_guard_and_pseudonymises_the_referral(
+    invoke: Invoke,
+) -> None:
+    # Given a referee with a referral, its evidence and its guard on DynamoDB
+    program_id = _program(invoke)
+    referral = _referral(invoke, program_id)
+    customer = referral["referee"]["customer_id"]
+    alias = pseudonym(wiring.hasher(), customer)
+
+    # When an admin erases the customer
+    status, _, erased = invoke(
+        "customers",
+        "DELETE",
+        "/v1/customers/{customer_id}",
+        f"/v1/customers/{customer}",
+        roles=["admin"],
+    )
+
+    # Then the referral names the pseudonym and the guard stands under it, not the raw id
+    assert status == 200 and erased["referrals_erased"] == 1
+    table = wiring.table()
+    stored = table.get(f"REFERRAL#{referral['referral_id']}", "REFERRAL")
+    assert stored is not None and stored["doc"]["referee_customer_id"] == alias
+    assert table.get(f"REFEREE#{program_id}#{customer}", "REFEREE") is None
+    guard = table.get(f"REFEREE#{program_id}#{alias}", "REFEREE")
+    assert guard is not None and guard["gsi2pk"] == f"CUSTOMER#{alias}"
+
+
+def test_an_erasure_that_runs_out_of_its_share_answers_503_and_a_repeat_finishes_it(
+    invoke: Invoke,
+) -> None:
+    # Given a referee, and erasure allowed one write per call
+    program_id = _program(invoke)
+    customer = _referral(invoke, program_id)["referee"]["customer_id"]
+    path = f"/v1/customers/{customer}"
+    service = wiring.customer_service()
+    service.items_per_call = 1
+    try:
+        # When an admin erases the customer
+        status, _, problem = invoke(
+            "customers", "DELETE", "/v1/customers/{customer_id}", path, roles=["admin"]
+        )
+    finally:
+        service.items_per_call = ITEMS_PER_CALL
+
+    # Then the call says it is unfinished, without the raw id, and a repeat finishes it
+    assert status == 503 and problem["title"] == "Erasure unfinished"
+    assert customer not in json.dumps(problem)
+    status, _, erased = invoke(
+        "customers", "DELETE", "/v1/customers/{customer_id}", path, roles=["admin"]
+    )
+    assert status == 200 and erased["already_erased"] == 1
 
 
 def test_the_timeout_job_reads_now_from_the_scheduled_event(invoke: Invoke) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from shared.clock import FixedClock
 from shared.domain.audit import AuditEntry
+from shared.domain.customers import pseudonym
 from shared.domain.rewards import Reward, RewardStatus
 from shared.repositories.advocates import AdvocateRepository
 from shared.repositories.audit import AuditLog
@@ -17,7 +18,7 @@ from shared.repositories.rewards import REWARDED_REFERRALS, RewardRepository
 from shared.services.customers import CustomerService
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import Item
-from tests.finance_support import Intake, services_on
+from tests.finance_support import Intake, fixed_hasher, services_on
 from tests.support import T0, advocate_body
 
 
@@ -81,7 +82,7 @@ def test_erasure_keeps_the_hashes_fraud_links_depend_on(
     assert after.fingerprint == before.fingerprint and after.fingerprint.email is not None
 
 
-def test_erasure_leaves_the_ledger_and_earlier_audit_entries_untouched(
+def test_erasure_keeps_the_ledger_entry_and_earlier_audit_entries(
     intake: Intake, customers: CustomerService, table: MemoryTable
 ) -> None:
     _, referral_id, program_id = _customer_in_two_roles(intake)
@@ -105,9 +106,13 @@ def test_erasure_leaves_the_ledger_and_earlier_audit_entries_untouched(
     customers.erase("carol", "dpo-1")
 
     after = _ledger_and_audit(table)
-    assert [i for i in after if i in kept] == kept
-    new = [i["doc"]["action"] for i in after if i not in kept]
+    audit_kept = [i for i in kept if i["type"] == "audit"]
+    assert [i for i in after if i in audit_kept] == audit_kept
+    new = [i["doc"]["action"] for i in after if i["type"] == "audit" and i not in kept]
     assert new == ["customer.erased", "customer.erased"]
+    reward = RewardRepository(table).get(referral_id, f"{referral_id}-referee")
+    assert reward is not None and reward.customer_id == pseudonym(fixed_hasher(), "carol")
+    assert (reward.amount, reward.status) == (Decimal("10.00"), RewardStatus.CONFIRMED)
 
 
 def test_erasure_is_audited_per_record_with_who_asked(
