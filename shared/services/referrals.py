@@ -11,6 +11,7 @@ from shared.clock import Clock
 from shared.domain.advocates import Advocate
 from shared.domain.commands import RecordReferral
 from shared.domain.counters import Counter
+from shared.domain.customers import pseudonym
 from shared.domain.evidence import EvidenceKind, Observation
 from shared.domain.programs import Program
 from shared.domain.referees import DuplicateReferee
@@ -61,7 +62,7 @@ class ReferralService:
         at = occurred_at(body.occurred_at, self._clock)
         not_before(at, program.started_at, "the program started", "before_program_start")
         not_before(at, advocate.enrolled_at, "the advocate enrolled", "before_enrolment")
-        existing = self._referrals.find_by_referee(program.program_id, body.referee_customer_id)
+        existing = self._earlier_referral(program.program_id, body.referee_customer_id)
         if existing is not None:
             raise _already_referred(body.referee_customer_id, existing.referral_id)
         referral = self._referral(body, program, advocate, at)
@@ -77,6 +78,16 @@ class ReferralService:
         except DuplicateReferee as exc:
             raise _already_referred(body.referee_customer_id, exc.referral_id) from exc
         return referral
+
+    def _earlier_referral(self, program_id: str, customer_id: str) -> Referral | None:
+        """The customer's referral in the program, under its id or, once erased, under its
+        pseudonym: an erased customer referred again is still a duplicate."""
+        found = self._referrals.find_by_referee(program_id, customer_id)
+        if found is None:
+            found = self._referrals.find_by_referee(
+                program_id, pseudonym(self._hasher, customer_id)
+            )
+        return found
 
     def get(self, referral_id: str) -> Referral:
         referral = self._referrals.get(referral_id)
