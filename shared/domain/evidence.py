@@ -10,6 +10,7 @@ from disposable_email_domains import allowlist as _kept_domains
 from disposable_email_domains import blocklist as _disposable_domains
 from pydantic import BaseModel, ConfigDict
 
+from shared.domain.intake_attributes import IntakeAttributes, intake_attributes
 from shared.pii import PiiHasher, PiiKind, canonical_email, email_domain, ip_prefix
 
 _AUTOMATION = re.compile(
@@ -48,6 +49,8 @@ class Fingerprint(BaseModel):
     automation_user_agent: bool = False
     # Kept as a flag because the raw address may be erased later.
     disposable_email: bool = False
+    # Read from the raw values at intake; documents stored before it load without.
+    attributes: IntakeAttributes | None = None
 
     def indexed(self) -> dict[EvidenceKind, str]:
         pairs = {
@@ -112,4 +115,7 @@ def fingerprint(
         country=country.strip().upper() if country else None,
         automation_user_agent=looks_automated(user_agent),
         disposable_email=is_disposable(email),
+        attributes=intake_attributes(
+            email=email, ip=ip, device_id=device_id, user_agent=user_agent
+        ),
     )
