@@ -110,6 +110,19 @@ class LiveWorld:
         assert found is not None
         return found
 
+    def referral_now_by(self, referee: str) -> Referral:
+        found = next(
+            (
+                r
+                for p in StoredHistory(self.table).programs()
+                for r in StoredHistory(self.table).referrals(p.program_id)
+                if r.referee_customer_id == referee
+            ),
+            None,
+        )
+        assert found is not None
+        return found
+
     def export(self, now: datetime | None = None) -> ExportedHistory:
         def pseudonym(customer_id: str) -> str:
             return self.hasher.digest(PiiKind.CUSTOMER, customer_id)
