@@ -194,3 +194,76 @@ def _paid_history() -> list[dict[str, Any]]:
             "body": {"order_id": "x", "amount": "1.00", "currency": "USD"},
         },
     ]
+
+
+def _clawed_back_twice() -> list[dict[str, Any]]:
+    """Two referrals of one advocate paid, then both purchases refunded in full."""
+    ops = _paid_history()[:4]
+    ops.append(
+        {
+            "op": "referral",
+            "at": "2026-01-02T02:00:00Z",
+            "program": "p1",
+            "advocate": "a-1",
+            "body": {
+                "referee": {"customer_id": "r-2", "email": "carol@example.net"},
+                "context": {"ip": "192.0.2.80", "device_id": "dev-c", "country": "US"},
+            },
+        }
+    )
+    ops.append(
+        {
+            "op": "event",
+            "at": "2026-01-04T02:00:00Z",
+            "program": "p1",
+            "referee": "r-2",
+            "body": {
+                "type": "purchase",
+                "order_id": "o-2",
+                "amount": "45.00",
+                "currency": "USD",
+                "payment_fingerprint": "card-c",
+            },
+        }
+    )
+    for n, referee in ((1, "r-1"), (2, "r-2")):
+        ops.append(
+            {
+                "op": "refund",
+                "at": f"2026-01-10T0{n}:00:00Z",
+                "program": "p1",
+                "referee": referee,
+                "body": {"order_id": f"o-{n}", "amount": "45.00", "currency": "USD"},
+            }
+        )
+    return sorted(ops, key=lambda op: op["at"])
+
+
+def test_clawbacks_of_an_advocate_clawed_back_twice_are_fraud_labels() -> None:
+    # Given an advocate whose two paid referrals were both refunded after payout
+    replay = Backtest(incremental=False)
+    replay.run(parse_lines(json.dumps(op) for op in _clawed_back_twice()))
+
+    # When the history is exported
+    def pseudonym(customer_id: str) -> str:
+        return replay.hasher.digest(PiiKind.CUSTOMER, customer_id)
+
+    labels = HistoryExport(StoredHistory(replay.table), pseudonym, replay.clock.now()).export()
+
+    # Then both are fraud labels from the repeated clawbacks
+    found = sorted((x["referee"], x["label"], x["source"]) for x in labels.labels)
+    assert found == [("r-1", "fraud", "repeat_clawback"), ("r-2", "fraud", "repeat_clawback")]
+
+
+def test_a_single_clawback_is_no_label() -> None:
+    ops = [
+        op for op in _clawed_back_twice() if not (op["op"] == "refund" and op["referee"] == "r-2")
+    ]
+    replay = Backtest(incremental=False)
+    replay.run(parse_lines(json.dumps(op) for op in ops))
+
+    def pseudonym(customer_id: str) -> str:
+        return replay.hasher.digest(PiiKind.CUSTOMER, customer_id)
+
+    labels = HistoryExport(StoredHistory(replay.table), pseudonym, replay.clock.now()).export()
+    assert [x["referee"] for x in labels.labels if x["referee"] == "r-1"] == []
