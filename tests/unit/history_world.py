@@ -123,8 +123,9 @@ class LiveWorld:
         assert found is not None
         return found
 
-    def export(self, now: datetime | None = None) -> ExportedHistory:
-        def pseudonym(customer_id: str) -> str:
-            return self.hasher.digest(PiiKind.CUSTOMER, customer_id)
+    def pseudonym(self, customer_id: str) -> str:
+        return self.hasher.digest(PiiKind.CUSTOMER, customer_id)
 
-        return HistoryExport(StoredHistory(self.table), pseudonym, now or self.clock.now()).export()
+    def export(self, now: datetime | None = None) -> ExportedHistory:
+        stored = StoredHistory(self.table)
+        return HistoryExport(stored, self.pseudonym, now or self.clock.now()).export()

@@ -6,16 +6,18 @@ import json
 
 from shared.backtest.ops import parse_lines
 from shared.backtest.replay import Backtest
+from shared.repositories.history import StoredHistory
 from shared.repositories.referrals import ReferralRepository
 from shared.repositories.scoring_evidence import ScoringEvidence
 from shared.scoring.features import FeatureExtractor
+from shared.training.history_export import HistoryExport
 from tests.unit.history_world import LiveWorld
 
 
 def _recorded_history() -> tuple[LiveWorld, list[str]]:
     """Within one hour, so neither side runs a scheduled job: links through a shared
     device, IP, email alias and card, a throwaway address, a bot, purchases, a finance
-    decision and a refund."""
+    decision, a refund and an erased customer."""
     world = LiveWorld()
     program = world.program()
     _, first = world.advocate(program, "maria.lopez@example.com", "203.0.113.7", "dev-a1")
@@ -42,6 +44,8 @@ def _recorded_history() -> tuple[LiveWorld, list[str]]:
     for referral_id in in_review:
         world.decide(referral_id, "approve", "finance-1")
     world.refund(ids[-1], "ord-4")
+    # The throwaway-mail referee asked to be forgotten: the export names them by a pseudonym.
+    world.services.customers.erase(made[3].referee_customer_id, "privacy-1")
     return world, ids
 
 
@@ -66,8 +70,10 @@ def test_replaying_an_export_gives_every_referral_the_features_it_had_live() -> 
     assert result.stats["refused"] == {}
     replayed = FeatureExtractor(ScoringEvidence(replay.table), replay.hasher)
     repo = ReferralRepository(replay.table)
+    names = HistoryExport(StoredHistory(world.table), world.pseudonym, world.clock.now())
+    names.export()
     for (program, referee), values in expected.items():
-        referral_id = replay.referral_id_of(program, referee)
+        referral_id = replay.referral_id_of(program, names.name(referee))
         assert referral_id is not None
         referral = repo.get(referral_id)
         assert referral is not None and referral.risk is not None
