@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "shared.local.commands",
     "shared.local.jobs",
     "shared.labels_cli",
+    "shared.training.history_cli",
     "shared.model_cli",
     "shared.training.cli",
     "shared.training.backtest_eval",

@@ -31,6 +31,8 @@ class Op(BaseModel):
     advocate: str | None = None
     referee: str | None = None
     body: dict[str, Any] = Field(default_factory=dict)
+    # The body carries keyed hashes, not raw values (`shared.backtest.hashed`).
+    hashed: bool = False
     line: int = 0
 
     @field_validator("at", mode="before")

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from shared.adapters.memory_blocklist import MemoryBlocklist
 from shared.adapters.memory_queue import MemoryScoringQueue
 from shared.adapters.memory_reward_queue import MemoryRewardQueue
+from shared.backtest.hashed import HashedInputs, KnownDigests
 from shared.backtest.incremental import FootprintTracker, JournalingTable
 from shared.backtest.ops import Op
 from shared.bootstrap import Services, bootstrap
@@ -29,7 +30,6 @@ from shared.clock import FixedClock
 from shared.domain.referrals import Referral
 from shared.errors import DomainError, InvalidRequest, NotFound
 from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider
-from shared.pii import PiiHasher
 from shared.repositories.advocates import AdvocateRepository
 from shared.repositories.footprints import FootprintStore
 from shared.repositories.referrals import ReferralRepository
@@ -100,7 +100,8 @@ class Backtest:
         `release_within` has each run also look at holding referrals due for release that
         soon, as the deployed job does."""
         self.clock = FixedClock(datetime.fromisoformat("2000-01-01T00:00:00+00:00"))
-        self.hasher = PiiHasher(lambda: BACKTEST_KEY)
+        self.hasher = KnownDigests(BACKTEST_KEY)
+        self._hashed = HashedInputs(self.hasher)
         self.tracker: FootprintTracker | None = None
         base = table if table is not None else MemoryTable()
         self.table: Table = self._tracked(base, incremental, outer, footprints)
@@ -206,8 +207,20 @@ class Backtest:
         self._drain_scoring()
         self._drain_rewards()
 
+    def _body(self, op: Op) -> dict[str, Any]:
+        """The body with raw values: for a hashed line, stand-ins (`shared.backtest.hashed`)."""
+        if not op.hashed:
+            return op.body
+        convert = {
+            "advocate": self._hashed.advocate,
+            "referral": self._hashed.referral,
+            "event": self._hashed.event,
+        }.get(op.op)
+        return convert(op.body) if convert else op.body
+
     def _dispatch(self, op: Op, line: _ReferralLine | None) -> None:
         at = op.at
+        body = self._body(op)
         if op.op == "program":
             body = {**op.body, "occurred_at": at}
             program = self.programs.create(ProgramCreate.model_validate(body).command())
@@ -216,15 +229,15 @@ class Backtest:
         program_id = self._program_id(op.program or "")
         if op.op == "advocate":
             self.advocates.enrol(
-                program_id, AdvocateEnrol.model_validate({**op.body, "occurred_at": at}).command()
+                program_id, AdvocateEnrol.model_validate({**body, "occurred_at": at}).command()
             )
         elif op.op == "referral":
             assert line is not None
-            referee = op.body.get("referee") or {}
+            referee = body.get("referee") or {}
             line.referee = str(referee.get("customer_id", "")) if isinstance(referee, dict) else ""
             enrolment = self._advocate_repo.find_enrolment(program_id, op.advocate or "")
             body = {
-                **op.body,
+                **body,
                 "program_id": program_id,
                 # An advocate who never enrolled has no code: intake refuses it as unknown.
                 "referral_code": enrolment.referral_code if enrolment else "NOT-ENROLLED",
@@ -235,16 +248,15 @@ class Backtest:
         elif op.op == "event":
             referral_id = self._referral_id(program_id, op.referee or "")
             self.events.record(
-                referral_id, EventCreate.model_validate({**op.body, "occurred_at": at}).command()
+                referral_id, EventCreate.model_validate({**body, "occurred_at": at}).command()
             )
         elif op.op == "refund":
             referral_id = self._referral_id(program_id, op.referee or "")
             self.refunds.record(
-                referral_id, RefundCreate.model_validate({**op.body, "occurred_at": at}).command()
+                referral_id, RefundCreate.model_validate({**body, "occurred_at": at}).command()
             )
         else:
             referral_id = self._referral_id(program_id, op.referee or "")
-            body = op.body
             self.reviews.decide(
                 referral_id, body.get("decision", ""), body.get("note"), str(body.get("by", ""))
             )

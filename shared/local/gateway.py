@@ -270,6 +270,8 @@ def http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
 
 JobRunner = Callable[[str, datetime], Any]
 LabelsExport = Callable[[], str]
+# The stored history at a moment, as {"events": [...], "labels": [...]}.
+HistoryExport = Callable[[datetime], dict[str, Any]]
 # (request document, the caller's subject) -> the answer document; raises GatewayError.
 ModelControl = Callable[[Any, str], dict[str, Any]]
 # (status, headers, body, what answered: a function's logical id, "job:<name>" or "-")
@@ -288,6 +290,7 @@ class Gateway:
         self._run_job: JobRunner | None = None
         self._export_labels: LabelsExport | None = None
         self._model_control: ModelControl | None = None
+        self.export_history: HistoryExport | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._in_flight = 0
@@ -405,6 +408,19 @@ class Gateway:
         body = self._export_labels().encode()
         return 200, [("Content-Type", "application/x-ndjson")], body, "labels-export"
 
+    def _history_export(self, request: IncomingRequest) -> Answer:
+        if request.method != "POST":
+            raise GatewayError(
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                "the history is exported with POST",
+                {"Allow": "POST"},
+            )
+        _admin_only(self, request, "exporting the history")
+        if self.export_history is None:
+            raise GatewayError(HTTPStatus.SERVICE_UNAVAILABLE, "the stack is not running")
+        body = json.dumps(self.export_history(_requested_now(request.body))).encode()
+        return 200, [("Content-Type", "application/json")], body, "history-export"
+
     def _model(self, request: IncomingRequest) -> Answer:
         if request.method != "POST":
             raise GatewayError(
@@ -428,9 +444,11 @@ class Gateway:
         json_headers = [("Content-Type", "application/json")]
         if path == f"{CONTROL_PREFIX}health" and request.method == "GET":
             return 200, json_headers, b'{"status": "ok"}', "-"
-        answering = {"labels-export": self._labels_export, "model": self._model}.get(
-            path[len(CONTROL_PREFIX) :]
-        )
+        answering = {
+            "labels-export": self._labels_export,
+            "history-export": self._history_export,
+            "model": self._model,
+        }.get(path[len(CONTROL_PREFIX) :])
         if answering is not None:
             return answering(request)
         found = re.fullmatch(rf"{CONTROL_PREFIX}jobs/([^/]+)", path)

@@ -305,6 +305,14 @@ class LocalStack:
         bootstrap(table=wiring.table(), clock=wiring.clock()).labels.export(lines.append)
         return "".join(lines)
 
+    def export_history(self, now: datetime) -> dict[str, Any]:
+        """The stored history as a backtest input and labels (for `rewards history export`)."""
+        from shared.training.history_cli import export_document
+
+        if not self._started:
+            raise RuntimeError("the stack is not running")
+        return export_document(wiring.table(), wiring.hasher(), now)
+
     def drain(self, timeout: float = 10.0) -> None:
         if self._pollers is None:
             raise RuntimeError("the stack is not running")
@@ -333,6 +341,7 @@ class LocalStack:
     def _serve_http(self) -> None:
         assert self._gateway is not None and self.stack is not None
         control = LocalModelControl(self.root / "models", self.models_dir)
+        self._gateway.export_history = self.export_history
         self._gateway.start(
             self.functions, self.run_job, self.stack.account_id, self.export_labels, control
         )

@@ -425,6 +425,20 @@ def test_labels_export_endpoint_needs_an_admin_token(
     assert response.headers["Content-Type"] == PROBLEM
 
 
+@pytest.mark.parametrize(("roles", "status"), [((), 401), (("client", "finance"), 403)])
+def test_history_export_endpoint_needs_an_admin_token(
+    stack: LocalStack, root: Path, roles: tuple[str, ...], status: int
+) -> None:
+    headers = bearer(root, *roles) if roles else {}
+
+    response = requests.post(
+        f"{stack.url}/_local/history-export", json={}, headers=headers, timeout=10
+    )
+
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == PROBLEM
+
+
 def test_control_endpoint_rejects_a_time_without_z(stack: LocalStack, root: Path) -> None:
     response = requests.post(
         f"{stack.url}/_local/jobs/release",

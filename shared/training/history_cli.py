@@ -1,0 +1,110 @@
+"""`rewards history export --out DIR`: the stored history as `DIR/events.jsonl` (a
+backtest input) and `DIR/labels.jsonl` (training labels), see
+`shared.training.history_export`.
+
+Reads the local stack started from this checkout through its loopback control endpoint,
+or, with `--table` or `REWARDS_STACK_NAME`, the deployed stack's table on AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shared.clock import iso
+from shared.config import STACK_NAME_VARIABLE
+
+
+def export_document(table: Any, hasher: Any, now: datetime) -> dict[str, list[dict[str, Any]]]:
+    """The export of `table` as {"events": [...], "labels": [...]}: what the local
+    stack's control endpoint answers, and what the AWS path writes."""
+    from shared.pii import PiiKind
+    from shared.repositories.history import StoredHistory
+    from shared.training.history_export import HistoryExport
+
+    def pseudonym(customer_id: str) -> str:
+        return str(hasher.digest(PiiKind.CUSTOMER, customer_id))
+
+    exported = HistoryExport(StoredHistory(table), pseudonym, now).export()
+    return {"events": exported.ops, "labels": exported.labels}
+
+
+class NoHistoryError(RuntimeError):
+    """No stack to read: none running locally, none named on AWS, or it refused."""
+
+
+def _local_document(now: datetime) -> dict[str, Any]:
+    """The export from the local stack's loopback control endpoint, which reads the
+    stack's own table (it may live inside the stack's process)."""
+    import urllib.error
+    import urllib.request
+
+    from shared.local.dev_tokens import mint_token
+    from shared.local.discovery import discovery_path, read_discovery
+
+    running = read_discovery()
+    if running is None:
+        raise NoHistoryError(
+            f"no local stack is running ({discovery_path()} not found); start one with "
+            f"`rewards serve`, or set {STACK_NAME_VARIABLE} to read a deployed stack"
+        )
+    bearer = mint_token(["admin"], "local-cli", ttl_hours=1)
+    asked = urllib.request.Request(  # noqa: S310 - http to our own loopback stack
+        url=f"{running['url']}/_local/history-export",
+        method="POST",
+        data=json.dumps({"now": iso(now)}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {bearer}"},
+    )
+    try:
+        with urllib.request.urlopen(asked, timeout=600) as answer:  # noqa: S310  # nosec B310
+            return dict(json.loads(answer.read()))
+    except urllib.error.HTTPError as exc:
+        raise NoHistoryError(f"the local stack refused the export: {exc.read().decode()}") from exc
+    except (urllib.error.URLError, ConnectionError) as exc:
+        raise NoHistoryError(f"no local stack answers at {running['url']}") from exc
+
+
+def _aws_document(args: argparse.Namespace, now: datetime) -> dict[str, Any] | None:
+    from shared import wiring
+    from shared.labels_cli import _table
+
+    table = _table(args)
+    if table is None:
+        return None
+    return export_document(table, wiring.hasher(), now)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from shared.training.history_export import write_jsonl
+
+    now = datetime.now(UTC)
+    document = _aws_document(args, now) or _local_document(now)
+    events = write_jsonl(args.out / "events.jsonl", document["events"])
+    labels = write_jsonl(args.out / "labels.jsonl", document["labels"])
+    print(f"{events} operations and {labels} labels exported to {args.out}", file=sys.stderr)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    history = subparsers.add_parser(
+        "history",
+        help="the stored history as a backtest input and training labels",
+        description="The stored history as a backtest input and training labels.",
+    )
+    commands = history.add_subparsers(dest="history_command", metavar="ACTION", required=True)
+    export = commands.add_parser(
+        "export",
+        help="write DIR/events.jsonl and DIR/labels.jsonl",
+        description=(
+            "Write the stored history as DIR/events.jsonl (backtest operations with keyed "
+            "hashes for personal values) and DIR/labels.jsonl (fraud and legit labels), "
+            f"from the local stack or, with {STACK_NAME_VARIABLE} set, from AWS."
+        ),
+    )
+    export.add_argument("--out", type=Path, required=True, help="directory to write")
+    export.add_argument("--table", default=None, help="read this DynamoDB table instead")
+    export.set_defaults(func=_export)
