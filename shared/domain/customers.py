@@ -20,12 +20,13 @@ class CustomerRecord:
 # 16 hex digits (64 bits) of the keyed hash: unique among billions of customers, and like
 # every other hash here it cannot be reversed without the key.
 PSEUDONYM_DIGITS = 16
+ERASED_PREFIX = "erased:"
 
 
 def pseudonym(hasher: PiiHasher, customer_id: str) -> str:
     """The stable stand-in for an erased customer's id: the same keyed hash the evidence
     index files the customer under, so links to the customer survive the erasure."""
-    return f"erased:{hasher.digest(PiiKind.CUSTOMER, customer_id)[:PSEUDONYM_DIGITS]}"
+    return f"{ERASED_PREFIX}{hasher.digest(PiiKind.CUSTOMER, customer_id)[:PSEUDONYM_DIGITS]}"
 
 
 @dataclass(frozen=True)

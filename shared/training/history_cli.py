@@ -22,14 +22,14 @@ from shared.config import STACK_NAME_VARIABLE
 def export_document(table: Any, hasher: Any, now: datetime) -> dict[str, list[dict[str, Any]]]:
     """The export of `table` as {"events": [...], "labels": [...]}: what the local
     stack's control endpoint answers, and what the AWS path writes."""
-    from shared.pii import PiiKind
+    from shared.domain.customers import pseudonym
     from shared.repositories.history import StoredHistory
     from shared.training.history_export import HistoryExport
 
-    def pseudonym(customer_id: str) -> str:
-        return str(hasher.digest(PiiKind.CUSTOMER, customer_id))
+    def erased(customer_id: str) -> str:
+        return pseudonym(hasher, customer_id)
 
-    exported = HistoryExport(StoredHistory(table), pseudonym, now).export()
+    exported = HistoryExport(StoredHistory(table), erased, now).export()
     return {"events": exported.ops, "labels": exported.labels}
 
 

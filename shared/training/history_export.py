@@ -6,11 +6,11 @@ are the stored keyed hashes (`"hashed": true` lines, README "Backtest"), and a c
 whose data was erased is named by a keyed pseudonym, the same in both files.
 
 `labels.jsonl` says which referrals were fraud and which were legitimate, and why:
-  finance_reject / finance_approve  a reviewer's final decision (it wins over the rest);
-  blocklist                         the referral's evidence matches a blocklist entry;
-  repeat_clawback                   clawed back, from an advocate with >= 2 clawbacks;
-  paid_unrefunded                   rewarded, and neither refunded nor reversed for
-                                    `SETTLED_AFTER` after its payout.
+  review     (fraud/legit) a reviewer's final decision (it wins over the rest);
+  blocklist  (fraud) the referral's evidence matches a blocklist entry;
+  clawback   (fraud) clawed back, from an advocate with >= 2 clawbacks;
+  refund     (legit) rewarded, and neither refunded nor reversed for `SETTLED_AFTER`
+             after its payout (its refund window passed).
 A single refund is no label: customers return things.
 """
 
@@ -24,6 +24,7 @@ from typing import Any
 
 from shared.clock import iso
 from shared.domain.advocates import Advocate
+from shared.domain.customers import ERASED_PREFIX
 from shared.domain.programs import Program, RewardTerms
 from shared.domain.referrals import Referral, ReferralStatus
 from shared.domain.rewards import RewardStatus
@@ -86,8 +87,8 @@ def program_op(program: Program) -> dict[str, Any]:
 
 
 class HistoryExport:
-    """Assembles the export from a `StoredHistory`. `pseudonym(customer_id)` is a keyed
-    hash of the id (the live hasher's customer digest): erased customers are named by it."""
+    """Assembles the export from a `StoredHistory`. `pseudonym(customer_id)` is the
+    keyed pseudonym erasure gives a customer id (`shared.domain.customers.pseudonym`)."""
 
     def __init__(
         self, stored: StoredHistory, pseudonym: Callable[[str], str], now: datetime
@@ -143,8 +144,11 @@ class HistoryExport:
 
     def name(self, customer_id: str) -> str:
         """The customer id as exported: a pseudonym once the customer's data was erased."""
-        if customer_id in self._erased:
-            return f"erased-{self._pseudonym(customer_id)[:24]}"
+        # Erasure already replaced the id by its keyed pseudonym (`erased:<hash>`) in
+        # every record it reached; an id still raw on a record whose contact details were
+        # erased (an erasure left unfinished) gets the same pseudonym here.
+        if customer_id in self._erased and not customer_id.startswith(ERASED_PREFIX):
+            return self._pseudonym(customer_id)
         return customer_id
 
     def _advocate_op(self, advocate: Advocate) -> dict[str, Any]:
@@ -236,34 +240,37 @@ class HistoryExport:
                 }
 
     def _label(self, found: ReferralHistory, repeat_clawbacks: bool) -> dict[str, Any] | None:
-        source = self._label_source(found, repeat_clawbacks)
-        if source is None:
+        labelled = self._label_source(found, repeat_clawbacks)
+        if labelled is None:
             return None
+        label, source = labelled
         referral = found.referral
         return {
             "program": referral.program_id,
             "referee": self.name(referral.referee_customer_id),
-            "label": "fraud" if source in FRAUD_SOURCES else "legit",
+            "label": label,
             "source": source,
         }
 
-    def _label_source(self, found: ReferralHistory, repeat_clawbacks: bool) -> str | None:
+    def _label_source(
+        self, found: ReferralHistory, repeat_clawbacks: bool
+    ) -> tuple[str, str] | None:
         finance = [label for label in found.labels if label.decided_by != ["system:expire-reviews"]]
         if finance:
             latest = max(finance, key=lambda label: label.decided_at)
-            return "finance_reject" if latest.fraud else "finance_approve"
+            return ("fraud" if latest.fraud else "legit"), "review"
         if self._is_blocked(found):
-            return "blocklist"
+            return "fraud", "blocklist"
         referral = found.referral
         clawed = referral.clawed_back_at is not None or any(
             r.status == RewardStatus.CLAWED_BACK for r in found.rewards
         )
         if clawed and repeat_clawbacks:
-            return "repeat_clawback"
+            return "fraud", "clawback"
         if referral.status == ReferralStatus.REWARDED and not found.refunds and not clawed:
             paid = [r.last_attempt_at or r.updated_at for r in found.rewards if r.status in _PAID]
             if paid and max(paid) + SETTLED_AFTER <= self._now:
-                return "paid_unrefunded"
+                return "legit", "refund"
         return None
 
     def _is_blocked(self, found: ReferralHistory) -> bool:
@@ -276,9 +283,6 @@ class HistoryExport:
         ]
         candidates += [("payment", e.payment_fingerprint) for e in found.events]
         return any(value and (kind, value) in self._blocked for kind, value in candidates)
-
-
-FRAUD_SOURCES = frozenset({"finance_reject", "blocklist", "repeat_clawback"})
 
 
 def write_jsonl(path: Any, rows: Iterable[dict[str, Any]]) -> int:

@@ -62,8 +62,8 @@ def test_an_exported_history_has_the_decisions_and_trains_a_comparable_model(
     labels = [json.loads(line) for line in (out / "labels.jsonl").read_text().splitlines()]
     mine = {x["referee"]: (x["label"], x["source"]) for x in labels if x["program"] == program_id}
     assert mine == {
-        **dict.fromkeys(rejected, ("fraud", "finance_reject")),
-        **dict.fromkeys(approved, ("legit", "finance_approve")),
+        **dict.fromkeys(rejected, ("fraud", "review")),
+        **dict.fromkeys(approved, ("legit", "review")),
     }
     ops = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
     exported_referees = {o["body"]["referee"]["customer_id"] for o in ops if o["op"] == "referral"}

@@ -9,8 +9,9 @@ from typing import Any
 from shared.adapters.memory_queue import MemoryScoringQueue
 from shared.bootstrap import bootstrap
 from shared.clock import FixedClock
+from shared.domain.customers import pseudonym
 from shared.domain.referrals import Referral
-from shared.pii import PiiHasher, PiiKind
+from shared.pii import PiiHasher
 from shared.repositories.history import StoredHistory
 from shared.repositories.referrals import ReferralRepository
 from shared.schemas.advocates import AdvocateEnrol
@@ -124,7 +125,7 @@ class LiveWorld:
         return found
 
     def pseudonym(self, customer_id: str) -> str:
-        return self.hasher.digest(PiiKind.CUSTOMER, customer_id)
+        return pseudonym(self.hasher, customer_id)
 
     def export(self, now: datetime | None = None) -> ExportedHistory:
         stored = StoredHistory(self.table)

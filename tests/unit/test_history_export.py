@@ -40,14 +40,14 @@ def test_a_finance_rejection_is_a_fraud_label() -> None:
         "program": world.referral_now_by(referee).program_id,
         "referee": referee,
         "label": "fraud",
-        "source": "finance_reject",
+        "source": "review",
     }
 
 
 def test_a_finance_approval_is_a_legit_label() -> None:
     world, referee = _reviewed("approve")
     label = _label_of(world, referee)
-    assert label is not None and (label["label"], label["source"]) == ("legit", "finance_approve")
+    assert label is not None and (label["label"], label["source"]) == ("legit", "review")
 
 
 def test_a_referral_whose_device_is_blocklisted_is_a_fraud_label() -> None:
@@ -79,7 +79,7 @@ def test_an_erased_customer_is_named_by_one_pseudonym_in_both_files() -> None:
     # Then neither file names the customer, and both name the same pseudonym
     text = json.dumps(exported.ops) + json.dumps(exported.labels)
     assert referee not in text
-    pseudonym = f"erased-{world.hasher.digest(PiiKind.CUSTOMER, referee)[:24]}"
+    pseudonym = world.pseudonym(referee)
     assert [x["referee"] for x in exported.labels] == [pseudonym]
     named = {
         op.get("referee") or op["body"].get("referee", {}).get("customer_id")
@@ -109,7 +109,11 @@ def test_a_hashed_line_passes_its_stored_digests_into_the_replayed_fingerprint()
     from shared.repositories.referrals import ReferralRepository
 
     replayed = ReferralRepository(replay.table).get(referral_id)
-    assert replayed is not None and replayed.fingerprint == live
+    assert replayed is not None
+    # Intake attributes are derived again from the replay's stand-in values; the digests,
+    # which every feature reads, are the live ones.
+    ignore = {"attributes"}
+    assert replayed.fingerprint.model_dump(exclude=ignore) == live.model_dump(exclude=ignore)
 
 
 def test_raw_lines_are_still_hashed_with_the_replay_key() -> None:
@@ -140,7 +144,7 @@ def test_a_referral_paid_and_kept_for_thirty_days_is_a_legit_label() -> None:
     early = HistoryExport(stored, pseudonym, replay.clock.now()).export().labels
     # Then only the settled export labels it legit
     assert [(x["referee"], x["label"], x["source"]) for x in settled] == [
-        ("r-1", "legit", "paid_unrefunded")
+        ("r-1", "legit", "refund")
     ]
     assert early == []
 
@@ -252,7 +256,7 @@ def test_clawbacks_of_an_advocate_clawed_back_twice_are_fraud_labels() -> None:
 
     # Then both are fraud labels from the repeated clawbacks
     found = sorted((x["referee"], x["label"], x["source"]) for x in labels.labels)
-    assert found == [("r-1", "fraud", "repeat_clawback"), ("r-2", "fraud", "repeat_clawback")]
+    assert found == [("r-1", "fraud", "clawback"), ("r-2", "fraud", "clawback")]
 
 
 def test_a_single_clawback_is_no_label() -> None:
