@@ -239,6 +239,7 @@ class ReferralQuery(Strict):
             program_id=self.program_id,
             advocate_id=self.advocate_id,
             status=self.status,
-            since=getattr(self, "from"),
-            until=self.to,
+            # Neither parameter is an attribute name (`from` cannot be one).
+            since=self.__dict__["from"],
+            until=self.__dict__["to"],
         )
