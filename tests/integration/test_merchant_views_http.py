@@ -234,3 +234,39 @@ def test_a_missing_advocate_is_not_found(invoke: Invoke) -> None:
     status, _ = _advocate(invoke, unique("adv"), roles=["finance"])
 
     assert status == 404
+
+
+def _self_referred(invoke: Invoke) -> tuple[str, str]:
+    """A program and a referral of the advocate by itself: rejected, with evidence."""
+    given = _enrolled_with_referrals(invoke, 0)
+    status, _, advocate = _advocate_as_finance(invoke, given.advocate_id)
+    assert status == 200, advocate
+    referee = {"customer_id": advocate["customer_id"], "email": "self@example.org"}
+    body = referral_body(given.program_id, given.code, referee=referee)
+    status, _, created = invoke("referrals", "POST", REFERRALS, body=body, roles=["client"])
+    assert status == 201, created
+    return given.program_id, created["referral_id"]
+
+
+def _advocate_as_finance(invoke: Invoke, advocate_id: str) -> tuple[int, dict[str, str], Any]:
+    path = ADVOCATE.replace("{advocate_id}", advocate_id)
+    return invoke("advocates", "GET", ADVOCATE, path, roles=["finance"])
+
+
+def test_a_client_list_shows_risk_without_evidence(invoke: Invoke) -> None:
+    program_id, _ = _self_referred(invoke)
+
+    _, body = _list(invoke, {"program_id": program_id, "status": "rejected"})
+
+    (reason,) = body["items"][0]["risk"]["reasons"]
+    assert reason["code"] == "SELF_REFERRAL"
+    assert "evidence" not in reason
+
+
+def test_a_finance_list_shows_risk_with_evidence(invoke: Invoke) -> None:
+    program_id, _ = _self_referred(invoke)
+
+    _, body = _list(invoke, {"program_id": program_id}, roles=["finance"])
+
+    (reason,) = body["items"][0]["risk"]["reasons"]
+    assert "evidence" in reason
