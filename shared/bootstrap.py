@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from shared.services.fulfilment import FulfilmentService
     from shared.services.labels import LabelService
     from shared.services.ledger import RewardLedger
+    from shared.services.merchant_views import MerchantViews
     from shared.services.model_registry import ModelRegistry, ModelStore
     from shared.services.programs import ProgramService
     from shared.services.reconcile import ReconcileService
@@ -76,6 +77,21 @@ class Services:
         self._extractor = extractor
 
     # --- programs, advocates, intake -----------------------------------------------------
+
+    @cached_property
+    def merchant_views(self) -> MerchantViews:
+        from shared.repositories.advocate_referrals import AdvocateReferrals
+        from shared.repositories.advocates import AdvocateRepository
+        from shared.repositories.referrals import ReferralRepository
+        from shared.repositories.rewards import RewardRepository
+        from shared.services.merchant_views import MerchantViews
+
+        return MerchantViews(
+            referrals=ReferralRepository(self.table),
+            by_advocate=AdvocateReferrals(self.table),
+            advocates=AdvocateRepository(self.table),
+            ledger=RewardRepository(self.table),
+        )
 
     @cached_property
     def programs(self) -> ProgramService:

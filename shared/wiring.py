@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shared.services.events import EventService
     from shared.services.fulfilment import FulfilmentService
     from shared.services.ledger import RewardLedger
+    from shared.services.merchant_views import MerchantViews
     from shared.services.programs import ProgramService
     from shared.services.reconcile import ReconcileService
     from shared.services.referrals import ReferralService
@@ -208,6 +209,10 @@ def program_service() -> ProgramService:
 
 def advocate_service() -> AdvocateService:
     return services().advocates
+
+
+def merchant_views() -> MerchantViews:
+    return services().merchant_views
 
 
 def referral_service() -> ReferralService:

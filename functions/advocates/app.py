@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared import wiring
 from shared.config import settings
 from shared.http.api import Api, Reply, Request
-from shared.schemas.advocates import AdvocateEnrol, AdvocateEnrolled
+from shared.schemas.advocates import AdvocateEnrol, AdvocateEnrolled, AdvocateOut
 
 api = Api(service="advocates")
 
@@ -30,6 +30,12 @@ def enrol_advocate(request: Request[AdvocateEnrol]) -> Reply:
             share_url=f"{settings().share_base_url}{advocate.referral_code}",
         ),
     )
+
+
+@api.route("GET", "/v1/advocates/{advocate_id}")
+def get_advocate(request: Request[Any]) -> Reply:
+    summary = wiring.merchant_views().advocate(request.path["advocate_id"])
+    return Reply.of(200, AdvocateOut.of(summary, settings().share_base_url))
 
 
 @api.logger.inject_lambda_context(clear_state=True)

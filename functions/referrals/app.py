@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import wiring
 from shared.http.api import Api, Reply, Request
-from shared.schemas.referrals import ReferralCreate, ReferralCreated, ReferralOut
+from shared.schemas.referrals import ReferralCreate, ReferralCreated, ReferralOut, ReferralQuery
 
 api = Api(service="referrals")
 
@@ -21,6 +21,16 @@ def create_referral(request: Request[ReferralCreate]) -> Reply:
         extra={"referral_id": referral.referral_id, "status": referral.status.value},
     )
     return Reply.of(201, ReferralCreated(referral_id=referral.referral_id, status=referral.status))
+
+
+@api.route("GET", "/v1/referrals")
+def list_referrals(request: Request[Any]) -> Reply:
+    # Without rewards: they live in each referral's partition, a second query per row.
+    page = request.list_query()
+    roles = request.principal.roles
+    where = request.filters(ReferralQuery).command(roles)
+    referrals, cursor = wiring.merchant_views().referrals(where, page.limit, page.cursor)
+    return Reply.page([ReferralOut.of(r, roles=roles) for r in referrals], cursor)
 
 
 @api.route("GET", "/v1/referrals/{referral_id}")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
 
-from shared.http.scope import ProgramRef, in_body, in_path, of_referral
+from shared.http.scope import ProgramRef, in_body, in_path, in_query, of_advocate, of_referral
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -150,6 +150,15 @@ ROUTES: tuple[RouteSpec, ...] = (
         program=in_path(),
     ),
     _r(
+        "GET",
+        "/v1/advocates/{advocate_id}",
+        {"client", "finance"},
+        "An advocate with its code, its referrals by status and its rewards earned, "
+        "pending and paid",
+        responses={200: "advocates.AdvocateOut"},
+        program=of_advocate(),
+    ),
+    _r(
         "POST",
         "/v1/referrals",
         {"client"},
@@ -157,6 +166,17 @@ ROUTES: tuple[RouteSpec, ...] = (
         "referrals.ReferralCreate",
         {201: "referrals.ReferralCreated"},
         program=in_body(),
+    ),
+    _r(
+        "GET",
+        "/v1/referrals",
+        {"client", "finance"},
+        "Referrals of a program or an advocate, oldest first; filters: program_id, "
+        "advocate_id, status, from, to (occurred_at, both included)",
+        responses={200: "page:referrals.ReferralOut"},
+        list_query=True,
+        query="referrals.ReferralQuery",
+        program=in_query(),
     ),
     _r(
         "GET",

@@ -191,6 +191,45 @@ class ReferralRepository:
         )
         return [from_item(Referral, item) for item in page.items], page.cursor
 
+    def page_of_program(
+        self,
+        program_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> tuple[list[Referral], str | None]:
+        """A page of the program's referrals that occurred in [since, until], oldest first
+        (the program index is sorted by occurrence time)."""
+        page = merged_page(
+            self._table,
+            keys.program_referral_shards(program_id),
+            index="gsi1",
+            key_range=_due_range(since, until),
+            limit=limit,
+            cursor=cursor,
+        )
+        return [from_item(Referral, item) for item in page.items], page.cursor
+
+    def page_in_status(
+        self,
+        status: ReferralStatus,
+        program_id: str,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> tuple[list[Referral], str | None]:
+        """A page of the program's referrals in `status`, in due order (its status shards)."""
+        page = merged_page(
+            self._table,
+            keys.status_shards(status.value, program_id),
+            index="gsi2",
+            limit=limit,
+            cursor=cursor,
+        )
+        return [from_item(Referral, item) for item in page.items], page.cursor
+
 
 def _due_range(after: datetime | None, before: datetime | None) -> KeyRange | None:
     if after is None and before is None:

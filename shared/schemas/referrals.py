@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from shared.domain.commands import RecordEvent, RecordReferral
+from shared.domain.referral_views import ReferralFilter
 from shared.domain.referrals import Decision, Referral, ReferralStatus, Risk
+from shared.errors import InvalidRequest
 from shared.schemas.common import (
     Amount,
     Context,
@@ -202,4 +204,42 @@ class ReferralOut(Out):
             qualifying_order_id=referral.qualifying_order_id,
             created_at=referral.recorded_at,
             updated_at=referral.updated_at,
+        )
+
+
+class ReferralQuery(Strict):
+    """GET /v1/referrals filters; `from` and `to` bound `occurred_at`, both included."""
+
+    program_id: Identifier | None = None
+    advocate_id: Identifier | None = None
+    status: ReferralStatus | None = None
+    # The parameters are named `from` and `to`, which Python reserves: declared by name so
+    # the query, the 422s and the cursor's filter binding all use the parameter names.
+    __annotations__["from"] = "Timestamp | None"
+    __annotations__["to"] = "Timestamp | None"
+    locals()["from"] = None
+    locals()["to"] = None
+
+    @field_validator("to")
+    @classmethod
+    def _not_before_from(cls, until: Any, info: ValidationInfo) -> Any:
+        since = info.data.get("from")
+        if until is not None and since is not None and since > until:
+            raise ValueError("must not be before from")
+        return until
+
+    def command(self, roles: frozenset[str]) -> ReferralFilter:
+        """The filter; a client lists one program at a time, finance one program or one
+        advocate at a time."""
+        if self.program_id is None and ("client" in roles or self.advocate_id is None):
+            raise InvalidRequest.field(
+                "program_id", "is required (finance may give advocate_id instead)", "missing"
+            )
+        return ReferralFilter(
+            program_id=self.program_id,
+            advocate_id=self.advocate_id,
+            status=self.status,
+            # Neither parameter is an attribute name (`from` cannot be one).
+            since=self.__dict__["from"],
+            until=self.__dict__["to"],
         )

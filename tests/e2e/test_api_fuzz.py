@@ -94,6 +94,7 @@ def _seed(base: str) -> dict[str, str]:
         "reward_id": f"{referral_id}-advocate",
         "entry_id": blocked.json()["entry_id"],
         "customer_id": advocate["customer_id"],
+        "advocate_id": enrolled.json()["advocate_id"],
     }
 
 
