@@ -58,3 +58,7 @@ class Deferred(Exception):
         super().__init__(f"{reason} (retry in {delay_seconds:g}s)")
         self.delay_seconds = delay_seconds
         self.reason = reason
+
+
+class InvalidCursor(ValueError):
+    """A pagination cursor that the table did not issue."""

@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 
 from shared.domain.advocates import Advocate
 from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import Reward, RewardStatus
-
-
-@dataclass(frozen=True)
-class ReferralFilter:
-    """Which referrals a list returns: of a program, an advocate, or both; optionally in
-    one status and occurred in [since, until]."""
-
-    program_id: str | None = None
-    advocate_id: str | None = None
-    status: ReferralStatus | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-    def admits_time(self, at: datetime) -> bool:
-        return (self.since is None or at >= self.since) and (self.until is None or at <= self.until)
-
 
 # Which reward statuses each summary figure adds up. "paid" is inside "earned": a sent
 # reward is earned, and paid once the provider confirms it.

@@ -24,13 +24,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.adapters.logging import make_logger
-from shared.errors import DomainError, FieldError, InvalidRequest
+from shared.errors import DomainError, FieldError, InvalidCursor, InvalidRequest
 from shared.http import idempotency
 from shared.http.auth import Principal, Unauthenticated, principal_of
 from shared.http.catalogue import IDEMPOTENT_METHODS, RouteSpec, spec
 from shared.http.problem import PROBLEM_TYPE, dumps, field_errors, problem
 from shared.http.scope import ProgramLocator, check_scope, functions_locator
-from shared.storage.table import InvalidCursor
 
 MAX_BODY_BYTES = 64 * 1024
 IDEMPOTENCY_KEY_MAX = 255

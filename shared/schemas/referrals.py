@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from shared.domain.commands import RecordEvent, RecordReferral
-from shared.domain.referral_views import ReferralFilter
+from shared.domain.referral_filter import ReferralFilter
 from shared.domain.referrals import Decision, Referral, ReferralStatus, Risk
 from shared.errors import InvalidRequest
 from shared.schemas.common import (

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.domain.advocates import Advocate
-from shared.domain.referral_views import AdvocateSummary, ReferralFilter
+from shared.domain.referral_filter import ReferralFilter
+from shared.domain.referral_views import AdvocateSummary
 from shared.domain.referrals import Referral, ReferralStatus
 from shared.domain.rewards import Reward
 from shared.errors import InvalidRequest, NotFound

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+from shared.errors import InvalidCursor as _InvalidCursor
+
 Item = dict[str, Any]
 
 
@@ -167,8 +169,8 @@ class Page:
     cursor: str | None
 
 
-class InvalidCursor(ValueError):
-    """A pagination cursor that this table did not issue."""
+# Defined with the other errors, so the HTTP layer maps it without loading the port.
+InvalidCursor = _InvalidCursor
 
 
 def encode_cursor(key: Mapping[str, Any]) -> str:

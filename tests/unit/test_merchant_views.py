@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from shared.bootstrap import bootstrap
-from shared.domain.referral_views import ReferralFilter
+from shared.domain.referral_filter import ReferralFilter
 from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import Reward, RewardStatus
 from shared.errors import InvalidRequest, NotFound
