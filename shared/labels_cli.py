@@ -30,41 +30,18 @@ def _stack_table(cloudformation: Any, stack_name: str) -> str:
 def _local_labels() -> str:
     """Every label as JSON lines from the local stack, through its loopback control
     endpoint: the stack's table may live inside its process, not on moto."""
-    import json
-    import urllib.error
-    import urllib.request
-
-    from shared.local.dev_tokens import mint_token
-    from shared.local.discovery import discovery_path, read_discovery
-
-    info = read_discovery()
-    if info is None:
-        raise NoTableError(
-            f"no local stack is running ({discovery_path()} not found); start one with "
-            f"`rewards serve`, or set {STACK_NAME_VARIABLE} to read a deployed stack"
-        )
-    token = mint_token(["admin"], "local-cli", ttl_hours=1)
-    request = urllib.request.Request(  # noqa: S310 - http to our own loopback stack
-        f"{info['url']}/_local/labels-export",
-        data=b"{}",
-        method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    from shared.local.control_client import (
+        LocalStackRefused,
+        LocalStackUnavailable,
+        ask_local_stack,
     )
+
     try:
-        # Only http to our own loopback stack reaches urlopen.
-        with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310  # nosec B310
-            return str(response.read().decode())
-    except urllib.error.HTTPError as exc:
-        try:
-            detail = json.loads(exc.read()).get("detail")
-        except ValueError:
-            detail = exc.reason
-        raise NoTableError(f"the local stack refused the export: {detail}") from exc
-    except (urllib.error.URLError, ConnectionError) as exc:
-        raise NoTableError(
-            f"no local stack answers at {info['url']} (stale {discovery_path()}?); "
-            "start one with `rewards serve`"
-        ) from exc
+        return ask_local_stack("/_local/labels-export", b"{}", timeout=600).decode()
+    except LocalStackRefused as exc:
+        raise NoTableError(f"the local stack refused the export: {exc}") from exc
+    except LocalStackUnavailable as exc:
+        raise NoTableError(str(exc)) from exc
 
 
 def _table(args: argparse.Namespace) -> Any:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-STACK_NAME_VARIABLE = "REWARDS_STACK_NAME"
+from shared.config import STACK_NAME_VARIABLE, deployed_stack_name
+
 CONTROL_PATH = "/_local/model"
 
 
@@ -31,40 +31,21 @@ class NoStackError(RuntimeError):
 
 
 def _ask_local_stack(document: dict[str, Any]) -> dict[str, Any]:
-    import urllib.error
-    import urllib.request
-
-    from shared.local.dev_tokens import mint_token
-    from shared.local.discovery import discovery_path, read_discovery
-
-    info = read_discovery()
-    if info is None:
-        raise NoStackError(
-            f"no local stack is running ({discovery_path()} not found); start one with "
-            f"`rewards serve`, or set {STACK_NAME_VARIABLE} or --table for AWS"
-        )
-    token = mint_token(["admin"], getpass.getuser(), ttl_hours=1)
-    request = urllib.request.Request(  # noqa: S310 - http to our own loopback stack
-        f"{info['url']}{CONTROL_PATH}",
-        data=json.dumps(document).encode(),
-        method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    from shared.local.control_client import (
+        LocalStackRefused,
+        LocalStackUnavailable,
+        ask_local_stack,
     )
+
+    body = json.dumps(document).encode()
     try:
-        # Only http to our own loopback stack reaches urlopen.
-        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310  # nosec B310
-            answer: dict[str, Any] = json.loads(response.read())
-            return answer
-    except urllib.error.HTTPError as exc:
-        try:
-            detail = json.loads(exc.read()).get("detail")
-        except ValueError:
-            detail = exc.reason
-        raise RuntimeError(str(detail)) from exc
-    except (urllib.error.URLError, ConnectionError) as exc:
-        raise NoStackError(
-            f"no local stack answers at {info['url']}; start one with `rewards serve`"
-        ) from exc
+        answer = ask_local_stack(CONTROL_PATH, body, timeout=120, actor=getpass.getuser())
+    except LocalStackRefused as exc:
+        raise RuntimeError(str(exc)) from exc
+    except LocalStackUnavailable as exc:
+        raise NoStackError(str(exc)) from exc
+    loaded: dict[str, Any] = json.loads(answer)
+    return loaded
 
 
 def _stack_resource(stack_name: str, logical_id: str) -> str:
@@ -78,7 +59,7 @@ def _stack_resource(stack_name: str, logical_id: str) -> str:
 
 def _aws_target(args: argparse.Namespace) -> tuple[str, str | None] | None:
     """(table, bucket) on AWS, or None for the local stack."""
-    stack_name = os.environ.get(STACK_NAME_VARIABLE)
+    stack_name = deployed_stack_name()
     if not args.table and not stack_name:
         return None
     table = args.table or _stack_resource(str(stack_name), "Table")

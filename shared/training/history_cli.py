@@ -40,32 +40,19 @@ class NoHistoryError(RuntimeError):
 def _local_document(now: datetime) -> dict[str, Any]:
     """The export from the local stack's loopback control endpoint, which reads the
     stack's own table (it may live inside the stack's process)."""
-    import urllib.error
-    import urllib.request
-
-    from shared.local.dev_tokens import mint_token
-    from shared.local.discovery import discovery_path, read_discovery
-
-    running = read_discovery()
-    if running is None:
-        raise NoHistoryError(
-            f"no local stack is running ({discovery_path()} not found); start one with "
-            f"`rewards serve`, or set {STACK_NAME_VARIABLE} to read a deployed stack"
-        )
-    bearer = mint_token(["admin"], "local-cli", ttl_hours=1)
-    asked = urllib.request.Request(  # noqa: S310 - http to our own loopback stack
-        url=f"{running['url']}/_local/history-export",
-        method="POST",
-        data=json.dumps({"now": iso(now)}).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {bearer}"},
+    from shared.local.control_client import (
+        LocalStackRefused,
+        LocalStackUnavailable,
+        ask_local_stack,
     )
+
+    body = json.dumps({"now": iso(now)}).encode()
     try:
-        with urllib.request.urlopen(asked, timeout=600) as answer:  # noqa: S310  # nosec B310
-            return dict(json.loads(answer.read()))
-    except urllib.error.HTTPError as exc:
-        raise NoHistoryError(f"the local stack refused the export: {exc.read().decode()}") from exc
-    except (urllib.error.URLError, ConnectionError) as exc:
-        raise NoHistoryError(f"no local stack answers at {running['url']}") from exc
+        return dict(json.loads(ask_local_stack("/_local/history-export", body, timeout=600)))
+    except LocalStackRefused as exc:
+        raise NoHistoryError(f"the local stack refused the export: {exc}") from exc
+    except LocalStackUnavailable as exc:
+        raise NoHistoryError(str(exc)) from exc
 
 
 def _aws_document(args: argparse.Namespace, now: datetime) -> dict[str, Any] | None:
