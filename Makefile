@@ -73,8 +73,9 @@ browser:
 bench: install
 	$(BIN)/python -m shared.bench
 
+# The shipped default model: the training recipe applied to every generator under generators/.
 train: install
-	$(BIN)/rewards train
+	$(BIN)/python -m shared.training.generalization --shipped-model models
 
 # Leave-one-generator-out: the training recipe judged on generators it never saw.
 eval-generalization: install

@@ -237,6 +237,87 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "Days from the advocate's enrolment to this referral.",
         "the advocate enrolled only {value} days before the referral",
     ),
+    FeatureSpec(
+        "order_at_minimum",
+        "flag",
+        "high",
+        "The qualifying order's amount is exactly the program's minimum order value.",
+        "the order was exactly the minimum order value",
+    ),
+    FeatureSpec(
+        "virtual_device",
+        "flag",
+        "high",
+        "Referee's user agent names an emulator or a virtual device model.",
+        "the referee's device is an emulator",
+    ),
+    FeatureSpec(
+        "hosting_network",
+        "flag",
+        "high",
+        "Referee's IP address is in a hosting, datacenter or VPN network.",
+        "the referee came from a datacenter or VPN network",
+    ),
+    FeatureSpec(
+        "generated_mailbox",
+        "flag",
+        "high",
+        "Referee's mailbox name looks machine-made (long digit runs, hex, no vowels).",
+        "the referee's mailbox name looks machine-made",
+    ),
+    FeatureSpec(
+        "device_id_mismatch",
+        "flag",
+        "high",
+        "Referee's app device id has the format of another operating system than its user "
+        "agent names.",
+        "the referee's device id does not match its operating system",
+    ),
+    FeatureSpec(
+        "seconds_since_previous_referral",
+        "seconds",
+        "low",
+        "Seconds since the advocate's previous referral (since enrolment for the first).",
+        "the advocate's previous referral came only {value} before",
+    ),
+    FeatureSpec(
+        "hours_from_usual_time",
+        "count",
+        "high",
+        "Hours (0..12) between the referral's time of day and the advocate's usual one "
+        "(0 before the advocate has 3 referrals).",
+        "the referral came {value} hours away from the advocate's usual time",
+    ),
+    FeatureSpec(
+        "device_customers",
+        "count",
+        "high",
+        "Other customers (not the referee or advocate) seen on the referee's device.",
+        "{value} other customers used the referee's device",
+    ),
+    FeatureSpec(
+        "ip_customers",
+        "count",
+        "high",
+        "Other customers (not the referee or advocate) seen on the referee's IP address.",
+        "{value} other customers came from the referee's IP address",
+    ),
+    FeatureSpec(
+        "linked_bad_referrals",
+        "count",
+        "high",
+        "Of the latest 20 other referrals on the referee's device or cards, those rejected, "
+        "reversed or clawed back.",
+        "{value} referrals on the same device or card were rejected or reversed",
+    ),
+    FeatureSpec(
+        "household",
+        "flag",
+        "low",
+        "The referee shares the advocate's IP address but has their own device, a card no "
+        "one else used and a mailbox unlike the advocate's: one home, two people.",
+        "the referee looks like a member of the advocate's household",
+    ),
 )
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
@@ -270,7 +351,10 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
         "ip_prefix_referrals_24h",
         "payment_fingerprint_referrals_7d",
     ),
-    "conversion": ("seconds_to_conversion", "order_value_ratio"),
+    "conversion": ("seconds_to_conversion", "order_value_ratio", "order_at_minimum"),
+    "traits": ("virtual_device", "hosting_network", "generated_mailbox", "device_id_mismatch"),
+    "timing": ("seconds_since_previous_referral", "hours_from_usual_time"),
+    "crowd": ("device_customers", "ip_customers", "linked_bad_referrals", "household"),
     "graph": ("referee_is_advocate", "ring_cycle"),
     "history": ("advocate_reversal_rate", "advocate_tenure_days"),
 }

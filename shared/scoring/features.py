@@ -18,7 +18,17 @@ from typing import Any
 from shared.domain.referrals import Referral
 from shared.errors import NotFound
 from shared.pii import PiiHasher, PiiKind
-from shared.scoring.evidence import conversion, email, graph, history, identity, velocity
+from shared.scoring.evidence import (
+    conversion,
+    crowd,
+    email,
+    graph,
+    history,
+    identity,
+    timing,
+    traits,
+    velocity,
+)
 from shared.scoring.evidence.source import EvidenceSource, EvidenceView, Found
 from shared.scoring.feature_spec import FEATURE_NAMES
 from shared.scoring.feature_values import Features
@@ -78,6 +88,9 @@ def build(view: EvidenceView) -> Features:
         identity.explain_terminal(terminal, values, evidence)
     add(identity.shared_referees(links, terminal))
     add(history.advocate_history(view))
+    add(traits.device_traits(view))
+    add(timing.advocate_timing(view))
+    add(crowd.crowd(view, links, values))
     return Features(
         referral_id=referral.referral_id,
         as_of=view.as_of,

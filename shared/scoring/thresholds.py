@@ -92,6 +92,15 @@ RING_MAX_LENGTH = 6
 # Bounds the breadth-first search so a popular advocate network cannot blow up one scoring.
 RING_MAX_CUSTOMERS = 200
 
+# The latest referrals linked by device or card whose outcome is read: a farm's rejections
+# show in its latest few; reading more would make one busy device slow every score.
+LINKED_OUTCOMES_READ = 20
+
+# --- timing ---------------------------------------------------------------------------------
+
+# An advocate's usual time of day needs this many earlier referrals to mean anything.
+USUAL_HOUR_MIN_REFERRALS = 3
+
 # --- the advocate's history -----------------------------------------------------------------
 
 # The advocate's most recent referrals whose outcome is read for the reversal rate.

@@ -40,6 +40,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="keep this labelled pattern out of fitting and report how it is caught",
     )
+    parser.add_argument(
+        "--dataset-cache",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="keep each history's training rows here and reuse them while neither the "
+        "history nor the code changed",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -70,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
         parts = []
         for data, labels in histories:
             print(f"rewards train: replaying {data} to compute features", file=sys.stderr)
-            parts.append(dataset_from_files(data, labels))
+            parts.append(dataset_from_files(data, labels, args.dataset_cache))
         dataset = combined(parts)
     if args.hold_out and args.hold_out not in dataset.patterns:
         raise ValueError(f"--hold-out {args.hold_out}: no labelled referral has that pattern")

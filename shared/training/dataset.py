@@ -90,8 +90,47 @@ def read_labels(path: Path) -> list[dict[str, str]]:
     return rows
 
 
-def dataset_from_files(events: Path, labels: Path) -> Dataset:
-    return build_dataset(read_ops(events), read_labels(labels), file_sha256(events, labels))
+def dataset_from_files(events: Path, labels: Path, cache: Path | None = None) -> Dataset:
+    """The history's training rows; with `cache`, read from there when this code already
+    computed them for these exact files (a replay takes minutes, a read milliseconds)."""
+    sha256 = file_sha256(events, labels)
+    cached = cache / f"{sha256[:24]}-{code_fingerprint()[:16]}.npz" if cache else None
+    if cached is not None and cached.exists():
+        return _read_cached(cached, sha256)
+    dataset = build_dataset(read_ops(events), read_labels(labels), sha256)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(".partial.npz")
+        np.savez(
+            partial,
+            features=dataset.features,
+            labels=np.asarray(dataset.labels, dtype=str),
+            patterns=np.asarray(dataset.patterns, dtype=str),
+        )
+        partial.replace(cached)
+    return dataset
+
+
+def code_fingerprint() -> str:
+    """A digest of the source that turns a history into rows: every module of `shared`.
+
+    Any change to the replay, the services or the features makes a new digest, so a
+    cached dataset is never read by code that would compute it differently.
+    """
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _read_cached(path: Path, sha256: str) -> Dataset:
+    with np.load(path, allow_pickle=False) as stored:
+        features = stored["features"]
+        labels = [str(v) for v in stored["labels"]]
+        patterns = [str(v) for v in stored["patterns"]]
+    return Dataset(features.reshape(-1, len(FEATURE_NAMES)), labels, patterns, sha256)
 
 
 def combined(datasets: Sequence[Dataset]) -> Dataset:
