@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.domain.evidence import Fingerprint
+from shared.domain.intake_attributes import IntakeAttributes
 from shared.pii import PiiHasher, PiiKind, canonical_email, email_domain, ip_prefix
 from shared.scoring.evidence.email import email_local_similarity
 
@@ -36,9 +37,16 @@ class KnownDigests(PiiHasher):
     def __init__(self, key: bytes) -> None:
         super().__init__(lambda: key)
         self._known: dict[tuple[PiiKind, str], str] = {}
+        self._attributes: dict[tuple[str | None, ...], IntakeAttributes] = {}
 
     def know(self, kind: PiiKind, stand_in: str, digest: str) -> None:
         self._known[(kind, stand_in.strip().lower())] = digest
+
+    def know_attributes(self, stand_ins: tuple[str | None, ...], read: IntakeAttributes) -> None:
+        self._attributes[stand_ins] = read
+
+    def stored_attributes(self, *raw: str | None) -> IntakeAttributes | None:
+        return self._attributes.get(raw)
 
     def digest(self, kind: PiiKind, value: str) -> str:
         known = self._known.get((kind, value.strip().lower()))
@@ -54,19 +62,27 @@ class HashedInputs:
     def advocate(self, body: dict[str, Any]) -> dict[str, Any]:
         prints = Fingerprint.model_validate(body.get("fingerprint") or {})
         rest = {k: v for k, v in body.items() if k != "fingerprint"}
-        return {
-            **rest,
-            "email": self._email(prints, ADVOCATE_MAILBOX),
-            "context": self._context(prints),
-        }
+        email = self._email(prints, ADVOCATE_MAILBOX)
+        context = self._context(prints)
+        self._keep_attributes(prints, email, context)
+        return {**rest, "email": email, "context": context}
 
     def referral(self, body: dict[str, Any]) -> dict[str, Any]:
         prints = Fingerprint.model_validate(body.get("fingerprint") or {})
         referee = dict(body.get("referee") or {})
         similarity = float(body.get("email_similarity") or 0.0)
         referee["email"] = self._email(prints, referee_mailbox(similarity))
+        context = self._context(prints)
+        self._keep_attributes(prints, referee["email"], context)
         rest = {k: v for k, v in body.items() if k not in ("fingerprint", "email_similarity")}
-        return {**rest, "referee": referee, "context": self._context(prints)}
+        return {**rest, "referee": referee, "context": context}
+
+    def _keep_attributes(self, prints: Fingerprint, email: str, context: dict[str, Any]) -> None:
+        """Stand-ins say nothing about a device or a mailbox: what intake read from the
+        originals (kept on the stored fingerprint) passes into the replay as it was; a
+        document stored before intake read anything replays as reading nothing, as live."""
+        stand_ins = (email, context.get("ip"), context.get("device_id"), context.get("user_agent"))
+        self._hasher.know_attributes(stand_ins, prints.attributes or IntakeAttributes())
 
     def event(self, body: dict[str, Any]) -> dict[str, Any]:
         card = body.get("payment_fingerprint")

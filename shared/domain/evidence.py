@@ -115,7 +115,6 @@ def fingerprint(
         country=country.strip().upper() if country else None,
         automation_user_agent=looks_automated(user_agent),
         disposable_email=is_disposable(email),
-        attributes=intake_attributes(
-            email=email, ip=ip, device_id=device_id, user_agent=user_agent
-        ),
+        attributes=hasher.stored_attributes(email, ip, device_id, user_agent)
+        or intake_attributes(email=email, ip=ip, device_id=device_id, user_agent=user_agent),
     )

@@ -163,11 +163,14 @@ def self_referral_ip(f: Features) -> RuleHit | None:
 
 def email_alias(f: Features) -> RuleHit | None:
     if f["email_alias"]:
-        return _hit(
-            EMAIL_ALIAS,
-            0.9,
-            "The referee's email is an alias of the advocate's (same mailbox).",
-            similarity_percent=100,
+        # One mailbox is one person, whatever else looks ordinary.
+        return _firm(
+            _hit(
+                EMAIL_ALIAS,
+                0.9,
+                "The referee's email is an alias of the advocate's (same mailbox).",
+                similarity_percent=100,
+            )
         )
     similarity = f["email_local_similarity"]
     if similarity == REBUILT_NAME_SIMILARITY:
@@ -233,13 +236,16 @@ def shared_payment(f: Features) -> RuleHit | None:
             "The referee paid with a card the advocate has used.",
             links_to_advocate=f.evidence.get("links_to_advocate", []),
         )
-    return _hit(
-        SHARED_PAYMENT,
-        0.85,
-        f"The referee paid with a card the advocate has used, and {strangers} other "
-        f"customer{'s' if strangers > 1 else ''} did too.",
-        links_to_advocate=f.evidence.get("links_to_advocate", []),
-        customers=f.evidence.get("card_customers", []),
+    # The advocate's card in strangers' hands too is no family: it stands without the model.
+    return _firm(
+        _hit(
+            SHARED_PAYMENT,
+            0.85,
+            f"The referee paid with a card the advocate has used, and {strangers} other "
+            f"customer{'s' if strangers > 1 else ''} did too.",
+            links_to_advocate=f.evidence.get("links_to_advocate", []),
+            customers=f.evidence.get("card_customers", []),
+        )
     )
 
 
@@ -340,13 +346,16 @@ def ring(f: Features) -> RuleHit | None:
     if not f["ring_cycle"]:
         return None
     path = f.evidence.get("ring", [])
-    return _hit(
-        RING,
-        0.9,
-        f"The referral closes a ring of {max(len(path) - 1, 2)} referrals "
-        "that leads back to the advocate.",
-        customers=path,
-        length=max(len(path) - 1, 2),
+    # Friends rarely refer each other round a cycle of three or more: it stands alone.
+    return _firm(
+        _hit(
+            RING,
+            0.9,
+            f"The referral closes a ring of {max(len(path) - 1, 2)} referrals "
+            "that leads back to the advocate.",
+            customers=path,
+            length=max(len(path) - 1, 2),
+        )
     )
 
 

@@ -16,6 +16,7 @@ from shared.scoring.decision import ModelVerdict
 from shared.scoring.drift import Histogram
 from shared.scoring.feature_spec import SPEC_BY_NAME
 from shared.scoring.feature_values import Features
+from shared.scoring.policy import PricedLines, ProbabilityKnots
 
 _MEMO_LIMIT = 20_000
 DRIVERS = 3
@@ -73,14 +74,23 @@ class ModelJudge:
         review = _threshold(thresholds, "review")
         self.review_at = review if review is not None else 50.0
         self.reject_at = _threshold(thresholds, "reject")
-        self._memo: dict[tuple[float, ...], ModelVerdict] = {}
+        # Without knots (a model trained before them) the priced lines cannot be placed.
+        self.knots = ProbabilityKnots.from_manifest(getattr(model, "manifest", None))
+        self._memo: dict[tuple[tuple[float, ...], float, float | None], ModelVerdict] = {}
 
     def row(self, features: Features) -> tuple[float, ...]:
         return tuple(float(features[name]) for name in self.feature_names)
 
-    def verdict(self, features: Features) -> ModelVerdict:
+    def verdict(self, features: Features, lines: PricedLines | None = None) -> ModelVerdict:
+        """The model's verdict; with `lines` (fraud probabilities), against the program's
+        priced review and reject lines instead of the global ones training chose."""
+        review_at, reject_at = self.review_at, self.reject_at
+        if lines is not None and self.knots is not None:
+            on_scores = self.knots.on_scores(lines)
+            review_at, reject_at = on_scores.review_at, on_scores.reject_at
         row = self.row(features)
-        cached = self._memo.get(row)
+        key = (row, review_at, reject_at)
+        cached = self._memo.get(key)
         if cached is not None:
             return cached
         import numpy as np  # only functions that score with a model pay for numpy
@@ -89,25 +99,25 @@ class ModelJudge:
         score = float(np.asarray(self.model.score(matrix), dtype=np.float64).reshape(-1)[0])
         if not math.isfinite(score):
             raise ValueError(f"model {self.version} returned a non-finite score")
-        drivers: tuple[tuple[str, str, float], ...] = ()
-        if score >= self.review_at:
-            names = _driver_names(self.model.explain(matrix[0]))[:DRIVERS]
-            drivers = tuple(
-                (name, SPEC_BY_NAME[name].explain(features[name]), float(features[name]))
-                for name in names
-                if name in SPEC_BY_NAME
-            )
         verdict = ModelVerdict(
             version=self.version,
             score=min(max(score, 0.0), 100.0),
-            review_at=self.review_at,
-            reject_at=self.reject_at,
-            drivers=drivers,
+            review_at=review_at,
+            reject_at=reject_at,
+            drivers=self._drivers(matrix, features) if score >= review_at else (),
         )
         if len(self._memo) >= _MEMO_LIMIT:
             self._memo.clear()
-        self._memo[row] = verdict
+        self._memo[key] = verdict
         return verdict
+
+    def _drivers(self, matrix: Any, features: Features) -> tuple[tuple[str, str, float], ...]:
+        names = _driver_names(self.model.explain(matrix[0]))[:DRIVERS]
+        return tuple(
+            (name, SPEC_BY_NAME[name].explain(features[name]), float(features[name]))
+            for name in names
+            if name in SPEC_BY_NAME
+        )
 
     def reference_histograms(self) -> dict[str, Histogram]:
         """The training distribution per feature, if the model's manifest carries one."""

@@ -7,6 +7,7 @@ built) and rules on others; one module keeps a number and its reason in one plac
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from shared.domain.evidence import EvidenceKind
 
@@ -118,3 +119,16 @@ REVERSAL_RATES = (0.3, 0.5)
 CLAWBACKS_TO_HOLD = 2
 # ... and this share of their decided referrals: a busy advocate's friends return things too.
 CLAWBACK_SHARE_TO_HOLD = 0.4
+
+# --- the priced decision (shared/scoring/policy.py) -----------------------------------------
+
+# A reviewer's look at one referral: about four minutes of finance time at 45 an hour.
+REVIEW_COST = Decimal("3.00")
+# What holding a legitimate friend's reward for a review costs in goodwill, as a share of
+# the rewards: a day or two's wait, rarely a lost customer.
+REVIEW_DELAY_SHARE = Decimal("0.10")
+# Share of the fraud put in front of a reviewer that the reviewer refuses.
+REVIEWER_CATCH = Decimal("0.90")
+# A wrongly refused friend costs their rewards and the customer they would have become:
+# three times the rewards, the margin of about a year of a typical referred customer.
+REFUSAL_COST_MULTIPLE = Decimal("3")

@@ -21,7 +21,7 @@ from shared.domain.referrals import Decision, Referral, ReferralStatus, Risk
 from shared.domain.reviews import enter_review
 from shared.errors import Conflict, NotFound
 from shared.ports import BlockEntry, BlockKind, Blocklist
-from shared.scoring import rules
+from shared.scoring import policy, rules
 from shared.scoring.decision import decide
 from shared.scoring.feature_values import Features, FeatureSource
 from shared.scoring.serving import ModelJudge
@@ -222,7 +222,9 @@ class ScoringService:
 
     def _risk(self, referral: Referral, features: Features, program: Program) -> Risk:
         hits = rules.evaluate(features, self._blocks(referral, features))
-        verdict = self._judge.verdict(features) if self._judge is not None else None
+        verdict = None
+        if self._judge is not None:
+            verdict = self._judge.verdict(features, policy.lines_for(program))
         return decide(hits, verdict, auto_reject=program.auto_reject, scored_at=self._clock.now())
 
     def _blocks(self, referral: Referral, features: Features) -> list[BlockEntry]:

@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from shared.scoring.model import Thresholds
+from shared.scoring.policy import ProbabilityKnots
 
 THRESHOLD_GRID = tuple(float(t) for t in range(5, 100, 5))
 
@@ -224,6 +225,46 @@ def evaluate(
         )
     metrics["threshold_table"] = _threshold_table(yt, risk[test], thresholds)
     return metrics
+
+
+# Referral values (both sides' rewards, in the program's currency) the model card prices.
+PRICED_VALUES = ("10", "20", "50", "100", "200")
+
+
+def priced_table(
+    y: np.ndarray, scores: np.ndarray, knots: ProbabilityKnots
+) -> list[dict[str, Any]]:
+    """For referrals worth each of PRICED_VALUES: the priced lines (`shared.scoring.policy`)
+    on the score, and what they would do to the test split, before the rules."""
+    from decimal import Decimal
+
+    from shared.scoring.policy import priced_lines
+
+    table = []
+    fraud, legit = scores[y == 1], scores[y == 0]
+    for value in PRICED_VALUES:
+        priced = priced_lines(Decimal(value))
+        assert priced is not None
+        lines = knots.on_scores(priced)
+        flagged = scores >= lines.review_at
+        table.append(
+            {
+                "referral_value": value,
+                "review_probability": round(priced.review_at, 2),
+                "reject_probability": round(priced.reject_at, 2),
+                "review_at": round(lines.review_at, 2),
+                "reject_at": round(lines.reject_at, 2),
+                "fraud_approved": _share(fraud < lines.review_at),
+                "legit_flagged": _share(legit >= lines.review_at),
+                "review_load": _share(flagged & (scores < lines.reject_at)),
+                "rejected": _share(scores >= lines.reject_at),
+            }
+        )
+    return table
+
+
+def _share(mask: np.ndarray) -> float | None:
+    return float(np.mean(mask)) if mask.size else None
 
 
 def _decision_shares(scores: np.ndarray, thresholds: Thresholds) -> dict[str, float | None]:

@@ -79,6 +79,7 @@ def model_card(manifest: dict[str, Any]) -> str:
         _card_summary(manifest, metrics),
         _card_features(manifest),
         _card_thresholds(manifest, metrics),
+        _card_policy(metrics),
         _card_test(metrics),
         _card_held_out(metrics),
         _card_patterns(metrics),
@@ -163,6 +164,33 @@ def _card_thresholds(manifest: dict[str, Any], metrics: dict[str, Any]) -> list[
         f"{_pct(shares.get('review'))}, reject {_pct(shares.get('reject'))}.",
         "",
     ]
+
+
+def _card_policy(metrics: dict[str, Any]) -> list[str]:
+    table = metrics.get("priced_policy")
+    if not table:
+        return []
+    lines = [
+        "## Decision policy",
+        "",
+        "Serving prices the model's lines per program (`shared/scoring/policy.py`): with `V` "
+        "the money a referral's two rewards are worth, approving costs the fraud paid, a "
+        "review costs a reviewer's time, a legitimate friend's wait and the fraud a reviewer "
+        "misses, and a refusal costs a wrongly refused friend (three times `V`). The "
+        "cheapest action wins; the lines above apply only to a program that pays nothing. "
+        "Rules still hold and reject on their own. Expected on the test split, per value:",
+        "",
+        "| referral worth | review from | reject from | fraud approved | legit flagged "
+        "| review load | rejected |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in table:
+        lines.append(
+            f"| {row['referral_value']} | {row['review_at']:.2f} | {row['reject_at']:.2f} "
+            f"| {_pct(row['fraud_approved'])} | {_pct(row['legit_flagged'])} "
+            f"| {_pct(row['review_load'])} | {_pct(row['rejected'])} |"
+        )
+    return [*lines, ""]
 
 
 def _card_test(metrics: dict[str, Any]) -> list[str]:

@@ -57,8 +57,16 @@ from shared.scoring.model import (
     Thresholds,
     log1p_columns,
 )
+from shared.scoring.policy import ProbabilityKnots
 from shared.scoring.supervised import GradientBoostingScorer
-from shared.training.evaluate import Split, choose_thresholds, enough_labels, evaluate, split_rows
+from shared.training.evaluate import (
+    Split,
+    choose_thresholds,
+    enough_labels,
+    evaluate,
+    priced_table,
+    split_rows,
+)
 from shared.training.export import export_gradient_boosting, export_isolation_forest, write_npz
 from shared.training.report import model_card, plot_pr
 
@@ -147,10 +155,14 @@ def train(
         # Score through the serving code path, so thresholds and metrics describe what runs.
         risk = FraudModel(manifest, staging).score(rows.raw)
         thresholds = _thresholds(risk, rows, config)
+        knots = _probability_knots(risk, rows)
+        if knots is not None:
+            manifest["fraud_probability"] = knots
         anomaly_only = _anomaly_only(fitted)
         metrics = evaluate(
             risk, anomaly_only, rows.y, rows.patterns, rows.split, thresholds, held_out_pattern
         )
+        metrics["priced_policy"] = priced_policy_table(rows, risk, knots)
         metrics["supervised"] = fitted.supervised_note
         manifest.update(
             thresholds=thresholds.as_dict(),
@@ -237,6 +249,34 @@ def _thresholds(risk: np.ndarray, rows: _Rows, config: TrainConfig) -> Threshold
         reject_legit_fpr=config.reject_legit_fpr,
         review_legit_fpr=config.review_legit_fpr,
     )
+
+
+def _probability_knots(risk: np.ndarray, rows: _Rows) -> dict[str, Any] | None:
+    """The served score against the share of fraud among validation rows scoring about
+    the same (isotonic, so higher scores never mean less fraud), in percent."""
+    validation = rows.split.validation
+    if rows.y is None or len(np.unique(rows.y[validation])) < 2:
+        return None
+    from sklearn.isotonic import IsotonicRegression
+
+    fit = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    fit.fit(risk[validation], rows.y[validation].astype(np.float64))
+    return {
+        "method": "isotonic regression of fraud on the served score, validation rows",
+        "scores": _floats(fit.X_thresholds_),
+        "probabilities": _floats(100.0 * fit.y_thresholds_),
+    }
+
+
+def priced_policy_table(
+    rows: _Rows, risk: np.ndarray, knots: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    if rows.y is None or knots is None:
+        return []
+    curve = ProbabilityKnots.from_manifest({"fraud_probability": knots})
+    assert curve is not None
+    test = rows.split.test
+    return priced_table(rows.y[test], risk[test], curve)
 
 
 def _anomaly_only(fitted: _Fitted) -> np.ndarray | None:
