@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from shared.services.stats import StatsService
     from shared.storage.table import Table
 
-REWARD_KINDS = ("gift_card", "cash")
+REWARD_KINDS = ("gift_card", "cash", "charity_donation")
 
 
 def settings() -> Settings:
@@ -131,8 +131,9 @@ def services() -> Services:
 
 class _Providers(Mapping[str, "PayoutProvider"]):
     """The payout providers, each built on first lookup: a fulfilment function may read
-    only its own provider's secrets (the template grants FulfilGiftCard the Tremendous key
-    alone, FulfilCash the PayPal keys alone), so it must not build the other one."""
+    only its own provider's secrets (the template grants FulfilGiftCard and
+    FulfilCharityDonation the Tremendous key alone, FulfilCash the PayPal keys alone), so it
+    must not build the others."""
 
     def __getitem__(self, kind: str) -> PayoutProvider:
         if kind not in REWARD_KINDS:

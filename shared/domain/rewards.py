@@ -122,6 +122,8 @@ class Reward(BaseModel):
     currency: str
     # The tier's `min_successful_referrals` for a tier bonus; None for the base rewards.
     tier: int | None = None
+    # The charity a `charity_donation` pays; None for every other kind.
+    charity: str | None = None
     status: RewardStatus
     provider: str | None = None
     provider_reference: str | None = None

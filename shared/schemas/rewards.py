@@ -101,6 +101,7 @@ class RewardEntryOut(Out):
         default=None, description="The tier's min_successful_referrals, for a tier bonus"
     )
     clawback: ClawbackOut | None = None
+    charity: str | None = Field(default=None, description="The charity a charity_donation pays")
 
     @classmethod
     def of(cls, reward: Reward) -> RewardEntryOut:
@@ -127,6 +128,7 @@ class RewardEntryOut(Out):
             updated_at=reward.updated_at,
             tier=reward.tier,
             clawback=clawback,
+            charity=reward.charity,
         )
 
 

@@ -345,6 +345,7 @@ class ReleaseService:
                 amount=e.terms.amount,
                 currency=program.currency,
                 tier=e.tier,
+                charity=e.terms.charity,
                 status=RewardStatus.CREATED,
                 created_at=now,
                 updated_at=now,
