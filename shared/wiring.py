@@ -8,6 +8,7 @@ itself is built in `shared.bootstrap`, the same way the backtest and the tests b
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -176,9 +177,18 @@ def _tracked_extractor() -> FeatureSource:
     return tracked_extractor(table(), hasher())
 
 
-@lru_cache(maxsize=len(REWARD_KINDS))
+_provider_lock = threading.Lock()
+
+
 def payout_provider(kind: str) -> PayoutProvider:
-    """The provider that pays `kind` rewards, and no other."""
+    """The provider that pays `kind` rewards, and no other: one per process, also when two
+    batches of a queue start at once (two sandboxes would each keep half the orders)."""
+    with _provider_lock:
+        return _payout_provider(kind)
+
+
+@lru_cache(maxsize=len(REWARD_KINDS))
+def _payout_provider(kind: str) -> PayoutProvider:
     from shared.adapters.payout_providers import provider_from_environment
 
     return provider_from_environment(kind, table(), settings().payouts)
@@ -322,7 +332,7 @@ def reset() -> None:
         services,
         _scoring_queue,
         model,
-        payout_provider,
+        _payout_provider,
         reward_queue,
     ):
         cached.cache_clear()

@@ -110,7 +110,7 @@ class PayoutTerms:
     def fingerprint(self) -> str:
         """Stable digest of the terms, so a store can compare without keeping the email.
         A donation's charity is part of it (other kinds' digests are as they always were)."""
-        parts = (self.kind, self.amount, self.currency, self.recipient)
+        parts: tuple[str, ...] = (self.kind, self.amount, self.currency, self.recipient)
         if self.charity is not None:
             parts += (self.charity,)
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

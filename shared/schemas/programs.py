@@ -69,9 +69,20 @@ class CapAmountIn(MoneyIn):
 class CapsIn(Strict):
     """Monthly allowances, counted by calendar month (UTC) of the release."""
 
-    per_advocate_per_month: CapAmountIn | None = None
-    program_per_month: CapAmountIn | None = None
-    over_cap: OverCap = "defer"
+    per_advocate_per_month: CapAmountIn | None = Field(
+        default=None,
+        description="What one advocate's rewards (advocate rewards and tier bonuses) may "
+        "total in a calendar month (UTC)",
+    )
+    program_per_month: CapAmountIn | None = Field(
+        default=None,
+        description="What the program's rewards (both sides) may total in a calendar month (UTC)",
+    )
+    over_cap: OverCap = Field(
+        default="defer",
+        description="defer: the referral waits, held, for the next month with room; "
+        "refuse: the side over the cap is withheld",
+    )
 
     def caps(self) -> MonthlyCaps:
         advocate, program = self.per_advocate_per_month, self.program_per_month
@@ -116,7 +127,9 @@ class ProgramCreate(Strict):
     holding_period_days: int = Field(default=14, ge=0, le=365, strict=True)
     budget: MoneyIn
     per_advocate_cap: int | None = Field(default=None, ge=1, le=1_000_000, strict=True)
-    caps: CapsIn | None = None
+    caps: CapsIn | None = Field(
+        default=None, description="Monthly allowances (calendar month, UTC)"
+    )
     dual_approval_over: Amount | None = None
     review_timeout_days: int = Field(default=30, ge=1, le=365, strict=True)
     review_timeout_action: Literal["approve", "reject"] = "reject"
