@@ -213,7 +213,11 @@ class RewardOut(Out):
     kind: RewardKind
     amount: str
     currency: Currency
-    charity: str | None = None
+    charity: str | None = Field(
+        default=None,
+        exclude_if=lambda charity: charity is None,
+        description="The charity a charity_donation pays (donations only)",
+    )
 
     @classmethod
     def of(cls, terms: RewardTerms, currency: str) -> RewardOut:
