@@ -260,3 +260,17 @@ def test_a_donations_only_config_needs_no_gift_card_products():
     config = TremendousConfig(api_key="k", kinds=("charity_donation",))
 
     assert config.products == () and config.campaign_id is None
+
+
+def test_a_donation_is_found_by_its_key_for_reconciliation():
+    transport = recording("tremendous/find_donation")
+
+    found = donations_provider(transport).find_order(idempotency_key_for(DONATION_ID, "tremendous"))
+
+    transport.assert_all_used()
+    assert found is not None
+    assert (found.provider_reference, found.status, found.amount) == (
+        "DN8CHARITY01",
+        "confirmed",
+        Decimal("15.00"),
+    )
