@@ -338,6 +338,7 @@ class Services:
         from shared.repositories.advocate_counters import AdvocateCounters
         from shared.repositories.audit import AuditLog
         from shared.repositories.budget import ProgramBudget
+        from shared.repositories.period_counters import PeriodCounters
         from shared.repositories.programs import ProgramRepository
         from shared.repositories.referral_schedule import ReferralSchedule
         from shared.repositories.referrals import ReferralRepository
@@ -353,6 +354,7 @@ class Services:
             budget=ProgramBudget(self.table),
             caps=AdvocateCounters(self.table),
             audit=AuditLog(self.table),
+            months=PeriodCounters(self.table),
         )
         return ReleaseService(
             self.clock, self._reward_queue(), UnitOfWork(self.table), stores, self.ledger

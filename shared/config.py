@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 PAYOUT_VARIABLES = (
     "GIFT_CARD_PROVIDER",
     "CASH_PROVIDER",
+    "CHARITY_PROVIDER",
     "SANDBOX_PAYOUTS_FILE",
     "SANDBOX_PAYOUT_FAULTS",
     "TREMENDOUS_API_KEY_PARAMETER",
@@ -44,6 +45,7 @@ def from_environment(env: Mapping[str, str]) -> Settings:
     queues = {
         "gift_card": env.get("GIFT_CARD_QUEUE_URL", ""),
         "cash": env.get("CASH_QUEUE_URL", ""),
+        "charity_donation": env.get("CHARITY_QUEUE_URL", ""),
     }
     return Settings(
         table_name=env.get("TABLE_NAME", ""),

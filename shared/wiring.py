@@ -8,6 +8,7 @@ itself is built in `shared.bootstrap`, the same way the backtest and the tests b
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
     from shared.services.stats import StatsService
     from shared.storage.table import Table
 
-REWARD_KINDS = ("gift_card", "cash")
+REWARD_KINDS = ("gift_card", "cash", "charity_donation")
 
 
 def settings() -> Settings:
@@ -131,8 +132,9 @@ def services() -> Services:
 
 class _Providers(Mapping[str, "PayoutProvider"]):
     """The payout providers, each built on first lookup: a fulfilment function may read
-    only its own provider's secrets (the template grants FulfilGiftCard the Tremendous key
-    alone, FulfilCash the PayPal keys alone), so it must not build the other one."""
+    only its own provider's secrets (the template grants FulfilGiftCard and
+    FulfilCharityDonation the Tremendous key alone, FulfilCash the PayPal keys alone), so it
+    must not build the others."""
 
     def __getitem__(self, kind: str) -> PayoutProvider:
         if kind not in REWARD_KINDS:
@@ -175,9 +177,18 @@ def _tracked_extractor() -> FeatureSource:
     return tracked_extractor(table(), hasher())
 
 
-@lru_cache(maxsize=len(REWARD_KINDS))
+_provider_lock = threading.Lock()
+
+
 def payout_provider(kind: str) -> PayoutProvider:
-    """The provider that pays `kind` rewards, and no other."""
+    """The provider that pays `kind` rewards, and no other: one per process, also when two
+    batches of a queue start at once (two sandboxes would each keep half the orders)."""
+    with _provider_lock:
+        return _payout_provider(kind)
+
+
+@lru_cache(maxsize=len(REWARD_KINDS))
+def _payout_provider(kind: str) -> PayoutProvider:
     from shared.adapters.payout_providers import provider_from_environment
 
     return provider_from_environment(kind, table(), settings().payouts)
@@ -321,7 +332,7 @@ def reset() -> None:
         services,
         _scoring_queue,
         model,
-        payout_provider,
+        _payout_provider,
         reward_queue,
     ):
         cached.cache_clear()

@@ -8,6 +8,8 @@
   from the SSM parameters named by `PAYPAL_CLIENT_ID_PARAMETER` and
   `PAYPAL_CLIENT_SECRET_PARAMETER`, and `PAYPAL_BASE_URL` (sandbox host unless set). The
   batch-per-key index PayPal needs is kept in the table.
+- `CHARITY_PROVIDER`: `sandbox` (default) or `tremendous` (the same API key, base URL and
+  account as gift cards; each donation names its charity's Tremendous product).
 - Each kind's provider is built on its own (`provider_from_environment(kind, ...)`): a
   fulfilment function may read only its own provider's secrets, so building both there
   failed every gift-card payment once cash was paid through PayPal.
@@ -26,6 +28,7 @@ from shared.payouts.sandbox_faults import FAULT_KINDS, FaultKind, FaultPlan
 
 if TYPE_CHECKING:
     from shared.payouts import PayoutProvider
+    from shared.payouts.port import PayoutKind
     from shared.payouts.sandbox_store import SandboxOrderStore
     from shared.storage.table import Table
 
@@ -82,15 +85,18 @@ def provider_from_environment(
         return _gift_card_provider(env, secret)
     if kind == "cash":
         return _cash_provider(table, env, secret)
+    if kind == "charity_donation":
+        return _charity_provider(env, secret)
     raise ProviderConfigError(f"no provider pays {kind!r} rewards")
 
 
 def providers_from_environment(
     table: Table, env: Mapping[str, str], secret: SecretReader = ssm_secret
 ) -> dict[str, PayoutProvider]:
-    """Both kinds' providers, for reconciliation, which reads every provider's orders."""
+    """Every kind's provider, for reconciliation, which reads every provider's orders."""
     return {
-        kind: provider_from_environment(kind, table, env, secret) for kind in ("gift_card", "cash")
+        kind: provider_from_environment(kind, table, env, secret)
+        for kind in ("gift_card", "cash", "charity_donation")
     }
 
 
@@ -104,25 +110,44 @@ def _gift_card_provider(env: Mapping[str, str], secret: SecretReader) -> PayoutP
             faults=sandbox_faults(env.get("SANDBOX_PAYOUT_FAULTS")),
         )
     if gift == "tremendous":
-        from shared.payouts.http import UrllibTransport
-        from shared.payouts.tremendous import (
-            TREMENDOUS_SANDBOX_URL,
-            TremendousConfig,
-            TremendousProvider,
-        )
-
-        products = tuple(p for p in env.get("TREMENDOUS_PRODUCTS", "").split(",") if p)
-        api_key = _secret(secret, env.get("TREMENDOUS_API_KEY_PARAMETER"), "Tremendous API key")
-        return TremendousProvider(
-            TremendousConfig(
-                api_key=api_key,
-                products=products,
-                campaign_id=env.get("TREMENDOUS_CAMPAIGN_ID") or None,
-                base_url=env.get("TREMENDOUS_BASE_URL") or TREMENDOUS_SANDBOX_URL,
-            ),
-            UrllibTransport(),
-        )
+        return _tremendous(env, secret, "gift_card")
     raise ProviderConfigError(f"GIFT_CARD_PROVIDER={gift!r}: use sandbox or tremendous")
+
+
+def _charity_provider(env: Mapping[str, str], secret: SecretReader) -> PayoutProvider:
+    charity = env.get("CHARITY_PROVIDER", "sandbox") or "sandbox"
+    if charity == "sandbox":
+        from shared.payouts.sandbox import SandboxCharityProvider
+
+        return SandboxCharityProvider(
+            store=sandbox_store(env.get("SANDBOX_PAYOUTS_FILE")),
+            faults=sandbox_faults(env.get("SANDBOX_PAYOUT_FAULTS")),
+        )
+    if charity == "tremendous":
+        return _tremendous(env, secret, "charity_donation")
+    raise ProviderConfigError(f"CHARITY_PROVIDER={charity!r}: use sandbox or tremendous")
+
+
+def _tremendous(env: Mapping[str, str], secret: SecretReader, kind: PayoutKind) -> PayoutProvider:
+    from shared.payouts.http import UrllibTransport
+    from shared.payouts.tremendous import (
+        TREMENDOUS_SANDBOX_URL,
+        TremendousConfig,
+        TremendousProvider,
+    )
+
+    products = tuple(p for p in env.get("TREMENDOUS_PRODUCTS", "").split(",") if p)
+    api_key = _secret(secret, env.get("TREMENDOUS_API_KEY_PARAMETER"), "Tremendous API key")
+    return TremendousProvider(
+        TremendousConfig(
+            api_key=api_key,
+            products=products,
+            campaign_id=env.get("TREMENDOUS_CAMPAIGN_ID") or None,
+            base_url=env.get("TREMENDOUS_BASE_URL") or TREMENDOUS_SANDBOX_URL,
+            kinds=(kind,),
+        ),
+        UrllibTransport(),
+    )
 
 
 def _cash_provider(table: Table, env: Mapping[str, str], secret: SecretReader) -> PayoutProvider:

@@ -29,7 +29,11 @@ from shared.bootstrap import Services, bootstrap
 from shared.clock import FixedClock
 from shared.domain.referrals import Referral
 from shared.errors import DomainError, InvalidRequest, NotFound
-from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider
+from shared.payouts.sandbox import (
+    SandboxCashProvider,
+    SandboxCharityProvider,
+    SandboxGiftCardProvider,
+)
 from shared.repositories.advocates import AdvocateRepository
 from shared.repositories.footprints import FootprintStore
 from shared.repositories.referrals import ReferralRepository
@@ -145,6 +149,7 @@ class Backtest:
         providers = {
             "gift_card": SandboxGiftCardProvider(clock=self.clock),
             "cash": SandboxCashProvider(clock=self.clock),
+            "charity_donation": SandboxCharityProvider(clock=self.clock),
         }
         return bootstrap(
             table=self.table,

@@ -25,3 +25,13 @@ class BudgetShort(Exception):
     def __init__(self, program_id: str) -> None:
         super().__init__(program_id)
         self.program_id = program_id
+
+
+class MonthlyCapReached(Exception):
+    """The month's counter would pass its cap: another release took the room meanwhile."""
+
+    def __init__(self, program_id: str, month: str, cap: str) -> None:
+        super().__init__(f"{program_id} {month} {cap}")
+        self.program_id = program_id
+        self.month = month
+        self.cap = cap

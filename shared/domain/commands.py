@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from shared.clock import iso
-from shared.domain.programs import ProgramStatus, RewardTerms, Tier
+from shared.domain.programs import MonthlyCaps, ProgramStatus, RewardTerms, Tier
 from shared.money import Money
 
 QualifyingEvent = Literal["signup", "purchase"]
@@ -43,11 +44,19 @@ class CreateProgram:
     holding_period_days: int
     budget: Money
     per_advocate_cap: int | None = None
+    caps: MonthlyCaps | None = None
+    # Each cap's currency as sent, by field, to check against the program's.
+    cap_currencies: Mapping[str, str] = field(default_factory=dict)
     dual_approval_over: Decimal | None = None
     review_timeout_days: int
     review_timeout_action: TimeoutAction
     auto_reject: bool
     occurred_at: datetime | None = None
+
+
+# What an update carries that is not a term of the program: the top-up adds to a counter,
+# the currencies are checked.
+_NOT_TERMS = frozenset({"budget_top_up", "cap_currencies"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,13 +70,15 @@ class UpdateProgram:
     review_timeout_action: TimeoutAction | None = None
     dual_approval_over: Decimal | None = None
     auto_reject: bool | None = None
+    caps: MonthlyCaps | None = None
+    cap_currencies: Mapping[str, str] = field(default_factory=dict)
 
     def terms(self) -> dict[str, Any]:
         """The program fields this change sets (the top-up is not one: it adds to a counter)."""
         return {
             f.name: getattr(self, f.name)
             for f in fields(self)
-            if f.name != "budget_top_up" and getattr(self, f.name) is not None
+            if f.name not in _NOT_TERMS and getattr(self, f.name) is not None
         }
 
 

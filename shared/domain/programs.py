@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from shared.domain.changes import Contention
 from shared.money import Money
 
-RewardKind = Literal["gift_card", "cash"]
+RewardKind = Literal["gift_card", "cash", "charity_donation"]
+# Over a monthly cap: hold the referral for next month, or withhold the side that is over.
+OverCap = Literal["defer", "refuse"]
 
 
 class ProgramStatus(StrEnum):
@@ -26,10 +28,23 @@ class RewardTerms(BaseModel):
     kind: RewardKind
     amount: Decimal
     currency: str
+    # The charity a `charity_donation` pays (the provider's id for it); None otherwise.
+    charity: str | None = None
 
     @property
     def money(self) -> Money:
         return Money(self.amount, self.currency)
+
+
+class MonthlyCaps(BaseModel):
+    """How much a program releases in one calendar month (UTC), per advocate (advocate
+    rewards and tier bonuses) and for the whole program (every reward); in its currency."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    per_advocate_per_month: Decimal | None = None
+    program_per_month: Decimal | None = None
+    over_cap: OverCap = "defer"
 
 
 class Tier(BaseModel):
@@ -55,6 +70,7 @@ class Program(BaseModel):
     budget_total: Decimal
     budget_used: Decimal = Decimal(0)
     per_advocate_cap: int | None = None
+    caps: MonthlyCaps | None = None
     dual_approval_over: Decimal | None = None
     review_timeout_days: int
     review_timeout_action: Literal["approve", "reject"]

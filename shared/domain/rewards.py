@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -19,8 +20,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.domain.caps import MonthSpent, judge
 from shared.domain.changes import Contention
-from shared.domain.programs import Program, RewardKind, RewardTerms
+from shared.domain.programs import MonthlyCaps, Program, RewardKind, RewardTerms
 
 Beneficiary = Literal["advocate", "referee"]
 
@@ -122,6 +124,8 @@ class Reward(BaseModel):
     currency: str
     # The tier's `min_successful_referrals` for a tier bonus; None for the base rewards.
     tier: int | None = None
+    # The charity a `charity_donation` pays; None for every other kind.
+    charity: str | None = None
     status: RewardStatus
     provider: str | None = None
     provider_reference: str | None = None
@@ -204,16 +208,29 @@ class ReleasePlan:
     """What releasing one referral creates, and whether it takes one of the advocate's slots.
 
     `ordinal` is the advocate's count of rewarded referrals including this one (None when
-    the cap leaves no slot); `withheld` names advocate-side rewards the cap kept back.
+    the cap leaves no slot); `withheld` names advocate-side rewards the cap kept back,
+    `withheld_by_monthly_cap` the rewards a monthly cap refused; `deferred_by` names the
+    monthly caps the referral waits for (nothing is released while it is not empty).
     """
 
     entitlements: tuple[Entitlement, ...]
     ordinal: int | None
     withheld: tuple[str, ...]
+    withheld_by_monthly_cap: tuple[str, ...] = ()
+    deferred_by: tuple[str, ...] = ()
 
     @property
     def total(self) -> Decimal:
         return sum((e.terms.amount for e in self.entitlements), Decimal(0))
+
+    @property
+    def advocate_total(self) -> Decimal:
+        """What the advocate side (advocate reward and tier bonus) pays."""
+        return _sum(e for e in self.entitlements if e.beneficiary == "advocate")
+
+
+def _sum(entitlements: Iterable[Entitlement]) -> Decimal:
+    return sum((e.terms.amount for e in entitlements), Decimal(0))
 
 
 def plan_release(
@@ -222,19 +239,30 @@ def plan_release(
     advocate_customer_id: str,
     referee_customer_id: str,
     rewarded_referrals: int,
+    month_spent: MonthSpent | None = None,
 ) -> ReleasePlan:
-    """The rewards one released referral earns, given the advocate's count so far.
+    """The rewards one released referral earns, given the advocate's count so far and,
+    for a program with monthly caps, what the release's month has spent (`month_spent`).
 
     Every released referral within the cap takes one advocate slot (and is the advocate's
     `rewarded_referrals + 1`-th successful referral, which is what tiers count); past the
     cap the advocate's reward and any tier bonus are withheld, while the referee's reward
-    is not capped.
+    is not capped by it. Monthly caps then defer or refuse (see `shared.domain.caps`).
     """
+    plan = _uncapped_plan(program, advocate_customer_id, referee_customer_id, rewarded_referrals)
+    if program.caps is None or month_spent is None:
+        return plan
+    return _within_month(plan, program.caps, month_spent)
+
+
+def _uncapped_plan(
+    program: Program, advocate_customer_id: str, referee_customer_id: str, rewarded: int
+) -> ReleasePlan:
     entitlements: list[Entitlement] = []
     withheld: list[str] = []
     cap = program.per_advocate_cap
-    has_slot = cap is None or rewarded_referrals < cap
-    ordinal = rewarded_referrals + 1 if has_slot else None
+    has_slot = cap is None or rewarded < cap
+    ordinal = rewarded + 1 if has_slot else None
     if program.advocate_reward is not None:
         if has_slot:
             entitlements.append(
@@ -242,7 +270,7 @@ def plan_release(
             )
         else:
             withheld.append("advocate")
-    tier = program.tier_bonus_for(rewarded_referrals + 1)
+    tier = program.tier_bonus_for(rewarded + 1)
     if tier is not None:
         slot = f"tier{tier.min_successful_referrals}"
         if has_slot:
@@ -262,6 +290,27 @@ def plan_release(
             Entitlement("referee", "referee", referee_customer_id, program.referee_reward)
         )
     return ReleasePlan(tuple(entitlements), ordinal, tuple(withheld))
+
+
+def _within_month(plan: ReleasePlan, caps: MonthlyCaps, spent: MonthSpent) -> ReleasePlan:
+    """The plan as the month's caps leave it: deferred whole, or with the sides that do
+    not fit withheld. An advocate side withheld takes no slot (it rewarded nobody)."""
+    advocate = [e for e in plan.entitlements if e.beneficiary == "advocate"]
+    referee = [e for e in plan.entitlements if e.beneficiary == "referee"]
+    verdict = judge(caps, spent, advocate=_sum(advocate), referee=_sum(referee))
+    if not verdict.over:
+        return plan
+    if caps.over_cap == "defer":
+        return replace(plan, deferred_by=verdict.over)
+    kept = (advocate if verdict.advocate_fits else []) + (referee if verdict.referee_fits else [])
+    refused = [e.slot for e in plan.entitlements if e not in kept]
+    ordinal = plan.ordinal if verdict.advocate_fits else None
+    return replace(
+        plan,
+        entitlements=tuple(kept),
+        ordinal=ordinal,
+        withheld_by_monthly_cap=tuple(refused),
+    )
 
 
 # --- refunds ----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from typing import Literal, Protocol, get_args
 
 from shared.payouts.amounts import format_amount, is_currency, quantize
 
-PayoutKind = Literal["gift_card", "cash"]
+PayoutKind = Literal["gift_card", "cash", "charity_donation"]
 PayoutStatus = Literal["pending", "sent", "confirmed", "failed"]
 
 PAYOUT_KINDS: tuple[PayoutKind, ...] = get_args(PayoutKind)
@@ -50,6 +50,8 @@ class PayoutRequest:
     recipient_email: str
     recipient_name: str | None = None
     message: str | None = None
+    # The charity a donation pays (the provider's id for it); the recipient is told of it.
+    charity: str | None = None
 
     def __post_init__(self) -> None:
         if not self.idempotency_key or self.idempotency_key != self.idempotency_key.strip():
@@ -68,10 +70,14 @@ class PayoutRequest:
         quantize(self.amount, self.currency)
         if len(self.recipient_email) > 254 or not _EMAIL.match(self.recipient_email):
             raise ValueError("recipient_email is not an email address")
+        if (self.kind == "charity_donation") != bool(self.charity and self.charity.strip()):
+            raise ValueError("a charity_donation, and only a donation, names its charity")
 
     def terms(self) -> PayoutTerms:
         """What must match for a repeated key to count as the same payout."""
-        return PayoutTerms.of(self.kind, self.amount, self.currency, self.recipient_email)
+        return PayoutTerms.of(
+            self.kind, self.amount, self.currency, self.recipient_email, charity=self.charity
+        )
 
 
 @dataclass(frozen=True)
@@ -86,15 +92,28 @@ class PayoutTerms:
     amount: str
     currency: str
     recipient: str
+    charity: str | None = None
 
     @classmethod
-    def of(cls, kind: PayoutKind, amount: Decimal, currency: str, email: str) -> PayoutTerms:
-        return cls(kind, format_amount(amount, currency), currency, email.strip().casefold())
+    def of(
+        cls,
+        kind: PayoutKind,
+        amount: Decimal,
+        currency: str,
+        email: str,
+        *,
+        charity: str | None = None,
+    ) -> PayoutTerms:
+        recipient = email.strip().casefold()
+        return cls(kind, format_amount(amount, currency), currency, recipient, charity)
 
     def fingerprint(self) -> str:
-        """Stable digest of the terms, so a store can compare without keeping the email."""
-        text = "\x1f".join((self.kind, self.amount, self.currency, self.recipient))
-        return hashlib.sha256(text.encode()).hexdigest()
+        """Stable digest of the terms, so a store can compare without keeping the email.
+        A donation's charity is part of it (other kinds' digests are as they always were)."""
+        parts: tuple[str, ...] = (self.kind, self.amount, self.currency, self.recipient)
+        if self.charity is not None:
+            parts += (self.charity,)
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Sandbox gift-card and cash providers that behave like the real ones, offline.
+"""Sandbox gift-card, cash and charity-donation providers that behave like the real ones,
+offline.
 
 They keep the promises of the port (same key -> the original order, same key with other
 terms -> `ProviderConflict`), move orders pending -> sent -> confirmed on an injected
@@ -210,6 +211,25 @@ class SandboxCashProvider(_SandboxProvider):
         self,
         *,
         name: str = "sandbox_cash",
+        store: SandboxOrderStore | None = None,
+        faults: FaultPlan | None = None,
+        clock: Clock | None = None,
+        timeline: SandboxTimeline | None = None,
+    ) -> None:
+        super().__init__(name=name, store=store, faults=faults, clock=clock, timeline=timeline)
+
+
+class SandboxCharityProvider(_SandboxProvider):
+    """Charity donations: confirmed on creation (or after `timeline.confirm_after`), like
+    a donation product at Tremendous; a repeat with another charity is a conflict."""
+
+    kind = "charity_donation"
+    reference_prefix = "SBCH"
+
+    def __init__(
+        self,
+        *,
+        name: str = "sandbox_charity",
         store: SandboxOrderStore | None = None,
         faults: FaultPlan | None = None,
         clock: Clock | None = None,

@@ -1,4 +1,4 @@
-"""Gift cards through the Tremendous REST API v2 (`/api/v2/orders`).
+"""Gift cards and charity donations through the Tremendous REST API v2 (`/api/v2/orders`).
 
 What the adapter relies on, from Tremendous's published API reference and SDKs:
 
@@ -17,6 +17,10 @@ What the adapter relies on, from Tremendous's published API reference and SDKs:
   PAYMENT APPROVAL, PENDING SETTLEMENT. Each reward's `delivery.status`: SCHEDULED,
   PENDING, SUCCEEDED, FAILED. See `status_from_tremendous` for the mapping.
 - Errors answer `{"errors": {"message": ..., "payload": {...}}}`.
+- A charity donation is a single-product reward whose one product is the charity's
+  product (category `charity` in `GET /products`, e.g. Save the Children); the reward's
+  `charity` is that product id. The recipient (the advocate or referee) is told by email
+  that a donation was made in their name; the order's value goes to the charity.
 
 Uncertain, to check against the live sandbox before going to production:
 
@@ -31,6 +35,9 @@ Uncertain, to check against the live sandbox before going to production:
   campaign), so `PayoutRequest.message` is not sent. `recipient.name` is sent only
   when known; a campaign that requires a name will refuse the order (`ProviderRejected`).
 - `external_id` has no documented length limit; keys stay within 63 characters.
+- Whether an order's reward echoes its `products` is not stated: when it does, a repeat
+  of a donation key for another charity is a conflict; when not, only the amount,
+  currency and recipient are compared.
 - A delivery that FAILED (bounced email) maps to "failed", but Tremendous has already
   charged the balance and can resend the reward: finance must resend or cancel it
   there rather than pay again under a new key.
@@ -49,6 +56,7 @@ from shared.payouts.amounts import quantize
 from shared.payouts.http import HttpResponse, HttpTransport
 from shared.payouts.port import (
     OrderNotFound,
+    PayoutKind,
     PayoutOrder,
     PayoutRequest,
     PayoutStatus,
@@ -79,11 +87,16 @@ class TremendousConfig:
     campaign_id: str | None = None
     base_url: str = TREMENDOUS_SANDBOX_URL
     timeout_seconds: float = 10.0
+    # What this provider pays: gift cards (from `products` or the campaign) and/or charity
+    # donations (each reward names its charity's product).
+    kinds: tuple[PayoutKind, ...] = ("gift_card",)
 
     def __post_init__(self) -> None:
         if not self.api_key:
             raise ValueError("Tremendous needs an API key")
-        if not self.products and not self.campaign_id:
+        if not set(self.kinds) <= {"gift_card", "charity_donation"}:
+            raise ValueError(f"Tremendous pays gift cards and charity donations, not {self.kinds}")
+        if "gift_card" in self.kinds and not self.products and not self.campaign_id:
             raise ValueError("Tremendous needs products or a campaign_id for a reward")
         if not self.base_url.startswith("https://"):
             raise ValueError("Tremendous base_url must be https")
@@ -112,7 +125,7 @@ def status_from_tremendous(order: Mapping[str, Any]) -> tuple[PayoutStatus, str 
 
 
 class TremendousProvider:
-    """`PayoutProvider` for gift cards at Tremendous."""
+    """`PayoutProvider` for gift cards and charity donations at Tremendous."""
 
     def __init__(self, config: TremendousConfig, transport: HttpTransport) -> None:
         self._config = config
@@ -135,10 +148,15 @@ class TremendousProvider:
             "delivery": {"method": "EMAIL"},
             "recipient": recipient,
         }
-        if self._config.campaign_id:
-            reward["campaign_id"] = self._config.campaign_id
-        if self._config.products:
-            reward["products"] = list(self._config.products)
+        if request.kind == "charity_donation":
+            # A single-product reward: the charity's product, and no campaign whose own
+            # products could offer the recipient something else.
+            reward["products"] = [request.charity]
+        else:
+            if self._config.campaign_id:
+                reward["campaign_id"] = self._config.campaign_id
+            if self._config.products:
+                reward["products"] = list(self._config.products)
         return {
             "external_id": request.idempotency_key,
             "payment": {"funding_source_id": self._config.funding_source_id},
@@ -146,15 +164,17 @@ class TremendousProvider:
         }
 
     def create_order(self, request: PayoutRequest) -> PayoutOrder:
-        if request.kind != "gift_card":
-            raise ValueError(f"Tremendous pays gift cards here, not {request.kind}")
+        if request.kind not in self._config.kinds:
+            raise ValueError(
+                f"this Tremendous provider pays {self._config.kinds}, not {request.kind}"
+            )
         response = self._call("POST", "/orders", json_body=self.order_body(request))
         if response.status not in (200, 201):
             raise self._error(response)
         document = _order_document(response)
         # 201 means "this external_id already has an order"; Tremendous returns it
         # whatever the new body asked for, so the terms are compared here.
-        if _terms_of(document) != request.terms():
+        if _terms_of(document, request) != request.terms():
             raise ProviderConflict(
                 f"external_id {request.idempotency_key} already has an order with other "
                 f"terms ({_describe(document)})",
@@ -293,10 +313,19 @@ def _value_of(document: Mapping[str, Any]) -> tuple[Decimal, str]:
         raise ProviderError(f"unreadable reward value {value}", provider="tremendous") from error
 
 
-def _terms_of(document: Mapping[str, Any]) -> PayoutTerms:
+def _terms_of(document: Mapping[str, Any], request: PayoutRequest) -> PayoutTerms:
+    """The terms the order holds, in the request's kind (Tremendous knows no kinds); a
+    donation's charity is the order's product when the order shows it."""
+    reward = _first_reward(document)
     amount, currency = _value_of(document)
-    email = str((_first_reward(document).get("recipient") or {}).get("email", ""))
-    return PayoutTerms.of("gift_card", amount, currency, email)
+    email = str((reward.get("recipient") or {}).get("email", ""))
+    charity = None
+    if request.kind == "charity_donation":
+        products = [
+            str(p.get("id") if isinstance(p, Mapping) else p) for p in reward.get("products") or []
+        ]
+        charity = products[0] if len(products) == 1 else request.charity
+    return PayoutTerms.of(request.kind, amount, currency, email, charity=charity)
 
 
 def _describe(document: Mapping[str, Any]) -> str:

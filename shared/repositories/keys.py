@@ -157,6 +157,13 @@ def program_stats(program_id: str, number: int) -> tuple[str, str]:
     return (f"PROGRAM#{program_id}#STATS#{number:02d}", "STATS")
 
 
+def month_spent(program_id: str, month: str, advocate_id: str | None = None) -> tuple[str, str]:
+    """What a program released in one calendar month (`YYYY-MM`, UTC): the program's whole
+    month, or one advocate's share of it, one counter each under the month's partition."""
+    sk = "PROGRAM" if advocate_id is None else f"ADVOCATE#{advocate_id}"
+    return (f"PROGRAM#{program_id}#MONTH#{month}", sk)
+
+
 # --- reward ledger (rewards live in their referral's partition: strongly consistent reads) ---
 
 REWARD_PREFIX = "REWARD#"

@@ -5,28 +5,100 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from shared.domain.commands import CreateProgram, UpdateProgram
-from shared.domain.programs import Program, ProgramStatus, RewardKind, RewardTerms, Tier
+from shared.domain.programs import (
+    MonthlyCaps,
+    OverCap,
+    Program,
+    ProgramStatus,
+    RewardKind,
+    RewardTerms,
+    Tier,
+)
 from shared.money import Money
 from shared.schemas.common import Amount, Currency, MoneyIn, MoneyOut, Out, Strict, Timestamp
 
 
+def _positive(amount: Decimal) -> Decimal:
+    # A reward of nothing cannot be paid out: a provider refuses it, and the referral
+    # would wait in `rewarding` for ever.
+    if amount <= 0:
+        raise ValueError("a reward pays a positive amount")
+    return amount
+
+
 class RewardIn(MoneyIn):
     kind: RewardKind
+    # Validated after `kind` (and also when left out), so a donation without one is named.
+    charity: str | None = Field(
+        default=None,
+        max_length=128,
+        validate_default=True,
+        description="charity_donation only: the charity's id at the payout provider",
+    )
 
-    @field_validator("amount")
+    _pays_something = field_validator("amount")(_positive)
+
+    @field_validator("charity")
     @classmethod
-    def _pays_something(cls, amount: Decimal) -> Decimal:
-        # A reward of nothing cannot be paid out: a provider refuses it, and the referral
-        # would wait in `rewarding` for ever.
-        if amount <= 0:
-            raise ValueError("a reward pays a positive amount")
-        return amount
+    def _charity_for_donations(cls, charity: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if kind == "charity_donation" and (charity is None or not charity.strip()):
+            raise ValueError("a charity_donation names its charity (a non-empty id)")
+        if kind not in (None, "charity_donation") and charity is not None:
+            raise ValueError("only a charity_donation names a charity")
+        return charity
 
     def terms(self) -> RewardTerms:
-        return RewardTerms(kind=self.kind, amount=self.amount, currency=self.currency)
+        return RewardTerms(
+            kind=self.kind, amount=self.amount, currency=self.currency, charity=self.charity
+        )
+
+
+class CapAmountIn(MoneyIn):
+    @field_validator("amount")
+    @classmethod
+    def _positive_cap(cls, amount: Decimal) -> Decimal:
+        if amount <= 0:
+            raise ValueError("a monthly cap is a positive amount")
+        return amount
+
+
+class CapsIn(Strict):
+    """Monthly allowances, counted by calendar month (UTC) of the release."""
+
+    per_advocate_per_month: CapAmountIn | None = Field(
+        default=None,
+        description="What one advocate's rewards (advocate rewards and tier bonuses) may "
+        "total in a calendar month (UTC)",
+    )
+    program_per_month: CapAmountIn | None = Field(
+        default=None,
+        description="What the program's rewards (both sides) may total in a calendar month (UTC)",
+    )
+    over_cap: OverCap = Field(
+        default="defer",
+        description="defer: the referral waits, held, for the next month with room; "
+        "refuse: the side over the cap is withheld",
+    )
+
+    def caps(self) -> MonthlyCaps:
+        advocate, program = self.per_advocate_per_month, self.program_per_month
+        return MonthlyCaps(
+            per_advocate_per_month=advocate.amount if advocate else None,
+            program_per_month=program.amount if program else None,
+            over_cap=self.over_cap,
+        )
+
+    def currencies(self) -> dict[str, str]:
+        """Each cap's currency, by the field that names it."""
+        named = {
+            "caps.per_advocate_per_month.currency": self.per_advocate_per_month,
+            "caps.program_per_month.currency": self.program_per_month,
+        }
+        return {field: cap.currency for field, cap in named.items() if cap is not None}
 
 
 class RewardsIn(Strict):
@@ -55,6 +127,9 @@ class ProgramCreate(Strict):
     holding_period_days: int = Field(default=14, ge=0, le=365, strict=True)
     budget: MoneyIn
     per_advocate_cap: int | None = Field(default=None, ge=1, le=1_000_000, strict=True)
+    caps: CapsIn | None = Field(
+        default=None, description="Monthly allowances (calendar month, UTC)"
+    )
     dual_approval_over: Amount | None = None
     review_timeout_days: int = Field(default=30, ge=1, le=365, strict=True)
     review_timeout_action: Literal["approve", "reject"] = "reject"
@@ -88,6 +163,8 @@ class ProgramCreate(Strict):
             holding_period_days=self.holding_period_days,
             budget=Money(self.budget.amount, self.budget.currency),
             per_advocate_cap=self.per_advocate_cap,
+            caps=self.caps.caps() if self.caps else None,
+            cap_currencies=self.caps.currencies() if self.caps else {},
             dual_approval_over=self.dual_approval_over,
             review_timeout_days=self.review_timeout_days,
             review_timeout_action=self.review_timeout_action,
@@ -108,6 +185,8 @@ class ProgramUpdate(Strict):
     review_timeout_action: Literal["approve", "reject"] | None = None
     dual_approval_over: Amount | None = None
     auto_reject: bool | None = Field(default=None, strict=True)
+    # Replaces the program's monthly caps from the next release on.
+    caps: CapsIn | None = None
 
     @model_validator(mode="after")
     def _something(self) -> ProgramUpdate:
@@ -125,6 +204,8 @@ class ProgramUpdate(Strict):
             review_timeout_action=self.review_timeout_action,
             dual_approval_over=self.dual_approval_over,
             auto_reject=self.auto_reject,
+            caps=self.caps.caps() if self.caps else None,
+            cap_currencies=self.caps.currencies() if self.caps else {},
         )
 
 
@@ -132,6 +213,40 @@ class RewardOut(Out):
     kind: RewardKind
     amount: str
     currency: Currency
+    charity: str | None = Field(
+        default=None,
+        exclude_if=lambda charity: charity is None,
+        description="The charity a charity_donation pays (donations only)",
+    )
+
+    @classmethod
+    def of(cls, terms: RewardTerms, currency: str) -> RewardOut:
+        return cls(
+            kind=terms.kind,
+            amount=MoneyOut.of(terms.amount, currency).amount,
+            currency=currency,
+            charity=terms.charity,
+        )
+
+
+class CapsOut(Out):
+    per_advocate_per_month: MoneyOut | None
+    program_per_month: MoneyOut | None
+    over_cap: OverCap
+
+    @classmethod
+    def of(cls, caps: MonthlyCaps | None, currency: str) -> CapsOut | None:
+        if caps is None:
+            return None
+
+        def money(amount: Decimal | None) -> MoneyOut | None:
+            return None if amount is None else MoneyOut.of(amount, currency)
+
+        return cls(
+            per_advocate_per_month=money(caps.per_advocate_per_month),
+            program_per_month=money(caps.program_per_month),
+            over_cap=caps.over_cap,
+        )
 
 
 class RewardsOut(Out):
@@ -158,6 +273,7 @@ class ProgramOut(Out):
     budget_used: MoneyOut
     budget_left: MoneyOut
     per_advocate_cap: int | None
+    caps: CapsOut | None
     dual_approval_over: str | None
     review_timeout_days: int
     review_timeout_action: Literal["approve", "reject"]
@@ -170,11 +286,7 @@ class ProgramOut(Out):
         cur = program.currency
 
         def reward(terms: RewardTerms | None) -> RewardOut | None:
-            if terms is None:
-                return None
-            return RewardOut(
-                kind=terms.kind, amount=MoneyOut.of(terms.amount, cur).amount, currency=cur
-            )
+            return None if terms is None else RewardOut.of(terms, cur)
 
         def text(amount: Decimal | None) -> str | None:
             return None if amount is None else MoneyOut.of(amount, cur).amount
@@ -191,11 +303,7 @@ class ProgramOut(Out):
             tiers=[
                 TierOut(
                     min_successful_referrals=t.min_successful_referrals,
-                    advocate_bonus=RewardOut(
-                        kind=t.advocate_bonus.kind,
-                        amount=MoneyOut.of(t.advocate_bonus.amount, cur).amount,
-                        currency=cur,
-                    ),
+                    advocate_bonus=RewardOut.of(t.advocate_bonus, cur),
                 )
                 for t in program.tiers
             ],
@@ -205,6 +313,7 @@ class ProgramOut(Out):
             budget_used=MoneyOut.of(program.budget_used, cur),
             budget_left=MoneyOut.of(program.budget_left, cur),
             per_advocate_cap=program.per_advocate_cap,
+            caps=CapsOut.of(program.caps, cur),
             dual_approval_over=text(program.dual_approval_over),
             review_timeout_days=program.review_timeout_days,
             review_timeout_action=program.review_timeout_action,

@@ -101,6 +101,12 @@ class RewardEntryOut(Out):
         default=None, description="The tier's min_successful_referrals, for a tier bonus"
     )
     clawback: ClawbackOut | None = None
+    # Shown on donations only, so every other entry reads as it always did.
+    charity: str | None = Field(
+        default=None,
+        exclude_if=lambda charity: charity is None,
+        description="The charity a charity_donation pays (donations only)",
+    )
 
     @classmethod
     def of(cls, reward: Reward) -> RewardEntryOut:
@@ -127,6 +133,7 @@ class RewardEntryOut(Out):
             updated_at=reward.updated_at,
             tier=reward.tier,
             clawback=clawback,
+            charity=reward.charity,
         )
 
 

@@ -66,6 +66,7 @@ _MESSAGES = {
     "advocate": "Thank you for referring a friend: here is your reward.",
     "referee": "Welcome: here is the reward your friend's referral earned you.",
 }
+_DONATION_MESSAGE = "Thank you: your referral reward was given to charity in your name."
 
 
 class RetryLater(Deferred):
@@ -223,7 +224,8 @@ class FulfilmentService:
                 amount=reward.amount,
                 currency=reward.currency,
                 recipient_email=email,
-                message=_MESSAGES[reward.beneficiary],
+                message=_DONATION_MESSAGE if reward.charity else _MESSAGES[reward.beneficiary],
+                charity=reward.charity,
             )
         except ValueError as exc:
             self._fail(reward, f"not payable: {exc}")

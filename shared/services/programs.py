@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -59,10 +60,23 @@ def _currency_errors(body: CreateProgram) -> list[FieldError]:
     named |= {
         f"tiers.{i}.advocate_bonus.currency": t.advocate_bonus for i, t in enumerate(body.tiers)
     }
-    return scale_errors + [
-        FieldError(field, f"must be {currency}, the budget's currency", "currency_mismatch")
-        for field, reward in named.items()
-        if reward is not None and reward.currency != currency
+    return (
+        scale_errors
+        + [
+            FieldError(field, f"must be {currency}, the budget's currency", "currency_mismatch")
+            for field, reward in named.items()
+            if reward is not None and reward.currency != currency
+        ]
+        + _cap_currency_errors(body.cap_currencies, currency)
+    )
+
+
+def _cap_currency_errors(cap_currencies: Mapping[str, str], currency: str) -> list[FieldError]:
+    """A monthly cap counts the program's rewards, so it is in the program's currency."""
+    return [
+        FieldError(field, f"must be {currency}, the program's currency", "currency_mismatch")
+        for field, cap_currency in cap_currencies.items()
+        if cap_currency != currency
     ]
 
 
@@ -91,6 +105,7 @@ class ProgramService:
             currency=body.budget.currency,
             budget_total=body.budget.amount,
             per_advocate_cap=body.per_advocate_cap,
+            caps=body.caps,
             dual_approval_over=body.dual_approval_over,
             review_timeout_days=body.review_timeout_days,
             review_timeout_action=body.review_timeout_action,
@@ -117,6 +132,9 @@ class ProgramService:
             raise InvalidRequest.field(
                 "budget_top_up.currency", f"must be {program.currency}", "currency_mismatch"
             )
+        cap_errors = _cap_currency_errors(change.cap_currencies, program.currency)
+        if cap_errors:
+            raise InvalidRequest(cap_errors)
         updated = program.model_copy(update={**change.terms(), "updated_at": self._clock.now()})
         try:
             top_up = change.budget_top_up.amount if change.budget_top_up else None

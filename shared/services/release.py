@@ -13,6 +13,12 @@ parallel releases can neither overspend the budget nor exceed a cap.
 When the budget cannot cover a referral, or its program is paused, nothing is written
 but a hold note: the referral stays `holding` and is tried again on every run, so a budget
 top-up or a resume releases it without anybody having to re-approve it.
+
+A program with monthly caps (`shared.domain.caps`) also counts each release for its
+calendar month (UTC) in the same transaction, only within the caps. Over a cap with
+`over_cap: "defer"`, the referral is held (`monthly_cap_reached`) and tried again on every
+run, so the first run of a month with room releases it; with `"refuse"`, the side that does
+not fit is withheld and the audit entry says so.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from typing import TYPE_CHECKING
 
 from shared.clock import Clock, iso
 from shared.domain.audit import AuditEntry
-from shared.domain.changes import BudgetShort, Contention
+from shared.domain.caps import MonthSpent, month_of
+from shared.domain.changes import BudgetShort, Contention, MonthlyCapReached
 from shared.domain.programs import Program
 from shared.domain.referrals import Referral, ReferralStatus
 from shared.domain.rewards import (
@@ -44,11 +51,12 @@ if TYPE_CHECKING:
     from shared.repositories.advocate_counters import AdvocateCounters
     from shared.repositories.audit import AuditLog
     from shared.repositories.budget import ProgramBudget
+    from shared.repositories.period_counters import PeriodCounters
     from shared.repositories.programs import ProgramRepository
     from shared.repositories.referral_schedule import ReferralSchedule
     from shared.repositories.referrals import ReferralRepository
     from shared.repositories.rewards import RewardRepository
-    from shared.repositories.unit_of_work import UnitOfWork
+    from shared.repositories.unit_of_work import Changes, UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +73,7 @@ STOP_MARGIN_SECONDS = 30.0
 
 HOLD_BUDGET = "budget_exhausted"
 HOLD_PAUSED = "program_paused"
+HOLD_MONTHLY_CAP = "monthly_cap_reached"
 HOLD_REASON = "hold_reason"
 
 
@@ -115,6 +124,7 @@ class ReleaseStores:
     budget: ProgramBudget
     caps: AdvocateCounters
     audit: AuditLog
+    months: PeriodCounters
 
 
 class ReleaseService:
@@ -136,6 +146,7 @@ class ReleaseService:
         self._budget = stores.budget
         self._caps = stores.caps
         self._audit = stores.audit
+        self._months = stores.months
         self._ledger = ledger
 
     # --- the job ------------------------------------------------------------------------
@@ -279,12 +290,18 @@ class ReleaseService:
         self, referral: Referral, program: Program, now: datetime, short: dict[str, Decimal]
     ) -> ReleaseOutcome:
         seen, counter_exists = self._caps.rewarded_referrals(referral.advocate_id)
+        month = month_of(now)
         plan = plan_release(
             program,
             advocate_customer_id=referral.advocate_customer_id,
             referee_customer_id=referral.referee_customer_id,
             rewarded_referrals=seen,
+            month_spent=self._month_spent(program, referral, month),
         )
+        if plan.deferred_by:
+            return self._hold(
+                referral, now, HOLD_MONTHLY_CAP, {"month": month, "caps": list(plan.deferred_by)}
+            )
         if program.program_id in short and plan.total >= short[program.program_id]:
             return self._hold(referral, now, HOLD_BUDGET)
         rewards = self._rewards_of(plan, referral, program, now)
@@ -296,17 +313,45 @@ class ReleaseService:
             self._budget.spend(program.program_id, plan.total, within=changes)
         if plan.ordinal is not None:
             self._caps.take_slot(referral.advocate_id, seen, counter_exists, within=changes)
+        if program.caps is not None:
+            self._months.count(
+                program.program_id,
+                referral.advocate_id,
+                month,
+                caps=program.caps,
+                advocate_amount=plan.advocate_total,
+                total=plan.total,
+                within=changes,
+            )
         for reward in rewards:
             self._rewards.add(reward, within=changes)
         entry = self._released_entry(referral, now, target, plan, rewards)
         self._audit.append(entry, within=changes)
+        return self._commit_release(changes, referral, program, plan, rewards, now, short)
+
+    def _month_spent(self, program: Program, referral: Referral, month: str) -> MonthSpent | None:
+        if program.caps is None:
+            return None
+        return self._months.spent(program.program_id, referral.advocate_id, month)
+
+    def _commit_release(
+        self,
+        changes: Changes,
+        referral: Referral,
+        program: Program,
+        plan: ReleasePlan,
+        rewards: list[Reward],
+        now: datetime,
+        short: dict[str, Decimal],
+    ) -> ReleaseOutcome:
         try:
             changes.commit()
         except BudgetShort:
             short[program.program_id] = min(plan.total, short.get(program.program_id, plan.total))
             return self._hold(referral, now, HOLD_BUDGET)
-        except Contention as exc:
-            # The referral, the cap counter or an entry moved meanwhile: decide again.
+        except (Contention, MonthlyCapReached) as exc:
+            # The referral, a cap counter or an entry moved meanwhile: decide again (a
+            # month's counter that another release filled now defers or refuses this one).
             raise _Retry from exc
         return ReleaseOutcome(referral.referral_id, "released", rewards=tuple(rewards))
 
@@ -327,6 +372,8 @@ class ReleaseService:
                 "budget_spent": f"{plan.total:f}",
                 "advocate_rewarded_referrals": plan.ordinal,
                 "withheld_by_cap": list(plan.withheld),
+                "withheld_by_monthly_cap": list(plan.withheld_by_monthly_cap),
+                "month": month_of(now),
             },
         )
 
@@ -345,6 +392,7 @@ class ReleaseService:
                 amount=e.terms.amount,
                 currency=program.currency,
                 tier=e.tier,
+                charity=e.terms.charity,
                 status=RewardStatus.CREATED,
                 created_at=now,
                 updated_at=now,
@@ -352,7 +400,13 @@ class ReleaseService:
             for e in plan.entitlements
         ]
 
-    def _hold(self, referral: Referral, now: datetime, reason: str) -> ReleaseOutcome:
+    def _hold(
+        self,
+        referral: Referral,
+        now: datetime,
+        reason: str,
+        details: dict[str, object] | None = None,
+    ) -> ReleaseOutcome:
         """Leave the referral `holding` and say why, once per reason (not on every run)."""
         held = referral.held(reason, now)
         if held is referral:
@@ -362,6 +416,7 @@ class ReleaseService:
             now,
             "referral.release_held",
             after={"status": referral.status.value, HOLD_REASON: reason},
+            details=details,
         )
         changes = self._changes.begin()
         self._referrals.stage_save(held, referral.version, within=changes)

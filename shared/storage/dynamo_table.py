@@ -13,6 +13,7 @@ from shared.storage.table import (
     INDEX_KEYS,
     All,
     AtLeast,
+    AtMost,
     Check,
     Condition,
     ConditionFailed,
@@ -69,6 +70,9 @@ class _Expression:
             return f"{self.name(condition.attr)} = {self.value(condition.value)}"
         if isinstance(condition, AtLeast):
             return f"{self.name(condition.attr)} >= {self.value(condition.value)}"
+        if isinstance(condition, AtMost):
+            attr = self.name(condition.attr)
+            return f"(attribute_not_exists({attr}) OR {attr} <= {self.value(condition.value)})"
         if isinstance(condition, OneOf):
             attr = self.name(condition.attr)
             options = ", ".join(self.value(v) for v in condition.values)

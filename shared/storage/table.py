@@ -45,6 +45,15 @@ class AtLeast:
 
 
 @dataclass(frozen=True)
+class AtMost:
+    """The number is at most `value`; an absent item or attribute counts as zero (so a
+    counter not yet written passes while `value` is not negative)."""
+
+    attr: str
+    value: Decimal | int
+
+
+@dataclass(frozen=True)
 class OneOf:
     attr: str
     values: tuple[Any, ...]
@@ -62,19 +71,15 @@ class All:
     conditions: tuple[Condition, ...]
 
 
-Condition = NotExists | Exists | Equals | AtLeast | OneOf | Missing | All
+Condition = NotExists | Exists | Equals | AtLeast | AtMost | OneOf | Missing | All
 
 
 def evaluate(condition: Condition | None, item: Item | None) -> bool:
     """Evaluate a condition the way DynamoDB would against the current item."""
     if condition is None:
         return True
-    if isinstance(condition, NotExists):
-        return item is None
-    if isinstance(condition, Exists):
-        return item is not None
-    if isinstance(condition, All):
-        return all(evaluate(c, item) for c in condition.conditions)
+    if isinstance(condition, NotExists | Exists | All | AtMost):
+        return _evaluate_whole(condition, item)
     if item is None:
         return False
     if isinstance(condition, Missing):
@@ -87,6 +92,17 @@ def evaluate(condition: Condition | None, item: Item | None) -> bool:
     if isinstance(condition, AtLeast):
         return bool(current >= condition.value)
     return current in condition.values
+
+
+def _evaluate_whole(condition: NotExists | Exists | All | AtMost, item: Item | None) -> bool:
+    """Conditions that hold or fail on an absent item too."""
+    if isinstance(condition, NotExists):
+        return item is None
+    if isinstance(condition, Exists):
+        return item is not None
+    if isinstance(condition, All):
+        return all(evaluate(c, item) for c in condition.conditions)
+    return bool((item or {}).get(condition.attr, 0) <= condition.value)
 
 
 # --- writes ---------------------------------------------------------------------------------

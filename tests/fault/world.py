@@ -19,7 +19,11 @@ from shared.clock import FixedClock
 from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import Reward, RewardMessage, RewardStatus
 from shared.errors import Conflict
-from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider
+from shared.payouts.sandbox import (
+    SandboxCashProvider,
+    SandboxCharityProvider,
+    SandboxGiftCardProvider,
+)
 from shared.pii import PiiHasher
 from shared.ports import RewardQueue, ScoringQueue
 from shared.repositories.referrals import ReferralRepository
@@ -54,6 +58,8 @@ class FaultWorld:
     budget_violations: list[str] = field(default_factory=list)
     job_failures: list[str] = field(default_factory=list)
     program_id: str = ""
+    # Program terms beside the defaults (a donating program, say).
+    program_terms: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.faulty_table = FaultyTable(self.table, self.injector, self.check_budget)
@@ -64,6 +70,7 @@ class FaultWorld:
         self.sandboxes: dict[str, Any] = {
             "gift_card": SandboxGiftCardProvider(clock=self.clock),
             "cash": SandboxCashProvider(clock=self.clock),
+            "charity_donation": SandboxCharityProvider(clock=self.clock),
         }
         self.providers = {k: FaultyProvider(p, self.injector) for k, p in self.sandboxes.items()}
         providers: Any = self.providers
@@ -93,7 +100,9 @@ class FaultWorld:
 
     def arrange_program(self) -> None:
         body = program_body(
-            holding_period_days=0, budget={"amount": f"{BUDGET}", "currency": "USD"}
+            holding_period_days=0,
+            budget={"amount": f"{BUDGET}", "currency": "USD"},
+            **self.program_terms,
         )
         self.program_id = self.programs.create(
             ProgramCreate.model_validate(body).command()

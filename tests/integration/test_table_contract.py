@@ -13,6 +13,7 @@ from shared.storage.dynamo_table import DynamoTable
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import (
     AtLeast,
+    AtMost,
     ConditionFailed,
     Equals,
     InvalidCursor,
@@ -99,6 +100,26 @@ def test_parallel_spends_never_overspend(table: Table) -> None:
     assert item is not None
     assert done.count(True) == 14
     assert item["left"] == Decimal("2.00")
+
+
+def test_a_counter_that_does_not_exist_yet_counts_as_zero_up_to_its_limit(table: Table) -> None:
+    # Given no item yet, and spends of 4.00 allowed while the counter stays within 10.00
+    pk = _pk()
+    spend = Update(
+        pk, "M", add={"spent": Decimal("4.00")}, condition=AtMost("spent", Decimal("6.00"))
+    )
+
+    # When three spends are tried (in transactions of their own and with another write)
+    table.write([spend])
+    table.write([spend, Put({"pk": pk, "sk": "OTHER"})])
+    with pytest.raises(ConditionFailed) as refused:
+        table.write([Put({"pk": pk, "sk": "THIRD"}), spend])
+
+    # Then the first two made it and the third changed nothing
+    assert refused.value.index == 1
+    item = table.get(pk, "M")
+    assert item is not None and item["spent"] == Decimal("8.00")
+    assert table.get(pk, "THIRD") is None
 
 
 def test_optimistic_version_check(table: Table) -> None:

@@ -271,3 +271,47 @@ class TestCommand:
     ) -> None:
         assert main(["backtest", str(tmp_path / "nope.jsonl")]) == 1
         assert "no such input file" in capsys.readouterr().err
+
+
+def test_a_donating_program_with_a_monthly_allowance_replays_into_the_next_month() -> None:
+    # Given a program donating $10 per referred purchase, $10 a month per advocate, and two
+    # friends of one advocate buying at the end of March
+    body = program_body(
+        name="One for one",
+        holding_period_days=0,
+        tiers=[],
+        rewards={
+            "advocate": {
+                "kind": "charity_donation",
+                "amount": "10.00",
+                "currency": "USD",
+                "charity": "wwf",
+            }
+        },
+        caps={"per_advocate_per_month": {"amount": "10.00", "currency": "USD"}},
+    )
+    march_end = datetime.fromisoformat("2026-03-29T09:00:00+00:00")
+
+    def when(**delta: float) -> str:
+        return (march_end + timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    history = [
+        {"op": "program", "at": when(), "ref": "g1", "body": body},
+        advocate("g1", "gil", when(minutes=1)),
+        referral("g1", "gil", "g-f1", when(hours=1)),
+        purchase("g1", "g-f1", when(hours=2)),
+        referral("g1", "gil", "g-f2", when(hours=3)),
+        purchase("g1", "g-f2", when(hours=4)),
+        advocate("g1", "quiet", when(days=5)),
+    ]
+
+    # When it is replayed (the daily release runs on the simulated clock)
+    lines = by_referee(Backtest().run(parse_lines(json.dumps(op) for op in history)).lines)
+
+    # Then both friends' donations are paid, one in March and one in April
+    paid = [lines[f]["rewards"] for f in ("g-f1", "g-f2")]
+    assert [[(r["kind"], r["charity"], r["status"]) for r in p] for p in paid] == [
+        [("charity_donation", "wwf", "confirmed")]
+    ] * 2
+    months = sorted(r["created_at"][:7] for p in paid for r in p)
+    assert months == ["2026-03", "2026-04"]

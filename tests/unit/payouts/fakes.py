@@ -52,6 +52,7 @@ def payout_request(
     email: str = "ada@example.com",
     name: str | None = "Ada Advocate",
     message: str | None = None,
+    charity: str | None = None,
 ) -> PayoutRequest:
     return PayoutRequest(
         idempotency_key=key,
@@ -62,6 +63,7 @@ def payout_request(
         recipient_email=email,
         recipient_name=name,
         message=message,
+        charity=charity,
     )
 
 

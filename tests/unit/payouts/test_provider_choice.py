@@ -75,3 +75,32 @@ def test_a_sandbox_gift_card_provider_reads_no_secret_while_cash_goes_through_pa
 def test_an_unknown_reward_kind_has_no_provider() -> None:
     with pytest.raises(RuntimeError, match="voucher"):
         provider_from_environment("voucher", MemoryTable(), BOTH_REAL, Secrets(set()))
+
+
+def test_donations_default_to_the_sandbox_charity_provider_reading_no_secret() -> None:
+    secrets = Secrets(set())
+
+    provider = provider_from_environment("charity_donation", MemoryTable(), BOTH_REAL, secrets)
+
+    assert provider.name == "sandbox_charity"
+    assert secrets.read == []
+
+
+def test_donations_through_tremendous_read_the_tremendous_key_alone_and_need_no_products() -> None:
+    # Given donations through Tremendous, with no gift-card products configured
+    secrets = Secrets({TREMENDOUS_KEY})
+    env = {**BOTH_REAL, "CHARITY_PROVIDER": "tremendous", "TREMENDOUS_PRODUCTS": ""}
+
+    # When the charity provider is built
+    provider = provider_from_environment("charity_donation", MemoryTable(), env, secrets)
+
+    # Then it pays through Tremendous, having read the Tremendous key alone
+    assert provider.name == "tremendous"
+    assert secrets.read == [TREMENDOUS_KEY]
+
+
+def test_an_unknown_charity_provider_is_a_configuration_error() -> None:
+    env = {**BOTH_REAL, "CHARITY_PROVIDER": "givewell"}
+
+    with pytest.raises(RuntimeError, match="CHARITY_PROVIDER"):
+        provider_from_environment("charity_donation", MemoryTable(), env, Secrets(set()))

@@ -202,3 +202,75 @@ def test_config_needs_products_or_a_campaign():
 
 def test_config_hides_the_api_key_from_its_repr():
     assert "secret-key" not in repr(TremendousConfig(api_key="secret-key", campaign_id="C1"))
+
+
+# --- charity donations ----------------------------------------------------------------------
+
+DONATION_ID = "01JDNTX4CHAR1TY5AVE0THE0CH"
+SAVE_THE_CHILDREN = "ESRNAD533W5A"
+
+
+def donations_provider(transport):
+    config = TremendousConfig(api_key="TEST_tremendous-sandbox-key", kinds=("charity_donation",))
+    return TremendousProvider(config, transport)
+
+
+def donation(charity=SAVE_THE_CHILDREN):
+    return payout_request(
+        key=idempotency_key_for(DONATION_ID, "tremendous"),
+        reward_id=DONATION_ID,
+        kind="charity_donation",
+        amount="15.00",
+        charity=charity,
+    )
+
+
+def test_a_donation_is_a_single_product_reward_of_the_charity():
+    # Given the recorded exchange of a new donation
+    transport = recording("tremendous/create_donation")
+
+    # When the donation is ordered
+    order = donations_provider(transport).create_order(donation())
+
+    # Then the body named the charity as the reward's one product, and no campaign
+    transport.assert_all_used()
+    sent = transport.received[0].json_body["reward"]
+    assert sent["products"] == [SAVE_THE_CHILDREN] and "campaign_id" not in sent
+    assert (order.provider_reference, order.status) == ("DN8CHARITY01", "confirmed")
+    assert (order.amount, order.currency) == (Decimal("15.00"), "USD")
+
+
+def test_a_donation_key_repeated_for_another_charity_is_a_conflict():
+    # Given Tremendous answers 201 with the original Save the Children donation
+    provider = donations_provider(recording("tremendous/create_donation_repeat_other_charity"))
+
+    # When the same key asks for another charity / Then nothing counts as paid twice
+    with pytest.raises(ProviderConflict, match="DN8CHARITY01"):
+        provider.create_order(donation(charity="OTHERCHARITY"))
+
+
+def test_a_gift_card_provider_refuses_a_donation_and_a_donation_provider_a_gift_card():
+    with pytest.raises(ValueError, match="charity_donation"):
+        provider_for(RecordedTransport([])).create_order(donation())
+    with pytest.raises(ValueError, match="gift_card"):
+        donations_provider(RecordedTransport([])).create_order(gift_card())
+
+
+def test_a_donations_only_config_needs_no_gift_card_products():
+    config = TremendousConfig(api_key="k", kinds=("charity_donation",))
+
+    assert config.products == () and config.campaign_id is None
+
+
+def test_a_donation_is_found_by_its_key_for_reconciliation():
+    transport = recording("tremendous/find_donation")
+
+    found = donations_provider(transport).find_order(idempotency_key_for(DONATION_ID, "tremendous"))
+
+    transport.assert_all_used()
+    assert found is not None
+    assert (found.provider_reference, found.status, found.amount) == (
+        "DN8CHARITY01",
+        "confirmed",
+        Decimal("15.00"),
+    )

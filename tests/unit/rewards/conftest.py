@@ -17,7 +17,11 @@ from shared.clock import FixedClock
 from shared.domain.referrals import ReferralStatus, Risk
 from shared.domain.rewards import Reward, RewardMessage
 from shared.payouts import PayoutProvider
-from shared.payouts.sandbox import SandboxCashProvider, SandboxGiftCardProvider
+from shared.payouts.sandbox import (
+    SandboxCashProvider,
+    SandboxCharityProvider,
+    SandboxGiftCardProvider,
+)
 from shared.payouts.sandbox_faults import Fault, FaultPlan
 from shared.pii import PiiHasher
 from shared.ports import RewardQueue
@@ -184,6 +188,7 @@ def make_world() -> WorldFactory:
         providers: dict[str, PayoutProvider] = {
             "gift_card": SandboxGiftCardProvider(faults=gift_faults, clock=clock),
             "cash": SandboxCashProvider(faults=cash_faults, clock=clock),
+            "charity_donation": SandboxCharityProvider(clock=clock),
         }
         return World(
             table=MemoryTable(),
