@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import Field
 
 from shared.domain.webhooks import Webhook, WebhookDelivery
@@ -98,3 +100,20 @@ class DeliveryAttemptOut(Out):
             )
             for a in reversed(delivery.attempts)
         ]
+
+
+class WebhookPayload(Out):
+    """What every delivery POSTs, signed in `Rewards-Signature`; `data` holds ids, statuses,
+    amounts, decisions and reason codes only."""
+
+    id: str = Field(description="The event id: the same fact always has the same id; dedupe on it")
+    type: Literal[
+        "referral.scored",
+        "referral.review_decided",
+        "reward.paid",
+        "reward.clawed_back",
+        "reward.fulfilment_requested",
+        "campaign.goal_reached",
+    ]
+    created_at: Timestamp
+    data: dict[str, Any]
