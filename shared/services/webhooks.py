@@ -19,6 +19,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared.clock import Clock
@@ -40,6 +41,9 @@ from shared.ids import new_id
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix every secret is shown with, not a secret
 SECRET_BYTES = 16
+# Longer than any attempt takes (a 10 s post in a 60 s invocation), shorter than the
+# queue's visibility timeout (360 s), after which a dead consumer's message comes back.
+STALE_CLAIM = timedelta(seconds=120)
 
 
 class UnsafeUrl(ValueError):
@@ -281,10 +285,12 @@ class WebhookDispatcher:
             return Attempted("stale")
         if delivery.state != DeliveryState.PENDING:
             return Attempted("duplicate")
+        now = self._clock.now()
+        if len(delivery.attempts) == order.attempt and self._interrupted(delivery, now):
+            return self._recover(delivery, order, now)
         if len(delivery.attempts) != order.attempt - 1:
             # This attempt was claimed by an earlier copy of the message.
             return Attempted("duplicate" if len(delivery.attempts) >= order.attempt else "stale")
-        now = self._clock.now()
         if order.due_at > now:
             wait = (order.due_at - now).total_seconds()
             self._queue.schedule(order, min(wait, MAX_QUEUE_DELAY_S))
@@ -301,6 +307,20 @@ class WebhookDispatcher:
         if not self._deliveries.save(claimed, delivery.version):
             return Attempted("duplicate")
         return self._post(webhook, event, claimed, order)
+
+    @staticmethod
+    def _interrupted(delivery: WebhookDelivery, now: datetime) -> bool:
+        """The last attempt was claimed but never answered, longer ago than any post takes:
+        its consumer died mid-post, and this is the queue's redelivery of its order."""
+        last = delivery.attempts[-1] if delivery.attempts else None
+        return last is not None and not last.finished and now - last.at > STALE_CLAIM
+
+    def _recover(self, delivery: WebhookDelivery, order: DeliveryOrder, now: datetime) -> Attempted:
+        error = "interrupted: no answer was recorded"
+        answered = delivery.answered(status_code=None, error=error, at=now, delays=self._delays)
+        if not self._deliveries.save(answered, delivery.version):
+            return Attempted("duplicate")
+        return self._follow_up(answered, order, None)
 
     def _post(
         self, webhook: Webhook, event: WebhookEvent, claimed: WebhookDelivery, order: DeliveryOrder

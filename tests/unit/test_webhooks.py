@@ -26,6 +26,7 @@ from shared.domain.webhooks import (
     schedule,
 )
 from shared.errors import InvalidRequest
+from shared.repositories.webhooks import WebhookDeliveries
 from shared.services.webhooks import DeliveryAdapters, DeliveryFailed
 from shared.storage.memory_table import MemoryTable
 from tests.finance_support import fixed_hasher
@@ -365,3 +366,27 @@ def test_no_retry_follows_the_last_attempt() -> None:
     assert retry_delay(1) == 60
     assert retry_delay(len(RETRY_DELAYS_S)) == RETRY_DELAYS_S[-1]
     assert retry_delay(len(RETRY_DELAYS_S) + 1) is None
+
+
+def test_an_attempt_whose_consumer_died_mid_post_is_answered_and_retried() -> None:
+    # Given attempt 1 claimed by a consumer that died before recording the answer
+    world = world_with(Receiver([200]))
+    webhook_id, _ = world.register(["referral.scored"])
+    world.publish()
+    [order] = world.take_orders()
+    deliveries = WebhookDeliveries(world.table)
+    delivery = deliveries.get(order)
+    assert delivery is not None
+    deliveries.save(delivery.claimed(1, world.clock.now()), delivery.version)
+
+    # When the queue delivers its order again: at once (a duplicate), then after it timed out
+    early = world.services.webhook_dispatcher.attempt(order)
+    world.clock.advance(timedelta(minutes=6))
+    late = world.services.webhook_dispatcher.attempt(order)
+
+    # Then the lost attempt is recorded as interrupted and attempt 2 is scheduled
+    assert (early.action, late.action) == ("duplicate", "retry_scheduled")
+    [(second, _)] = world.queue.scheduled
+    assert second.attempt == 2 and world.receiver.posts == []
+    [stored] = world.services.webhooks.deliveries(webhook_id)
+    assert stored.attempts[0].error == "interrupted: no answer was recorded"
