@@ -10,7 +10,8 @@ DNS rebinding, cannot move the connection), with the name in the Host header and
 SNI and certificate verification. Redirects are not followed: a 3xx is a failed attempt.
 
 On the local stack (`allow_loopback_http`) plain `http://127.0.0.1:<port>` is allowed too,
-so a receiver on this machine can be the target; nothing else private is.
+so a receiver on this machine can be the target; nothing else private is, and no name is
+resolved (an https URL must name a public address itself).
 """
 
 from __future__ import annotations
@@ -122,6 +123,12 @@ class UrlPolicy:
         try:
             found = [ipaddress.ip_address(host)]
         except ValueError:
+            if self._allow_loopback_http:
+                # This machine has no network to deliver to, and resolving whatever name
+                # a caller sends would make the stack query the DNS on its behalf.
+                raise UnsafeUrl(
+                    "the local stack resolves no names: use http://127.0.0.1:<port>"
+                ) from None
             try:
                 found = [
                     ipaddress.ip_address(a.split("%", 1)[0]) for a in self._resolve(host, port)

@@ -111,6 +111,15 @@ def test_locally_only_plain_http_to_127_0_0_1_is_added() -> None:
             local.check(refused)
 
 
+def test_locally_no_name_is_resolved() -> None:
+    asked, resolve = resolver([PUBLIC])
+    local = UrlPolicy(allow_loopback_http=True, resolver=resolve)
+
+    with pytest.raises(UnsafeUrl, match="resolves no names"):
+        local.check("https://hooks.merchant.example/")
+    assert asked == []
+
+
 def test_a_name_rebound_to_a_private_address_after_registration_is_refused_at_connect(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
