@@ -1,4 +1,5 @@
-"""The scoring queue's one message model: its producer writes it, its consumer reads it."""
+"""The queues' message models: each queue's producer writes its one model, its consumer
+reads it (the scoring queue's and the webhook queue's)."""
 
 from __future__ import annotations
 

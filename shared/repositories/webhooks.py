@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime, timedelta
 
 from shared.clock import iso
 from shared.domain.webhooks import DeliveryOrder, Webhook, WebhookDelivery, WebhookEvent
@@ -20,6 +21,14 @@ from shared.storage.table import (
     Table,
     query_all,
 )
+
+# Deliveries and the events they deliver are kept for 30 days after the event (DynamoDB's
+# TTL removes them): the retry schedule ends within 3, the rest is there to be read.
+KEPT_FOR = timedelta(days=30)
+
+
+def _expiry(event_created_at: datetime) -> int:
+    return int((event_created_at + KEPT_FOR).timestamp())
 
 
 class WebhookRepository:
@@ -83,6 +92,7 @@ class WebhookDeliveries:
             "type": "webhook_delivery",
             "state": delivery.state.value,
             "version": delivery.version,
+            "expires_at": _expiry(delivery.event_created_at),
             "doc": to_doc(delivery),
         }
 
@@ -121,6 +131,7 @@ class WebhookEvents:
             "sk": sk,
             "type": "webhook_event",
             "created_at": iso(event.created_at),
+            "expires_at": _expiry(event.created_at),
             "doc": to_doc(event),
         }
         # Published before: the stored copy (perhaps erased since) stands.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from shared.adapters.webhook_queue import MemoryWebhookQueue
 from shared.bootstrap import bootstrap
+from shared.domain.reward_commands import Reverse
 from shared.domain.rewards import RewardStatus
 from shared.domain.webhooks import WebhookEvent
 from shared.pii import PiiHasher
@@ -92,3 +93,26 @@ def test_a_refund_before_payout_claws_nothing_back_and_tells_nothing(world: Worl
     world.refund(referral_id, world.order_of(referral_id), "45.00")
 
     assert outbox.of_type("reward.clawed_back") == []
+
+
+def test_finance_reversal_of_a_paid_referral_tells_each_clawed_back_entry(world: World) -> None:
+    outbox = MemoryWebhookQueue()
+    services = bootstrap(
+        table=world.table,
+        clock=world.clock,
+        hasher=PiiHasher(lambda: b"k" * 32),
+        providers=world.providers,
+        reward_queue=world.queue,
+        notifications=outbox,
+    )
+    referral_id = _paid(world)
+    world.later(hours=2)
+
+    services.finance_reversal.reverse(referral_id, Reverse(note="goodwill error"), "fin-1")
+
+    clawed = outbox.of_type("reward.clawed_back")
+    assert {e.data["reward_id"] for e in clawed} == {
+        r.reward_id for r in world.rewards(referral_id)
+    }
+    assert all(e.data["refund_order_id"] is None for e in clawed)
+    assert "goodwill error" not in str([e.payload() for e in clawed])
