@@ -283,14 +283,13 @@ class WebhookDispatcher:
         delivery = self._deliveries.get(order)
         if delivery is None:
             return Attempted("stale")
-        if delivery.state != DeliveryState.PENDING:
-            return Attempted("duplicate")
         now = self._clock.now()
-        if len(delivery.attempts) == order.attempt and self._interrupted(delivery, now):
-            return self._recover(delivery, order, now)
+        if len(delivery.attempts) == order.attempt:
+            return self._again(delivery, order, now)
+        if delivery.state != DeliveryState.PENDING or len(delivery.attempts) > order.attempt:
+            return Attempted("duplicate")
         if len(delivery.attempts) != order.attempt - 1:
-            # This attempt was claimed by an earlier copy of the message.
-            return Attempted("duplicate" if len(delivery.attempts) >= order.attempt else "stale")
+            return Attempted("stale")
         if order.due_at > now:
             wait = (order.due_at - now).total_seconds()
             self._queue.schedule(order, min(wait, MAX_QUEUE_DELAY_S))
@@ -307,6 +306,19 @@ class WebhookDispatcher:
         if not self._deliveries.save(claimed, delivery.version):
             return Attempted("duplicate")
         return self._post(webhook, event, claimed, order)
+
+    def _again(self, delivery: WebhookDelivery, order: DeliveryOrder, now: datetime) -> Attempted:
+        """Another copy of an order whose attempt is claimed: its follow-up is made again
+        if the first copy answered (its consumer may have failed to queue the next attempt
+        or the dead letter; a second of either is harmless), recovered if the claim was
+        never answered, and nothing else is posted."""
+        last = delivery.attempts[-1]
+        if last.finished and delivery.state in (DeliveryState.PENDING, DeliveryState.FAILED):
+            self._follow_up(delivery, order, last.status_code)
+            return Attempted("duplicate", status_code=last.status_code)
+        if delivery.state == DeliveryState.PENDING and self._interrupted(delivery, now):
+            return self._recover(delivery, order, now)
+        return Attempted("duplicate")
 
     @staticmethod
     def _interrupted(delivery: WebhookDelivery, now: datetime) -> bool:

@@ -390,3 +390,61 @@ def test_an_attempt_whose_consumer_died_mid_post_is_answered_and_retried() -> No
     assert second.attempt == 2 and world.receiver.posts == []
     [stored] = world.services.webhooks.deliveries(webhook_id)
     assert stored.attempts[0].error == "interrupted: no answer was recorded"
+
+
+class FlakyQueue(MemoryWebhookQueue):
+    """Fails the first `fail` sends of a retry or a dead letter, as SQS might."""
+
+    def __init__(self, fail: int) -> None:
+        super().__init__()
+        self.fail = fail
+
+    def _maybe_fail(self) -> None:
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("SQS is unavailable")
+
+    def schedule(self, order: DeliveryOrder, delay_s: float) -> None:
+        if order.attempt > 1:
+            self._maybe_fail()
+        super().schedule(order, delay_s)
+
+    def dead_letter(self, order: DeliveryOrder) -> None:
+        self._maybe_fail()
+        super().dead_letter(order)
+
+
+def _with_queue(queue: MemoryWebhookQueue, delays: tuple[float, ...]) -> World:
+    receiver = Receiver([500])
+    services = bootstrap(
+        table=MemoryTable(),
+        clock=FixedClock(T0),
+        hasher=fixed_hasher(),
+        webhook_guard=UrlPolicy(resolver=public),
+        webhook_delivery=DeliveryAdapters(sender=receiver, queue=queue, delays=delays),
+    )
+    return World(services.table, services.clock, queue, receiver, services)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("delays", "follow_up"), [((5, 5), "retry"), ((), "dead letter")])
+def test_a_follow_up_that_could_not_be_queued_is_queued_by_the_redelivery(
+    delays: tuple[float, ...], follow_up: str
+) -> None:
+    # Given an attempt that failed, whose retry (or dead letter) SQS refused to take
+    queue = FlakyQueue(fail=1)
+    world = _with_queue(queue, delays)
+    world.register(["referral.scored"])
+    world.publish()
+    [order] = world.take_orders()
+    with pytest.raises(ConnectionError):
+        world.services.webhook_dispatcher.attempt(order)
+
+    # When the queue delivers the same order again
+    again = world.services.webhook_dispatcher.attempt(order)
+
+    # Then nothing is posted again, and the follow-up is queued
+    assert again.action == "duplicate" and len(world.receiver.posts) == 1
+    if follow_up == "retry":
+        assert [(o.attempt, d) for o, d in queue.scheduled] == [(2, 5)]
+    else:
+        assert [o.attempt for o in queue.dead] == [1]
