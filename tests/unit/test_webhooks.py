@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.adapters.webhook_http import UrlPolicy
 from shared.adapters.webhook_queue import MemoryWebhookQueue
@@ -448,3 +450,39 @@ def test_a_follow_up_that_could_not_be_queued_is_queued_by_the_redelivery(
         assert [(o.attempt, d) for o, d in queue.scheduled] == [(2, 5)]
     else:
         assert [o.attempt for o in queue.dead] == [1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    answers=st.lists(st.sampled_from([200, 500, 503, 302]), min_size=1, max_size=8),
+    copies=st.lists(st.integers(1, 3), min_size=8, max_size=8),
+)
+def test_whatever_answers_and_duplicates_each_attempt_posts_once_and_the_end_is_one_state(
+    answers: list[int], copies: list[int]
+) -> None:
+    # Given a receiver answering `answers` in turn, and each order delivered 1-3 times
+    delays = (1.0, 2.0, 4.0, 8.0)
+    world = world_with(Receiver([*answers]), delays=delays)
+    webhook_id, _ = world.register(["referral.scored"])
+    world.publish()
+
+    for round_ in range(len(delays) + 2):
+        orders = list(dict.fromkeys(world.take_orders()))
+        if not orders:
+            break
+        world.clock.set(max(o.due_at for o in orders))
+        for order in orders:
+            for _ in range(copies[round_]):
+                world.services.webhook_dispatcher.attempt(order)
+
+    # Then one post per recorded attempt, and the delivery ends delivered or dead-lettered
+    [delivery] = world.services.webhooks.deliveries(webhook_id)
+    assert len(world.receiver.posts) == len(delivery.attempts) <= len(delays) + 1
+    first_success = next((i for i, a in enumerate(answers) if 200 <= a < 300), None)
+    if first_success is not None and first_success <= len(delays):
+        assert delivery.state == DeliveryState.DELIVERED
+        assert len(delivery.attempts) == first_success + 1 and world.queue.dead == []
+    else:
+        assert delivery.state == DeliveryState.FAILED
+        assert len(delivery.attempts) == len(delays) + 1
+        assert {o.attempt for o in world.queue.dead} == {len(delays) + 1}
