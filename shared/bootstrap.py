@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from shared.services.ledger import RewardLedger
     from shared.services.merchant_views import MerchantViews
     from shared.services.model_registry import ModelRegistry, ModelStore
+    from shared.services.notifications import MerchantNotifications
     from shared.services.programs import ProgramService
     from shared.services.reconcile import ReconcileService
     from shared.services.referrals import ReferralService
@@ -47,6 +48,13 @@ if TYPE_CHECKING:
     from shared.services.reviews import FeatureSnapshot, ReviewService
     from shared.services.scoring import ScoringService
     from shared.services.stats import StatsService
+    from shared.services.webhooks import (
+        DeliveryAdapters,
+        UrlGuard,
+        WebhookDispatcher,
+        WebhookPorts,
+        WebhookService,
+    )
     from shared.storage.table import Table
 
 
@@ -65,8 +73,14 @@ class Services:
         model: Callable[[], ModelJudge | None],
         blocklist: Blocklist | None,
         extractor: Callable[[], FeatureSource] | None,
+        notifications: Callable[[], MerchantNotifications] | None = None,
+        webhook_guard: Callable[[], UrlGuard] | None = None,
+        webhook_delivery: Callable[[], DeliveryAdapters] | None = None,
     ) -> None:
         self.table = table
+        self._notifications = notifications
+        self._webhook_guard = webhook_guard
+        self._webhook_delivery = webhook_delivery
         self.clock = clock
         self.hasher = hasher
         self.providers = providers
@@ -193,7 +207,12 @@ class Services:
         from shared.services.scoring import ScoringService
 
         return ScoringService(
-            self.scoring_records, self.clock, self._model(), self.blocklist, self.features
+            self.scoring_records,
+            self.clock,
+            self._model(),
+            self.blocklist,
+            self.features,
+            notifications=self.notifications,
         )
 
     @cached_property
@@ -253,6 +272,7 @@ class Services:
             units=UnitOfWork(self.table),
             clock=self.clock,
             features=features,
+            notifications=self.notifications,
         )
 
     @cached_property
@@ -376,6 +396,7 @@ class Services:
             advocates=AdvocateRepository(self.table),
             referrals=ReferralRepository(self.table),
             figures=PayoutFigures(),
+            notifications=self.notifications,
         )
 
     @cached_property
@@ -460,7 +481,65 @@ class Services:
                 caps=AdvocateCounters(self.table),
                 figures=PayoutFigures(),
                 audit=AuditLog(self.table),
+            ),
+            notifications=self.notifications,
+        )
+
+    # --- merchant webhooks -----------------------------------------------------------------
+
+    @cached_property
+    def notifications(self) -> MerchantNotifications:
+        """Where the money path tells merchants what happened (enqueue only, never raises)."""
+        if self._notifications is not None:
+            return self._notifications()
+        from shared.services.notifications import NO_NOTIFICATIONS
+
+        return NO_NOTIFICATIONS
+
+    def _webhook_ports(self) -> WebhookPorts:
+        from shared.pii import PiiKind
+        from shared.repositories.programs import ProgramRepository
+        from shared.repositories.webhooks import (
+            WebhookDeliveries,
+            WebhookEvents,
+            WebhookRepository,
+        )
+        from shared.services.webhooks import WebhookPorts
+
+        def pad(webhook_id: str, version: int) -> bytes:
+            return bytes.fromhex(
+                self.hasher.digest(PiiKind.WEBHOOK_SEAL, f"{webhook_id}:{version}")
             )
+
+        if self._webhook_guard is not None:
+            guard = self._webhook_guard()
+        else:
+            from shared.adapters.webhook_http import UrlPolicy
+
+            guard = UrlPolicy()
+        return WebhookPorts(
+            webhooks=WebhookRepository(self.table),
+            deliveries=WebhookDeliveries(self.table),
+            events=WebhookEvents(self.table),
+            programs=ProgramRepository(self.table),
+            guard=guard,
+            pad=pad,
+        )
+
+    @cached_property
+    def webhooks(self) -> WebhookService:
+        from shared.services.webhooks import WebhookService
+
+        return WebhookService(self._webhook_ports(), self.clock)
+
+    @cached_property
+    def webhook_dispatcher(self) -> WebhookDispatcher:
+        from shared.services.webhooks import WebhookDispatcher
+
+        if self._webhook_delivery is None:
+            raise RuntimeError("these services were built without webhook delivery adapters")
+        return WebhookDispatcher(
+            self._webhook_ports(), self.webhooks, self._webhook_delivery(), self.clock
         )
 
 
@@ -475,6 +554,9 @@ def bootstrap(
     model: ModelJudge | None = None,
     blocklist: Blocklist | None = None,
     extractor: FeatureSource | None = None,
+    notifications: MerchantNotifications | None = None,
+    webhook_guard: UrlGuard | None = None,
+    webhook_delivery: DeliveryAdapters | None = None,
 ) -> Services:
     """The product's services over these adapters. Left out: in-memory queues, no model
     (rules only), the table's own blocklist, the plain feature extractor, and a hasher
@@ -495,6 +577,9 @@ def bootstrap(
         model=lambda: model,
         blocklist=blocklist,
         extractor=(lambda: extractor) if extractor is not None else None,
+        notifications=(lambda: notifications) if notifications is not None else None,
+        webhook_guard=(lambda: webhook_guard) if webhook_guard is not None else None,
+        webhook_delivery=(lambda: webhook_delivery) if webhook_delivery is not None else None,
     )
 
 

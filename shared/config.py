@@ -39,6 +39,14 @@ class Settings(BaseModel):
     model_store_dir: str | None = None
     metrics_namespace: str = "ReferralRewards"
     payouts: dict[str, str] = Field(default_factory=dict)
+    # Merchant webhooks: the queue notifications are enqueued on, its dead-letter queue,
+    # whether plain http://127.0.0.1:<port> targets are allowed (the local stack only) and,
+    # when set, a retry schedule other than the product's three days (seconds between
+    # attempts; the local stack's is seconds long so retries are observable).
+    webhook_queue_url: str | None = None
+    webhook_dead_letter_queue_url: str | None = None
+    webhook_allow_loopback_http: bool = False
+    webhook_retry_delays_s: tuple[float, ...] | None = None
 
 
 def from_environment(env: Mapping[str, str]) -> Settings:
@@ -58,7 +66,17 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         model_store_dir=env.get("MODEL_STORE_DIR") or None,
         metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "ReferralRewards"),
         payouts={name: env[name] for name in PAYOUT_VARIABLES if name in env},
+        webhook_queue_url=env.get("WEBHOOK_QUEUE_URL") or None,
+        webhook_dead_letter_queue_url=env.get("WEBHOOK_DEAD_LETTER_QUEUE_URL") or None,
+        webhook_allow_loopback_http=env.get("WEBHOOK_ALLOW_LOOPBACK_HTTP", "").lower() == "true",
+        webhook_retry_delays_s=_delays(env.get("WEBHOOK_RETRY_DELAYS", "")),
     )
+
+
+def _delays(value: str) -> tuple[float, ...] | None:
+    """`"1,2,4"` as seconds between attempts; empty or unset: the product's schedule."""
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    return tuple(float(p) for p in parts) if parts else None
 
 
 @lru_cache(maxsize=1)

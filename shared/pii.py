@@ -24,6 +24,8 @@ class PiiKind(StrEnum):
     USER_AGENT = "user_agent"
     PAYMENT = "payment"
     CUSTOMER = "customer"
+    # Not personal data: the pad a webhook's signing secret is sealed with.
+    WEBHOOK_SEAL = "webhook_seal"
 
 
 # Providers that ignore dots and plus tags in the local part.

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from shared.services.fulfilment import FulfilmentService
     from shared.services.ledger import RewardLedger
     from shared.services.merchant_views import MerchantViews
+    from shared.services.notifications import MerchantNotifications
     from shared.services.programs import ProgramService
     from shared.services.reconcile import ReconcileService
     from shared.services.referrals import ReferralService
@@ -44,6 +45,12 @@ if TYPE_CHECKING:
     from shared.services.reviews import ReviewService
     from shared.services.scoring import ScoringService
     from shared.services.stats import StatsService
+    from shared.services.webhooks import (
+        DeliveryAdapters,
+        UrlGuard,
+        WebhookDispatcher,
+        WebhookService,
+    )
     from shared.storage.table import Table
 
 REWARD_KINDS = ("gift_card", "cash", "charity_donation")
@@ -127,6 +134,9 @@ def services() -> Services:
         model=model,
         blocklist=None,
         extractor=_tracked_extractor,
+        notifications=webhook_outbox,
+        webhook_guard=_webhook_guard,
+        webhook_delivery=_webhook_delivery,
     )
 
 
@@ -209,6 +219,43 @@ def queue_visibility(kind: str) -> SqsVisibility:
     if not url:
         raise RuntimeError(f"the {kind} queue's URL is not set")
     return SqsVisibility(url)
+
+
+@lru_cache(maxsize=1)
+def webhook_outbox() -> MerchantNotifications:
+    """The webhook queue, as the money path publishes to it; nobody without one."""
+    url = settings().webhook_queue_url
+    if not url:
+        from shared.services.notifications import NO_NOTIFICATIONS
+
+        return NO_NOTIFICATIONS
+    from shared.adapters.webhook_queue import SqsWebhookQueue
+
+    return SqsWebhookQueue(url, settings().webhook_dead_letter_queue_url)
+
+
+def _webhook_guard() -> UrlGuard:
+    from shared.adapters.webhook_http import UrlPolicy
+
+    return UrlPolicy(allow_loopback_http=settings().webhook_allow_loopback_http)
+
+
+def _webhook_delivery() -> DeliveryAdapters:
+    from shared.adapters.webhook_http import GuardedSender, UrlPolicy
+    from shared.adapters.webhook_queue import SqsWebhookQueue
+    from shared.domain.webhooks import RETRY_DELAYS_S
+    from shared.services.webhooks import DeliveryAdapters
+
+    configured = settings()
+    if not configured.webhook_queue_url:
+        raise RuntimeError("WEBHOOK_QUEUE_URL is not set")
+    policy = UrlPolicy(allow_loopback_http=configured.webhook_allow_loopback_http)
+    queue = SqsWebhookQueue(configured.webhook_queue_url, configured.webhook_dead_letter_queue_url)
+    return DeliveryAdapters(
+        sender=GuardedSender(policy),
+        queue=queue,
+        delays=configured.webhook_retry_delays_s or RETRY_DELAYS_S,
+    )
 
 
 # --- the services, as each function's handler asks for them ---
@@ -315,6 +362,14 @@ def finance_reversal_service() -> FinanceReversalService:
     return services().finance_reversal
 
 
+def webhook_service() -> WebhookService:
+    return services().webhooks
+
+
+def webhook_dispatcher() -> WebhookDispatcher:
+    return services().webhook_dispatcher
+
+
 def reset() -> None:
     """Forget every built adapter, so the next call reads the environment again.
 
@@ -334,6 +389,7 @@ def reset() -> None:
         model,
         _payout_provider,
         reward_queue,
+        webhook_outbox,
     ):
         cached.cache_clear()
     configured.cache_clear()

@@ -302,6 +302,43 @@ ROUTES: tuple[RouteSpec, ...] = (
         "rewards.ReverseIn",
         {200: "rewards.ReversalOut"},
     ),
+    # --- merchant webhooks ---
+    _r(
+        "POST",
+        "/v1/webhooks",
+        {"admin"},
+        "Register a webhook; the signing secret is in this answer only",
+        "webhooks.WebhookCreate",
+        {201: "webhooks.WebhookCreated"},
+    ),
+    _r(
+        "GET",
+        "/v1/webhooks",
+        {"admin"},
+        "Registered webhooks (never their secrets)",
+        responses={200: "page:webhooks.WebhookOut"},
+    ),
+    _r(
+        "DELETE",
+        "/v1/webhooks/{webhook_id}",
+        {"admin"},
+        "Delete a webhook; deliveries not yet made are cancelled",
+        responses={200: "webhooks.WebhookOut"},
+    ),
+    _r(
+        "GET",
+        "/v1/webhooks/{webhook_id}/deliveries",
+        {"admin"},
+        "Every delivery attempt, newest event first: status code or error, next attempt",
+        responses={200: "page:webhooks.DeliveryAttemptOut"},
+    ),
+    _r(
+        "POST",
+        "/v1/webhooks/{webhook_id}/rotate-secret",
+        {"admin"},
+        "A new signing secret, shown this once; the old one stops signing at once",
+        responses={200: "webhooks.WebhookSecretOut"},
+    ),
     _r("GET", "/v1/openapi.json", set(), "This document", responses={200: None}),
 )
 

@@ -12,6 +12,7 @@ from pydantic.json_schema import models_json_schema
 
 from shared.http.catalogue import IDEMPOTENT_METHODS, ROUTES, RouteSpec
 from shared.schemas.common import Problem
+from shared.schemas.webhooks import WebhookPayload
 
 _PROBLEMS = {
     400: "Malformed JSON",
@@ -126,9 +127,45 @@ def _problem_responses(route: RouteSpec) -> dict[str, Any]:
     }
 
 
+def _webhooks(names: Names) -> dict[str, Any]:
+    """What a registered webhook receives: one POST per event, signed."""
+    from shared.domain.webhook_signature import HEADER
+    from shared.domain.webhooks import EVENT_TYPES
+
+    signature = {
+        "name": HEADER,
+        "in": "header",
+        "required": True,
+        "description": 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>"> keyed with '
+        "the webhook's secret; reject a t more than 300 s old and dedupe on the event id",
+        "schema": {"type": "string", "example": "t=1767225600,v1=5257a869e7..."},
+    }
+    payload = names[(WebhookPayload, "serialization")]
+    return {
+        event_type: {
+            "post": {
+                "summary": f"{event_type}, delivered to each webhook subscribed to it",
+                "operationId": "webhook_" + event_type.replace(".", "_"),
+                "parameters": [signature],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": payload}},
+                },
+                "responses": {
+                    "2XX": {"description": "Received; any other answer is retried"},
+                },
+            }
+        }
+        for event_type in EVENT_TYPES
+    }
+
+
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
-    models: set[tuple[type[BaseModel], Mode]] = {(Problem, "serialization")}
+    models: set[tuple[type[BaseModel], Mode]] = {
+        (Problem, "serialization"),
+        (WebhookPayload, "serialization"),
+    }
     for route in ROUTES:
         if route.request is not None:
             models.add((route.request, "validation"))
@@ -150,6 +187,7 @@ def document() -> dict[str, Any]:
             "description": "Record referrals, score them for fraud, pay rewards exactly once.",
         },
         "paths": paths,
+        "webhooks": _webhooks(names),
         "components": {
             "schemas": schema.get("$defs", {}),
             "securitySchemes": {

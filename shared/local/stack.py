@@ -69,6 +69,14 @@ _AWS_ENVIRONMENT = {
     "AWS_SAM_LOCAL": "true",
 }
 _AWS_UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+# Merchant webhooks locally: a receiver on this machine (plain http://127.0.0.1:<port>)
+# may be the target, and a failed attempt is retried after seconds, not hours, so retries
+# and the dead-letter queue are observable (as the pollers' FAILURE_BACKOFF_S does for
+# the other queues). Four attempts, one second apart.
+LOCAL_WEBHOOK_ENVIRONMENT = {
+    "WEBHOOK_ALLOW_LOOPBACK_HTTP": "true",
+    "WEBHOOK_RETRY_DELAYS": "1,1,1",
+}
 
 
 class LocalStackError(RuntimeError):
@@ -207,7 +215,11 @@ class LocalStack:
         self._set_environment({**_AWS_ENVIRONMENT, "AWS_ENDPOINT_URL": self.moto_endpoint})
         self.stack = deploy(self._aws, template, sources)
         self._put_pii_key(template, pii_key)
-        self._set_environment(merged_environment(self.stack, self._model_environment()))
+        self._set_environment(
+            merged_environment(
+                self.stack, {**self._model_environment(), **LOCAL_WEBHOOK_ENVIRONMENT}
+            )
+        )
         if self.engine == "embedded":
             self.table = EmbeddedTable()
             wiring.install(table=self.table)

@@ -4,11 +4,14 @@ pseudonym in every item the customer's records reach.
 Reach, found through partitions and keys that already exist (never a scan):
 - an advocate record: the advocate item, its enrolment guard, its own evidence items (exact
   keys from its fingerprint and enrolment time), every referral it made (listed by its
-  `EV#advocate#<id>` partition), whose documents name it as `advocate_customer_id`, and
-  its program's own audit entries (those of no referral), where advocate erasures are;
+  `EV#advocate#<id>` partition), whose documents name it as `advocate_customer_id` (and
+  whose partitions hold the webhook events about them), its program's own audit entries
+  (those of no referral), where advocate erasures are, and its program's webhook events
+  of no referral;
 - a referee record: the referral's partition (document, events, ledger entries, refunds,
-  labels), its audit trail, its review item, its evidence items (exact keys from its
-  fingerprint, occurrence time and payment events) and its referee guard;
+  labels, the webhook events published about it), its audit trail, its review item, its
+  evidence items (exact keys from its fingerprint, occurrence time and payment events) and
+  its referee guard;
 - both: every other referral seen with the same device, IP, email or card (the evidence
   partitions of the customer's own observations), whose risk evidence may list the id.
 
@@ -110,6 +113,9 @@ class CustomerRecords:
         # The program's own entries (no referral): an advocate's erasure is recorded there.
         for entry in query_all(self._table, f"AUDIT#{advocate.program_id}"):
             yield (str(entry["pk"]), str(entry["sk"]))
+        # Webhook events of no referral (a campaign's) may name the advocate.
+        for event in query_all(self._table, keys.program_webhook_events(advocate.program_id)):
+            yield (str(event["pk"]), str(event["sk"]))
         yield keys.enrolment(advocate.program_id, rename.customer_id)
         yield keys.advocate(advocate_id)
 

@@ -259,3 +259,41 @@ def hot_partition_mark(watched_pk: str) -> tuple[str, str]:
 
 def hot_partition_mark_shards() -> list[str]:
     return [f"RESCORE_HOT#{n:02d}" for n in range(RESCORE_SHARDS)]
+
+
+# --- merchant webhooks ---------------------------------------------------------------------
+
+# Every webhook in one partition: a merchant has a handful, and fan-out reads them all
+# with one strongly consistent query.
+WEBHOOKS = "WEBHOOKS"
+
+
+def webhook(webhook_id: str) -> tuple[str, str]:
+    return (WEBHOOKS, f"WEBHOOK#{webhook_id}")
+
+
+def webhook_delivery(webhook_id: str, event_created_at: datetime, event_id: str) -> tuple[str, str]:
+    """One event's delivery to one webhook; the webhook's partition lists them by time."""
+    return (webhook_deliveries(webhook_id), f"{iso(event_created_at)}#{event_id}")
+
+
+def webhook_deliveries(webhook_id: str) -> str:
+    return f"WEBHOOK#{webhook_id}#DELIVERIES"
+
+
+WEBHOOK_EVENT_PREFIX = "WEBHOOK_EVENT#"
+
+
+def webhook_event(
+    event_id: str, referral_id: str | None, program_id: str | None
+) -> tuple[str, str]:
+    """A published event, kept while its deliveries need it: in its referral's partition
+    (so a customer's erasure rewrites it with the referral's other items), else in its
+    program's webhook-event partition (which an advocate's erasure also reaches)."""
+    if referral_id:
+        return (referral(referral_id)[0], f"{WEBHOOK_EVENT_PREFIX}{event_id}")
+    return (program_webhook_events(program_id), f"{WEBHOOK_EVENT_PREFIX}{event_id}")
+
+
+def program_webhook_events(program_id: str | None) -> str:
+    return f"WEBHOOK_EVENTS#{program_id or '-'}"

@@ -46,6 +46,12 @@ from shared.payouts import (
     idempotency_key_for,
 )
 from shared.services.ledger import Change, Decide, RewardLedger
+from shared.services.notifications import (
+    NO_NOTIFICATIONS,
+    MerchantNotifications,
+    paid_data,
+    tell,
+)
 
 if TYPE_CHECKING:
     from shared.repositories.advocates import AdvocateRepository
@@ -93,7 +99,9 @@ class FulfilmentService:
         advocates: AdvocateRepository,
         referrals: ReferralRepository,
         figures: PayoutFigures,
+        notifications: MerchantNotifications = NO_NOTIFICATIONS,
     ) -> None:
+        self._notifications = notifications
         self._clock = clock
         self._providers = dict(providers)
         self._ledger = ledger
@@ -112,6 +120,9 @@ class FulfilmentService:
                 # The worker that confirmed the last entry may have died before settling
                 # the referral; nothing else ever looks at a confirmed entry's referral.
                 self._ledger.settle_referral(reward.referral_id, ACTOR)
+                # The worker that confirmed it may have died before telling the merchant;
+                # the event is the same one (its id comes from the entry), so it is told once.
+                self._tell_paid(reward)
             return FulfilmentOutcome(reward.reward_id, reward.status, "settled_already")
         provider = self.provider_for(reward)
         key = reward.idempotency_key or idempotency_key_for(
@@ -296,9 +307,19 @@ class FulfilmentService:
         """Bring the entry in line with the provider's order for its key."""
         applied = self._ledger.apply(reward.referral_id, reward.reward_id, self.recording(order))
         status = applied.reward.status if applied else None
-        if status == RewardStatus.CONFIRMED:
+        if status == RewardStatus.CONFIRMED and applied is not None:
             self._ledger.settle_referral(reward.referral_id, ACTOR)
+            self._tell_paid(applied.reward)
         return FulfilmentOutcome(reward.reward_id, status, action)
+
+    def _tell_paid(self, reward: Reward) -> None:
+        tell(
+            self._notifications,
+            "reward.paid",
+            reward.program_id,
+            paid_data(reward),
+            reward.updated_at,
+        )
 
     def recording(self, order: PayoutOrder) -> Decide:
         """How an order the provider holds changes the entry paid by it."""

@@ -134,6 +134,7 @@ class RefundService:
                 # an entry moved: decide again.
                 continue
             if clawed_back is not None:
+                self._reversal.announce(referral_id, record.recorded_at)
                 self._reweigh_clawbacks(clawed_back, record.recorded_at)
             return self._outcome(record, replayed=False)
         raise Conflict(  # pragma: no cover - needs sustained contention

@@ -24,6 +24,12 @@ from shared.domain.reward_commands import Reverse
 from shared.domain.rewards import NOT_YET_SENT, PAID_OR_PAYING, Clawback, Reward, RewardStatus
 from shared.errors import Conflict, NotFound
 from shared.services.ledger import by_creation
+from shared.services.notifications import (
+    NO_NOTIFICATIONS,
+    MerchantNotifications,
+    clawed_back_data,
+    tell,
+)
 
 if TYPE_CHECKING:
     from shared.repositories.advocate_counters import AdvocateCounters
@@ -79,7 +85,10 @@ class ReversalStores:
 class ReferralReversal:
     """What reversing one referral and its entries changes, staged on one transaction."""
 
-    def __init__(self, stores: ReversalStores) -> None:
+    def __init__(
+        self, stores: ReversalStores, notifications: MerchantNotifications = NO_NOTIFICATIONS
+    ) -> None:
+        self._notifications = notifications
         self._rewards = stores.rewards
         self._referrals = stores.referrals
         self._reviews = stores.reviews
@@ -111,6 +120,15 @@ class ReferralReversal:
                 continue
             plan.take(reward, after)
         return plan
+
+    def announce(self, referral_id: str, at: datetime) -> None:
+        """Tell the merchant of each entry the reversal committed at `at` clawed back."""
+        for reward in self._rewards.of_referral(referral_id):
+            clawback = reward.clawback
+            if reward.status != RewardStatus.CLAWED_BACK or clawback is None or clawback.at != at:
+                continue
+            data = clawed_back_data(reward)
+            tell(self._notifications, "reward.clawed_back", reward.program_id, data, at)
 
     def stage(
         self,
@@ -223,6 +241,8 @@ class FinanceReversalService:
             except Contention:
                 # The referral or one of its entries moved meanwhile: decide again.
                 continue
+            if plan.clawed_back:
+                self._reversal.announce(referral_id, now)
             rewards = by_creation(self._rewards.of_referral(referral_id))
             return ReversalOutcome(referral_id, ReferralStatus.REVERSED, rewards)
         raise Conflict(  # pragma: no cover - needs sustained contention

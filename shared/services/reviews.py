@@ -37,6 +37,12 @@ from shared.domain.reviews import (
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id
 from shared.scoring import rules
+from shared.services.notifications import (
+    NO_NOTIFICATIONS,
+    MerchantNotifications,
+    review_decided_data,
+    tell,
+)
 from shared.services.stores import Audit, Counters
 
 # Evidence kinds that identify a person or a machine; domains, /24 networks and user agents
@@ -201,7 +207,9 @@ class ReviewService:
         units: UnitOfWork,
         clock: Clock,
         features: FeatureSnapshot = no_features,
+        notifications: MerchantNotifications = NO_NOTIFICATIONS,
     ) -> None:
+        self._notifications = notifications
         self._referrals = referrals
         self._programs = programs
         self._advocates = advocates
@@ -342,7 +350,15 @@ class ReviewService:
             raise ReviewChanged(
                 f"referral {referral_id} changed while you decided; read it again"
             ) from exc
+        if outcome.final:
+            self._tell_decided(outcome.referral, decision, now, timed_out=False)
         return Decided(outcome.referral, needed, outcome.final)
+
+    def _tell_decided(
+        self, referral: Referral, decision: str, at: datetime, *, timed_out: bool
+    ) -> None:
+        data = review_decided_data(referral, decision, timed_out=timed_out)
+        tell(self._notifications, "referral.review_decided", referral.program_id, data, at)
 
     def _stage_decision(
         self,
@@ -456,6 +472,8 @@ class ReviewService:
             report.skipped += 1
             return
         report.expired += 1
+        decided = "approve" if outcome.referral.status == ReferralStatus.HOLDING else "reject"
+        self._tell_decided(outcome.referral, decided, now, timed_out=True)
         if outcome.referral.status == ReferralStatus.HOLDING:
             report.approved += 1
         else:

@@ -25,6 +25,12 @@ from shared.scoring import policy, rules
 from shared.scoring.decision import decide
 from shared.scoring.feature_values import Features, FeatureSource
 from shared.scoring.serving import ModelJudge
+from shared.services.notifications import (
+    NO_NOTIFICATIONS,
+    MerchantNotifications,
+    scored_data,
+    tell,
+)
 
 S = ReferralStatus
 SCORING_ACTOR = "system:scoring"
@@ -103,7 +109,10 @@ class ScoringService:
         model: ModelJudge | None,
         blocklist: Blocklist,
         extractor: FeatureSource,
+        *,
+        notifications: MerchantNotifications = NO_NOTIFICATIONS,
     ) -> None:
+        self._notifications = notifications
         self._records = records
         self._clock = clock
         self._judge = model
@@ -270,3 +279,11 @@ class ScoringService:
             details={"trigger": trigger, "as_of": iso(as_of), "model_version": risk.model_version},
         )
         self._records.record_score(referral, updated, entry, _counters(referral, target))
+        if action == "referral.scored":
+            tell(
+                self._notifications,
+                "referral.scored",
+                updated.program_id,
+                scored_data(updated),
+                now,
+            )

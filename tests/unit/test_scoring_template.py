@@ -51,6 +51,13 @@ def test_rescoring_runs_every_hour() -> None:
     assert (event["Type"], event["Properties"]["Schedule"]) == ("Schedule", "rate(1 hour)")
 
 
-def test_both_hold_only_the_table_actions_they_use_and_the_key_parameter() -> None:
+def test_both_hold_only_the_table_actions_they_use_the_key_parameter_and_webhook_sends() -> None:
     for name in ("ScoringFunction", "RescoreFunction"):
-        assert _actions(name) == TABLE_ACTIONS | {"ssm:GetParameter"}, name
+        assert _actions(name) == TABLE_ACTIONS | {"ssm:GetParameter", "sqs:SendMessage"}, name
+        sends = [
+            s["Resource"]
+            for policy in _props(name)["Policies"]
+            for s in policy["Statement"]
+            if "sqs:SendMessage" in s["Action"]
+        ]
+        assert sends == [{"Fn::GetAtt": ["WebhookQueue", "Arn"]}], name
