@@ -44,6 +44,7 @@ class CreateProgram:
     budget: Money
     per_advocate_cap: int | None = None
     dual_approval_over: Decimal | None = None
+    point_value: Money | None = None
     review_timeout_days: int
     review_timeout_action: TimeoutAction
     auto_reject: bool

@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from shared.domain.changes import Contention
 from shared.money import Money
 
-RewardKind = Literal["gift_card", "cash"]
+RewardKind = Literal["gift_card", "cash", "points"]
+# Kinds paid by writing one of the service's own ledgers, not through a payout provider.
+POINTS = "points"
 
 
 class ProgramStatus(StrEnum):
@@ -24,12 +26,27 @@ class RewardTerms(BaseModel):
     model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: RewardKind
+    # What the reward is worth in the program's currency; for points, the points priced at
+    # the program's `point_value` (`points_reward`), so the budget, caps, dual approval and
+    # fraud figures count every kind the same way.
     amount: Decimal
     currency: str
+    # The points a `points` reward credits; None for every other kind.
+    points: int | None = None
 
     @property
     def money(self) -> Money:
         return Money(self.amount, self.currency)
+
+
+def points_reward(points: int, point_value: Money) -> RewardTerms:
+    """A reward of `points`, worth `points` x `point_value` wherever money is counted."""
+    return RewardTerms(
+        kind=POINTS,
+        amount=point_value.amount * points,
+        currency=point_value.currency,
+        points=points,
+    )
 
 
 class Tier(BaseModel):
@@ -56,6 +73,8 @@ class Program(BaseModel):
     budget_used: Decimal = Decimal(0)
     per_advocate_cap: int | None = None
     dual_approval_over: Decimal | None = None
+    # What one point is worth, in the program's currency (None: the program has no points).
+    point_value: Decimal | None = None
     review_timeout_days: int
     review_timeout_action: Literal["approve", "reject"]
     auto_reject: bool

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from shared.domain.commands import CreateProgram, UpdateProgram
 from shared.domain.programs import Program, ProgramStatus, RewardKind, RewardTerms, Tier
 from shared.money import Money
-from shared.schemas.common import Amount, Currency, MoneyIn, MoneyOut, Out, Strict, Timestamp
+from shared.schemas.common import (
+    KIND_TAG,
+    Amount,
+    Currency,
+    MoneyIn,
+    MoneyOut,
+    Out,
+    Strict,
+    Timestamp,
+)
+from shared.schemas.points import PointsRewardIn
 
 
 class RewardIn(MoneyIn):
@@ -25,13 +35,34 @@ class RewardIn(MoneyIn):
             raise ValueError("a reward pays a positive amount")
         return amount
 
-    def terms(self) -> RewardTerms:
+    def terms(self, point_value: Money | None = None) -> RewardTerms:
         return RewardTerms(kind=self.kind, amount=self.amount, currency=self.currency)
 
 
+def _reward_shape(value: Any) -> str:
+    """Which model reads a reward: points have their own; every other kind is money."""
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return f"{KIND_TAG}points" if kind == "points" else f"{KIND_TAG}money"
+
+
+# The tags never reach a client: `field_errors` drops them from error paths.
+AnyRewardIn = Annotated[
+    Annotated[RewardIn, Tag(f"{KIND_TAG}money")]
+    | Annotated[PointsRewardIn, Tag(f"{KIND_TAG}points")],
+    Discriminator(_reward_shape),
+]
+
+
+def _has_points(data: dict[str, Any]) -> bool:
+    rewards = data.get("rewards")
+    terms = [rewards.advocate, rewards.referee] if isinstance(rewards, RewardsIn) else []
+    terms += [t.advocate_bonus for t in data.get("tiers") or []]
+    return any(isinstance(t, PointsRewardIn) for t in terms)
+
+
 class RewardsIn(Strict):
-    advocate: RewardIn | None = None
-    referee: RewardIn | None = None
+    advocate: AnyRewardIn | None = None
+    referee: AnyRewardIn | None = None
 
     @model_validator(mode="after")
     def _one_side(self) -> RewardsIn:
@@ -42,7 +73,7 @@ class RewardsIn(Strict):
 
 class TierIn(Strict):
     min_successful_referrals: int = Field(ge=1, le=100_000, strict=True)
-    advocate_bonus: RewardIn
+    advocate_bonus: AnyRewardIn
 
 
 class ProgramCreate(Strict):
@@ -51,6 +82,12 @@ class ProgramCreate(Strict):
     min_order_value: Amount | None = None
     rewards: RewardsIn
     tiers: list[TierIn] = Field(default_factory=list, max_length=20)
+    # After rewards and tiers: its check reads them.
+    point_value: MoneyIn | None = Field(
+        default=None,
+        validate_default=True,
+        description="What one point is worth; required when a reward is points",
+    )
     attribution_window_days: int = Field(default=30, ge=1, le=365, strict=True)
     holding_period_days: int = Field(default=14, ge=0, le=365, strict=True)
     budget: MoneyIn
@@ -60,6 +97,15 @@ class ProgramCreate(Strict):
     review_timeout_action: Literal["approve", "reject"] = "reject"
     auto_reject: bool = Field(default=True, strict=True)
     occurred_at: Timestamp | None = None
+
+    @field_validator("point_value")
+    @classmethod
+    def _prices_points(cls, value: MoneyIn | None, info: ValidationInfo) -> MoneyIn | None:
+        if value is None and _has_points(info.data):
+            raise ValueError("is required when a reward is points: what one point is worth")
+        if value is not None and value.amount <= 0:
+            raise ValueError("a point is worth a positive amount")
+        return value
 
     @field_validator("tiers")
     @classmethod
@@ -71,16 +117,18 @@ class ProgramCreate(Strict):
 
     def command(self) -> CreateProgram:
         advocate, referee = self.rewards.advocate, self.rewards.referee
+        value = self.point_value
+        point_value = Money(value.amount, value.currency) if value else None
         return CreateProgram(
             name=self.name,
             qualifying_event=self.qualifying_event,
             min_order_value=self.min_order_value,
-            advocate_reward=advocate.terms() if advocate else None,
-            referee_reward=referee.terms() if referee else None,
+            advocate_reward=advocate.terms(point_value) if advocate else None,
+            referee_reward=referee.terms(point_value) if referee else None,
             tiers=tuple(
                 Tier(
                     min_successful_referrals=t.min_successful_referrals,
-                    advocate_bonus=t.advocate_bonus.terms(),
+                    advocate_bonus=t.advocate_bonus.terms(point_value),
                 )
                 for t in self.tiers
             ),
@@ -89,6 +137,7 @@ class ProgramCreate(Strict):
             budget=Money(self.budget.amount, self.budget.currency),
             per_advocate_cap=self.per_advocate_cap,
             dual_approval_over=self.dual_approval_over,
+            point_value=point_value,
             review_timeout_days=self.review_timeout_days,
             review_timeout_action=self.review_timeout_action,
             auto_reject=self.auto_reject,
@@ -130,8 +179,18 @@ class ProgramUpdate(Strict):
 
 class RewardOut(Out):
     kind: RewardKind
-    amount: str
+    amount: str = Field(description="What the reward is worth (for points: points x point_value)")
     currency: Currency
+    points: int | None = Field(default=None, description="The points a points reward credits")
+
+    @classmethod
+    def of(cls, terms: RewardTerms, currency: str) -> RewardOut:
+        return cls(
+            kind=terms.kind,
+            amount=MoneyOut.of(terms.amount, currency).amount,
+            currency=currency,
+            points=terms.points,
+        )
 
 
 class RewardsOut(Out):
@@ -159,6 +218,7 @@ class ProgramOut(Out):
     budget_left: MoneyOut
     per_advocate_cap: int | None
     dual_approval_over: str | None
+    point_value: MoneyOut | None = None
     review_timeout_days: int
     review_timeout_action: Literal["approve", "reject"]
     auto_reject: bool
@@ -170,11 +230,7 @@ class ProgramOut(Out):
         cur = program.currency
 
         def reward(terms: RewardTerms | None) -> RewardOut | None:
-            if terms is None:
-                return None
-            return RewardOut(
-                kind=terms.kind, amount=MoneyOut.of(terms.amount, cur).amount, currency=cur
-            )
+            return RewardOut.of(terms, cur) if terms is not None else None
 
         def text(amount: Decimal | None) -> str | None:
             return None if amount is None else MoneyOut.of(amount, cur).amount
@@ -191,11 +247,7 @@ class ProgramOut(Out):
             tiers=[
                 TierOut(
                     min_successful_referrals=t.min_successful_referrals,
-                    advocate_bonus=RewardOut(
-                        kind=t.advocate_bonus.kind,
-                        amount=MoneyOut.of(t.advocate_bonus.amount, cur).amount,
-                        currency=cur,
-                    ),
+                    advocate_bonus=RewardOut.of(t.advocate_bonus, cur),
                 )
                 for t in program.tiers
             ],
@@ -206,6 +258,9 @@ class ProgramOut(Out):
             budget_left=MoneyOut.of(program.budget_left, cur),
             per_advocate_cap=program.per_advocate_cap,
             dual_approval_over=text(program.dual_approval_over),
+            point_value=(
+                MoneyOut.of(program.point_value, cur) if program.point_value is not None else None
+            ),
             review_timeout_days=program.review_timeout_days,
             review_timeout_action=program.review_timeout_action,
             auto_reject=program.auto_reject,

@@ -344,6 +344,7 @@ class ReleaseService:
                 kind=e.terms.kind,
                 amount=e.terms.amount,
                 currency=program.currency,
+                points=e.terms.points,
                 tier=e.tier,
                 status=RewardStatus.CREATED,
                 created_at=now,
@@ -430,4 +431,5 @@ def _summary(reward: Reward) -> dict[str, object]:
         "amount": f"{reward.amount:f}",
         "currency": reward.currency,
         "tier": reward.tier,
+        **({"points": reward.points} if reward.points is not None else {}),
     }

@@ -1,12 +1,25 @@
-"""What a program body may say: every reward pays a positive amount."""
+"""What a program body may say: every reward pays a positive amount; points rewards
+credit a positive whole number of points, priced by the program's point_value."""
 
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from shared.http.problem import field_errors
 from shared.schemas.programs import ProgramCreate
 from tests.support import program_body
+
+POINT_VALUE = {"amount": "0.01", "currency": "USD"}
+
+
+def _refused_fields(body: dict[str, Any]) -> list[str]:
+    with pytest.raises(ValidationError) as refused:
+        ProgramCreate.model_validate(body)
+    return [e.field for e in field_errors(refused.value)]
 
 
 @pytest.mark.parametrize("amount", ["0", "0.00"])
@@ -14,10 +27,7 @@ def test_a_reward_of_nothing_is_refused_naming_the_field(amount: str) -> None:
     body = program_body()
     body["rewards"]["referee"] = {"kind": "cash", "amount": amount, "currency": "USD"}
 
-    with pytest.raises(ValidationError) as refused:
-        ProgramCreate.model_validate(body)
-
-    assert [e["loc"] for e in refused.value.errors()] == [("rewards", "referee", "amount")]
+    assert _refused_fields(body) == ["rewards.referee.amount"]
 
 
 def test_a_tier_bonus_of_nothing_is_refused() -> None:
@@ -36,3 +46,78 @@ def test_a_tier_bonus_of_nothing_is_refused() -> None:
 
 def test_a_positive_reward_is_accepted() -> None:
     assert ProgramCreate.model_validate(program_body()).rewards.referee is not None
+
+
+@pytest.mark.parametrize("points", ["0", "-5", "1.5", "ten", "", 0, -1, 2.5, True])
+def test_a_points_reward_of_anything_but_a_positive_whole_number_is_refused_naming_it(
+    points: object,
+) -> None:
+    body = program_body(point_value=POINT_VALUE)
+    body["rewards"]["advocate"] = {"kind": "points", "points": points}
+
+    assert _refused_fields(body) == ["rewards.advocate.points"]
+
+
+def test_a_points_tier_bonus_is_checked_like_a_reward() -> None:
+    body = program_body(
+        point_value=POINT_VALUE,
+        tiers=[
+            {"min_successful_referrals": 3, "advocate_bonus": {"kind": "points", "points": "0"}}
+        ],
+    )
+
+    assert _refused_fields(body) == ["tiers.0.advocate_bonus.points"]
+
+
+@pytest.mark.parametrize("side", ["advocate", "referee"])
+def test_a_points_reward_without_a_point_value_is_refused_naming_point_value(side: str) -> None:
+    body = program_body()
+    body["rewards"][side] = {"kind": "points", "points": "100"}
+
+    assert _refused_fields(body) == ["point_value"]
+
+
+def test_a_points_tier_bonus_without_a_point_value_is_refused() -> None:
+    body = program_body(
+        tiers=[{"min_successful_referrals": 3, "advocate_bonus": {"kind": "points", "points": "9"}}]
+    )
+
+    assert _refused_fields(body) == ["point_value"]
+
+
+def test_a_point_value_of_nothing_is_refused() -> None:
+    body = program_body(point_value={"amount": "0.00", "currency": "USD"})
+    body["rewards"]["advocate"] = {"kind": "points", "points": "100"}
+
+    assert _refused_fields(body) == ["point_value"]
+
+
+def test_a_points_reward_is_worth_its_points_at_the_point_value() -> None:
+    body = program_body(point_value={"amount": "0.02", "currency": "USD"}, tiers=[])
+    body["rewards"]["advocate"] = {"kind": "points", "points": "250"}
+
+    terms = ProgramCreate.model_validate(body).command().advocate_reward
+
+    assert terms is not None
+    assert (terms.kind, terms.points, terms.amount, terms.currency) == (
+        "points",
+        250,
+        Decimal("5.00"),
+        "USD",
+    )
+
+
+def test_points_may_be_a_json_integer_too() -> None:
+    body = program_body(point_value=POINT_VALUE)
+    body["rewards"]["advocate"] = {"kind": "points", "points": 40}
+
+    terms = ProgramCreate.model_validate(body).command().advocate_reward
+
+    assert terms is not None and terms.points == 40
+
+
+def test_a_points_reward_takes_no_amount() -> None:
+    body = program_body(point_value=POINT_VALUE)
+    body["rewards"]["advocate"] = {"kind": "points", "points": "40", "amount": "1.00"}
+
+    assert _refused_fields(body) == ["rewards.advocate.amount"]

@@ -58,6 +58,7 @@ def test_stats_sum_the_counter_shards(table: MemoryTable) -> None:
     assert {(p.kind, p.count, p.amount) for p in stats.paid} == {
         ("gift_card", 2, Decimal("30.00")),
         ("cash", 1, Decimal("10.00")),
+        ("points", 0, Decimal(0)),
     }
     assert stats.paid_total == Decimal("40.00")
 

@@ -1,0 +1,178 @@
+"""Points rewards go through the same ledger, budget, caps, fulfilment and refunds as money
+rewards, and each paid points entry credits the customer's points ledger exactly once."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from typing import Any
+
+from shared.domain.points import RedeemPoints
+from shared.domain.referrals import ReferralStatus
+from shared.domain.rewards import Reward, RewardMessage, RewardStatus
+from shared.services.points import PointsService
+from tests.support import unique
+from tests.unit.rewards.conftest import World
+
+POINT_VALUE = {"amount": "0.01", "currency": "USD"}
+
+
+def _points_program(world: World, **overrides: Any) -> str:
+    rewards = {
+        "advocate": {"kind": "points", "points": "500"},
+        "referee": {"kind": "cash", "amount": "10.00", "currency": "USD"},
+    }
+    return world.program(
+        **{"rewards": rewards, "tiers": [], "point_value": POINT_VALUE, **overrides}
+    )
+
+
+def _released(world: World, program_id: str) -> tuple[str, list[tuple[str, RewardMessage]]]:
+    _, code = world.advocate(program_id)
+    referral_id = world.approved(program_id, code)
+    world.release.run()
+    return referral_id, world.queue.take()
+
+
+def _points_message(messages: list[tuple[str, RewardMessage]]) -> RewardMessage:
+    return next(m for kind, m in messages if kind == "points")
+
+
+def _advocate_entry(world: World, referral_id: str) -> Reward:
+    return next(r for r in world.rewards(referral_id) if r.beneficiary == "advocate")
+
+
+def _points(world: World) -> PointsService:
+    return world.services().points
+
+
+def _balance(world: World, entry: Reward) -> tuple[int, int]:
+    statement, _ = _points(world).statement(
+        entry.customer_id, entry.program_id, limit=50, cursor=None
+    )
+    return statement.account.balance, statement.account.debt
+
+
+def test_a_points_entry_is_worth_its_points_at_the_point_value(world: World) -> None:
+    program_id = _points_program(world)
+
+    referral_id, messages = _released(world, program_id)
+
+    entry = _advocate_entry(world, referral_id)
+    assert (entry.kind, entry.points, entry.amount) == ("points", 500, Decimal("5.00"))
+    assert ("points", entry.reward_id) in [(k, m.reward_id) for k, m in messages]
+    assert world.budget_left(program_id) == Decimal("5000.00") - Decimal("15.00")
+
+
+def test_delivering_a_points_entry_credits_the_ledger_and_confirms_it(world: World) -> None:
+    referral_id, messages = _released(world, _points_program(world))
+
+    for _, message in messages:
+        world.deliver(message)
+
+    entry = _advocate_entry(world, referral_id)
+    assert entry.status == RewardStatus.CONFIRMED
+    assert entry.provider == "points_ledger"
+    assert _balance(world, entry) == (500, 0)
+    assert world.status(referral_id) == ReferralStatus.REWARDED
+
+
+def test_duplicate_delivery_of_a_points_entry_credits_once(world: World) -> None:
+    referral_id, messages = _released(world, _points_program(world))
+    message = _points_message(messages)
+
+    outcomes = [world.deliver(message) for _ in range(4)]
+
+    assert [o.action for o in outcomes if o] == ["paid"] + ["settled_already"] * 3
+    assert _balance(world, _advocate_entry(world, referral_id)) == (500, 0)
+
+
+def test_concurrent_duplicate_deliveries_of_a_points_entry_credit_once(world: World) -> None:
+    # Given one points entry queued, delivered eight times at once
+    referral_id, messages = _released(world, _points_program(world))
+    message = _points_message(messages)
+    start = threading.Barrier(8)
+
+    def deliver() -> None:
+        start.wait()
+        world.deliver(message)
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then the ledger holds one credit
+    entry = _advocate_entry(world, referral_id)
+    statement, _ = _points(world).statement(
+        entry.customer_id, entry.program_id, limit=50, cursor=None
+    )
+    assert statement.account.balance == 500
+    assert [e.kind for e in statement.history] == ["earned"]
+
+
+def test_a_refund_before_payout_cancels_the_points_and_credits_nothing(world: World) -> None:
+    program_id = _points_program(world)
+    referral_id, messages = _released(world, program_id)
+
+    world.refund(referral_id, world.order_of(referral_id), "45.00")
+    world.deliver(_points_message(messages))
+
+    entry = _advocate_entry(world, referral_id)
+    assert entry.status == RewardStatus.CANCELLED
+    assert _balance(world, entry) == (0, 0)
+    assert world.budget_left(program_id) == Decimal("5000.00")
+
+
+def test_a_refund_after_payout_takes_the_points_back(world: World) -> None:
+    referral_id, messages = _released(world, _points_program(world))
+    for _, message in messages:
+        world.deliver(message)
+
+    world.refund(referral_id, world.order_of(referral_id), "45.00")
+
+    entry = _advocate_entry(world, referral_id)
+    assert entry.status == RewardStatus.CLAWED_BACK
+    assert _balance(world, entry) == (0, 0)
+
+
+def test_a_refund_after_a_redemption_leaves_the_redeemed_points_as_debt(world: World) -> None:
+    # Given 500 points earned, 350 of them redeemed
+    referral_id, messages = _released(world, _points_program(world))
+    for _, message in messages:
+        world.deliver(message)
+    entry = _advocate_entry(world, referral_id)
+    _points(world).redeem(entry.customer_id, RedeemPoints(entry.program_id, 350, unique("order")))
+
+    # When the purchase is refunded
+    world.refund(referral_id, world.order_of(referral_id), "45.00")
+
+    # Then what was left goes, and what was redeemed is owed
+    assert _balance(world, entry) == (0, 350)
+    statement, _ = _points(world).statement(
+        entry.customer_id, entry.program_id, limit=50, cursor=None
+    )
+    assert [e.kind for e in statement.history] == ["clawed_back", "redeemed", "earned"]
+
+
+def test_later_earnings_repay_the_debt_before_the_balance_grows(world: World) -> None:
+    # Given an advocate owing 350 points
+    program_id = _points_program(world)
+    advocate_id, code = world.advocate(program_id)
+    first = world.approved(program_id, code)
+    world.release.run()
+    world.drain()
+    entry = _advocate_entry(world, first)
+    _points(world).redeem(entry.customer_id, RedeemPoints(program_id, 350, unique("order")))
+    world.refund(first, world.order_of(first), "45.00")
+
+    # When a second referral of the same advocate earns 500 points
+    second = world.approved(program_id, code)
+    world.release.run()
+    world.drain()
+
+    # Then 350 repay the debt and 150 reach the balance
+    assert _balance(world, entry) == (150, 0)
+    assert advocate_id
+    assert _advocate_entry(world, second).status == RewardStatus.CONFIRMED
