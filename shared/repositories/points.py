@@ -10,7 +10,7 @@ finds it (and moves it last: see `shared.repositories.customers`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from shared.atomic_changes import Changes
 from shared.clock import iso, parse_iso
@@ -37,6 +37,7 @@ from shared.storage.table import (
 )
 
 ACCOUNT_TYPE = "points"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def account_item(account: PointsAccount) -> Item:
@@ -70,10 +71,12 @@ def posting_ops(posting: Posting) -> list[WriteOp]:
     return ops
 
 
-def merge_ops(raw: Item, into: Item, at: datetime) -> list[WriteOp]:
+def merge_ops(raw: Item, into: Item) -> list[WriteOp]:
     """Erasure met the account already under the pseudonym (a credit raced it): one
     account of the two, each as read, and the raw one gone."""
-    merged = from_item(PointsAccount, into).merged(from_item(PointsAccount, raw), at)
+    there, moving = from_item(PointsAccount, into), from_item(PointsAccount, raw)
+    times = [t for t in (there.updated_at, moving.updated_at) if t is not None]
+    merged = there.merged(moving, max(times)) if times else there.merged(moving, _EPOCH)
     return [
         Put(account_item(merged), Equals("version", into["version"])),
         Delete(raw["pk"], raw["sk"], Equals("version", raw["version"])),

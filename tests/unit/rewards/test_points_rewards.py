@@ -3,15 +3,20 @@ rewards, and each paid points entry credits the customer's points ledger exactly
 
 from __future__ import annotations
 
+import json
 import threading
 from decimal import Decimal
 from typing import Any
 
+from shared.domain.customers import pseudonym
 from shared.domain.points import RedeemPoints
 from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import Reward, RewardMessage, RewardStatus
+from shared.pii import PiiHasher
+from shared.repositories.points import PointsLedger
+from shared.repositories.unit_of_work import UnitOfWork
 from shared.services.points import PointsService
-from tests.support import unique
+from tests.support import T0, unique
 from tests.unit.rewards.conftest import World
 
 POINT_VALUE = {"amount": "0.01", "currency": "USD"}
@@ -176,3 +181,70 @@ def test_later_earnings_repay_the_debt_before_the_balance_grows(world: World) ->
     assert _balance(world, entry) == (150, 0)
     assert advocate_id
     assert _advocate_entry(world, second).status == RewardStatus.CONFIRMED
+
+
+# --- erasure -----------------------------------------------------------------------------
+
+
+def _erased_alias(world: World, customer_id: str) -> str:
+    world.services().customers.erase(customer_id, "dpo-1")
+    return pseudonym(PiiHasher(lambda: b"k" * 32), customer_id)
+
+
+def test_erasure_moves_the_points_account_under_the_pseudonym_with_its_history(
+    world: World,
+) -> None:
+    # Given an advocate who earned 500 points and redeemed 200
+    referral_id, messages = _released(world, _points_program(world))
+    for _, message in messages:
+        world.deliver(message)
+    entry = _advocate_entry(world, referral_id)
+    _points(world).redeem(entry.customer_id, RedeemPoints(entry.program_id, 200, "order-1"))
+
+    # When the advocate is erased
+    alias = _erased_alias(world, entry.customer_id)
+
+    # Then no item names the raw id, and the account is whole under the pseudonym
+    assert entry.customer_id not in json.dumps(world.table.all_items(), default=str)
+    statement, _ = _points(world).statement(alias, entry.program_id, limit=50, cursor=None)
+    assert (statement.account.balance, statement.account.debt) == (300, 0)
+    assert [e.kind for e in statement.history] == ["redeemed", "earned"]
+
+
+def test_a_refund_after_erasure_takes_the_points_from_the_pseudonymised_account(
+    world: World,
+) -> None:
+    referral_id, messages = _released(world, _points_program(world))
+    for _, message in messages:
+        world.deliver(message)
+    entry = _advocate_entry(world, referral_id)
+    alias = _erased_alias(world, entry.customer_id)
+
+    world.refund(referral_id, world.order_of(referral_id), "45.00")
+
+    statement, _ = _points(world).statement(alias, entry.program_id, limit=50, cursor=None)
+    assert (statement.account.balance, statement.account.clawed_back) == (0, 500)
+
+
+def test_erasure_joins_an_account_a_credit_opened_under_the_pseudonym_meanwhile(
+    world: World,
+) -> None:
+    # Given the raw account holds 500 points and one under the pseudonym already holds 100
+    referral_id, messages = _released(world, _points_program(world))
+    for _, message in messages:
+        world.deliver(message)
+    entry = _advocate_entry(world, referral_id)
+    alias = pseudonym(PiiHasher(lambda: b"k" * 32), entry.customer_id)
+    ledger = PointsLedger(world.table)
+    opened = ledger.account(entry.program_id, alias).earn(100, T0, reward_id="raced-tier3")
+    changes = UnitOfWork(world.table).begin()
+    ledger.post(opened, within=changes)
+    changes.commit()
+
+    # When the customer is erased
+    _erased_alias(world, entry.customer_id)
+
+    # Then one account holds both
+    account = ledger.account(entry.program_id, alias)
+    assert (account.balance, account.earned) == (600, 600)
+    assert ledger.account(entry.program_id, entry.customer_id).version == 0
