@@ -87,17 +87,13 @@ class ScoringQueueOnSqs:
 
 
 class RewardQueuesOnSqs:
-    """The reward queue port: one queue per kind (maxReceiveCount 10; visibility 360 s,
-    120 s for points, as template.yaml has them)."""
+    """The reward queue port: one queue per kind (maxReceiveCount 10, visibility 360 s)."""
 
     def __init__(self, clock: Clock) -> None:
         self.queues = {
             kind: SimulatedQueue(kind, clock, timedelta(seconds=360), max_receives=10)
-            for kind in ("gift_card", "cash")
+            for kind in ("gift_card", "cash", "points")
         }
-        self.queues["points"] = SimulatedQueue(
-            "points", clock, timedelta(seconds=120), max_receives=10
-        )
 
     def send_reward(self, kind: str, reward_id: str, referral_id: str) -> None:
         self.queues[kind].put(reward_id, referral_id)
