@@ -100,6 +100,10 @@ class RewardEntryOut(Out):
     tier: int | None = Field(
         default=None, description="The tier's min_successful_referrals, for a tier bonus"
     )
+    points: int | None = Field(
+        default=None,
+        description="The points a points entry credits (`amount` is their money value)",
+    )
     clawback: ClawbackOut | None = None
 
     @classmethod
@@ -126,6 +130,7 @@ class RewardEntryOut(Out):
             created_at=reward.created_at,
             updated_at=reward.updated_at,
             tier=reward.tier,
+            points=reward.points,
             clawback=clawback,
         )
 

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from shared.domain.programs import Program
+from shared.domain.reviews import approvals_needed, rewards_total
 from shared.http.problem import field_errors
 from shared.schemas.programs import ProgramCreate
-from tests.support import program_body
+from tests.support import T0, program_body
 
 POINT_VALUE = {"amount": "0.01", "currency": "USD"}
 
@@ -121,3 +123,35 @@ def test_a_points_reward_takes_no_amount() -> None:
     body["rewards"]["advocate"] = {"kind": "points", "points": "40", "amount": "1.00"}
 
     assert _refused_fields(body) == ["rewards.advocate.amount"]
+
+
+def test_dual_approval_counts_a_points_reward_at_its_money_value() -> None:
+    # Given 6000 points at 0.02 (120.00) for the advocate and 10.00 cash for the referee
+    body = program_body(point_value={"amount": "0.02", "currency": "USD"}, tiers=[])
+    body["rewards"]["advocate"] = {"kind": "points", "points": "6000"}
+    command = ProgramCreate.model_validate(body).command()
+    program = Program(
+        program_id="prg_1",
+        name=command.name,
+        qualifying_event=command.qualifying_event,
+        advocate_reward=command.advocate_reward,
+        referee_reward=command.referee_reward,
+        tiers=[],
+        attribution_window_days=30,
+        holding_period_days=0,
+        currency="USD",
+        budget_total=Decimal("5000.00"),
+        dual_approval_over=Decimal("100.00"),
+        point_value=Decimal("0.02"),
+        review_timeout_days=30,
+        review_timeout_action="reject",
+        auto_reject=True,
+        started_at=T0,
+        created_at=T0,
+        updated_at=T0,
+    )
+
+    # Then approving it is worth 130.00, above the threshold: two approvers
+    total = rewards_total(program, advocate_rewarded_referrals=0)
+    assert total == Decimal("130.00")
+    assert approvals_needed(program, total) == 2

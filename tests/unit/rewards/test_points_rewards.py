@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -248,3 +249,35 @@ def test_erasure_joins_an_account_a_credit_opened_under_the_pseudonym_meanwhile(
     account = ledger.account(entry.program_id, alias)
     assert (account.balance, account.earned) == (600, 600)
     assert ledger.account(entry.program_id, entry.customer_id).version == 0
+
+
+# --- reconciliation ------------------------------------------------------------------------
+
+
+def test_reconciliation_finds_confirmed_points_entries_clean(world: World) -> None:
+    # Given a points entry confirmed on the ledger (no provider holds an order for it)
+    referral_id, messages = _released(world, _points_program(world))
+    for _, message in messages:
+        world.deliver(message)
+
+    # When reconciliation runs
+    report = world.reconcile.run(world.clock.now() + timedelta(hours=1))
+
+    # Then it neither misses an order nor an unknown provider
+    assert report.clean, report.as_dict()
+    assert _advocate_entry(world, referral_id).status == RewardStatus.CONFIRMED
+
+
+def test_reconciliation_requeues_a_points_entry_whose_message_was_lost(world: World) -> None:
+    # Given a released points entry whose queue message never arrived
+    referral_id, _lost = _released(world, _points_program(world))
+
+    # When reconciliation runs after the entry has been stuck a while, and the queue drains
+    report = world.reconcile.run(world.clock.now() + timedelta(hours=1))
+    world.drain()
+
+    # Then the entry was queued again and credited once
+    entry = _advocate_entry(world, referral_id)
+    assert entry.reward_id in report.requeued
+    assert entry.status == RewardStatus.CONFIRMED
+    assert _balance(world, entry) == (500, 0)
