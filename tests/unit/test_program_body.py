@@ -9,10 +9,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from shared.clock import FixedClock
 from shared.domain.programs import Program
 from shared.domain.reviews import approvals_needed, rewards_total
+from shared.errors import InvalidRequest
 from shared.http.problem import field_errors
-from shared.schemas.programs import ProgramCreate
+from shared.schemas.programs import ProgramCreate, ProgramOut
+from shared.storage.memory_table import MemoryTable
+from tests.finance_support import services_on
 from tests.support import T0, program_body
 
 POINT_VALUE = {"amount": "0.01", "currency": "USD"}
@@ -155,3 +159,29 @@ def test_dual_approval_counts_a_points_reward_at_its_money_value() -> None:
     total = rewards_total(program, advocate_rewarded_referrals=0)
     assert total == Decimal("130.00")
     assert approvals_needed(program, total) == 2
+
+
+def test_a_point_value_in_another_currency_than_the_budget_is_refused_naming_it() -> None:
+    body = program_body(point_value={"amount": "0.01", "currency": "EUR"})
+    body["rewards"]["advocate"] = {"kind": "points", "points": "100"}
+    programs = services_on(MemoryTable(), FixedClock(T0)).programs
+
+    with pytest.raises(InvalidRequest) as refused:
+        programs.create(ProgramCreate.model_validate(body).command())
+
+    assert [e.field for e in refused.value.errors] == ["point_value.currency"]
+
+
+def test_a_points_program_shows_its_rewards_points_and_point_value() -> None:
+    body = program_body(point_value=POINT_VALUE)
+    body["rewards"]["advocate"] = {"kind": "points", "points": "150"}
+    programs = services_on(MemoryTable(), FixedClock(T0)).programs
+
+    shown = ProgramOut.of(programs.create(ProgramCreate.model_validate(body).command()))
+
+    advocate = shown.rewards.advocate
+    assert advocate is not None
+    assert (advocate.kind, advocate.points, advocate.amount) == ("points", 150, "1.50")
+    assert shown.point_value is not None and shown.point_value.amount == "0.01"
+    referee = shown.rewards.referee
+    assert referee is not None and referee.points is None
