@@ -16,6 +16,9 @@ from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+# The reward kind paid on the service's own ledger rather than through a payout provider.
+POINTS = "points"
+
 if TYPE_CHECKING:
     from shared.clock import Clock
     from shared.domain.referrals import Referral
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from shared.services.merchant_views import MerchantViews
     from shared.services.model_registry import ModelRegistry, ModelStore
     from shared.services.notifications import MerchantNotifications
+    from shared.services.points import PointsPayout, PointsService
     from shared.services.programs import ProgramService
     from shared.services.reconcile import ReconcileService
     from shared.services.referrals import ReferralService
@@ -388,7 +392,11 @@ class Services:
         from shared.repositories.referrals import ReferralRepository
         from shared.services.fulfilment import FulfilmentService
 
-        providers = dict(self.providers) if kind is None else {kind: self.providers[kind]}
+        ledger_payouts = {POINTS: self.points_payout} if kind in (None, POINTS) else {}
+        if kind is None:
+            providers = dict(self.providers)
+        else:
+            providers = {} if kind in ledger_payouts else {kind: self.providers[kind]}
         return FulfilmentService(
             self.clock,
             providers,
@@ -397,6 +405,29 @@ class Services:
             referrals=ReferralRepository(self.table),
             figures=PayoutFigures(),
             notifications=self.notifications,
+            ledger_payouts=ledger_payouts,
+        )
+
+    @cached_property
+    def points_payout(self) -> PointsPayout:
+        """The points kind's payments and clawbacks, on the customer's points ledger."""
+        from shared.repositories.points import PointsLedger
+        from shared.services.points import PointsPayout
+
+        return PointsPayout(PointsLedger(self.table))
+
+    @cached_property
+    def points(self) -> PointsService:
+        from shared.repositories.points import PointsLedger
+        from shared.repositories.programs import ProgramRepository
+        from shared.repositories.unit_of_work import UnitOfWork
+        from shared.services.points import PointsService
+
+        return PointsService(
+            ledger=PointsLedger(self.table),
+            programs=ProgramRepository(self.table),
+            units=UnitOfWork(self.table),
+            clock=self.clock,
         )
 
     @cached_property
@@ -481,6 +512,7 @@ class Services:
                 caps=AdvocateCounters(self.table),
                 figures=PayoutFigures(),
                 audit=AuditLog(self.table),
+                points=self.points_payout,
             ),
             notifications=self.notifications,
         )

@@ -54,6 +54,7 @@ def from_environment(env: Mapping[str, str]) -> Settings:
         "gift_card": env.get("GIFT_CARD_QUEUE_URL", ""),
         "cash": env.get("CASH_QUEUE_URL", ""),
         "charity_donation": env.get("CHARITY_QUEUE_URL", ""),
+        "points": env.get("POINTS_QUEUE_URL", ""),
     }
     return Settings(
         table_name=env.get("TABLE_NAME", ""),

@@ -38,6 +38,6 @@ class Blocklist(Protocol):
 
 class RewardQueue(Protocol):
     def send_reward(self, kind: str, reward_id: str, referral_id: str) -> None:
-        """Queue one ledger entry for fulfilment on its kind's queue (`gift_card` or `cash`);
-        delivery is at least once, and fulfilment is idempotent."""
+        """Queue one ledger entry for fulfilment on its kind's queue (`gift_card`, `cash`
+        or `points`); delivery is at least once, and fulfilment is idempotent."""
         ...

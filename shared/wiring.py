@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from shared.services.ledger import RewardLedger
     from shared.services.merchant_views import MerchantViews
     from shared.services.notifications import MerchantNotifications
+    from shared.services.points import PointsService
     from shared.services.programs import ProgramService
     from shared.services.reconcile import ReconcileService
     from shared.services.referrals import ReferralService
@@ -299,6 +300,10 @@ def stats_service() -> StatsService:
 
 def customer_service() -> CustomerService:
     return services().customers
+
+
+def points_service() -> PointsService:
+    return services().points
 
 
 def scoring_service() -> ScoringService:

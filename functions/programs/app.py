@@ -57,11 +57,7 @@ def check_code(request: Request[Any]) -> Reply:
             code=check.code,
             valid=check.valid,
             reason=check.reason,
-            referee_reward=RewardOut(
-                kind=reward.kind, amount=reward.money.text(), currency=reward.currency
-            )
-            if reward
-            else None,
+            referee_reward=RewardOut.of(reward, reward.currency) if reward else None,
         ),
     )
 

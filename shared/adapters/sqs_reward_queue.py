@@ -1,4 +1,4 @@
-"""The gift-card and cash fulfilment queues on SQS."""
+"""The reward kinds' fulfilment queues (gift card, cash, points) on SQS."""
 
 from __future__ import annotations
 

@@ -349,7 +349,8 @@ class Backtest:
             {
                 k: v
                 for k, v in RewardEntryOut.of(r).model_dump(mode="json").items()
-                if k not in _RUN_SPECIFIC
+                # `points` only where an entry has them: other lines stay as they were.
+                if k not in _RUN_SPECIFIC and not (k == "points" and v is None)
             }
             for r in self._reward_repo.of_referral(referral.referral_id)
         ]

@@ -48,6 +48,7 @@ class CreateProgram:
     # Each cap's currency as sent, by field, to check against the program's.
     cap_currencies: Mapping[str, str] = field(default_factory=dict)
     dual_approval_over: Decimal | None = None
+    point_value: Money | None = None
     review_timeout_days: int
     review_timeout_action: TimeoutAction
     auto_reject: bool

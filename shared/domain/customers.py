@@ -10,10 +10,10 @@ from shared.pii import PiiHasher, PiiKind
 
 @dataclass(frozen=True)
 class CustomerRecord:
-    """One record of the customer: as an advocate (the advocate's id) or as a referee (the
-    referral's id)."""
+    """One record of the customer: as an advocate (the advocate's id), as a referee (the
+    referral's id), or a points account (its program's id)."""
 
-    role: Literal["advocate", "referee"]
+    role: Literal["advocate", "referee", "points"]
     subject_id: str
 
 

@@ -12,9 +12,11 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from shared.domain.changes import Contention
 from shared.money import Money
 
-RewardKind = Literal["gift_card", "cash", "charity_donation"]
+RewardKind = Literal["gift_card", "cash", "charity_donation", "points"]
 # Over a monthly cap: hold the referral for next month, or withhold the side that is over.
 OverCap = Literal["defer", "refuse"]
+# Kinds paid by writing one of the service's own ledgers, not through a payout provider.
+POINTS = "points"
 
 
 class ProgramStatus(StrEnum):
@@ -26,10 +28,15 @@ class RewardTerms(BaseModel):
     model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: RewardKind
+    # What the reward is worth in the program's currency; for points, the points priced at
+    # the program's `point_value` (`points_reward`), so the budget, caps, dual approval and
+    # fraud figures count every kind the same way.
     amount: Decimal
     currency: str
     # The charity a `charity_donation` pays (the provider's id for it); None otherwise.
     charity: str | None = None
+    # The points a `points` reward credits; None for every other kind.
+    points: int | None = None
 
     @property
     def money(self) -> Money:
@@ -45,6 +52,16 @@ class MonthlyCaps(BaseModel):
     per_advocate_per_month: Decimal | None = None
     program_per_month: Decimal | None = None
     over_cap: OverCap = "defer"
+
+
+def points_reward(points: int, point_value: Money) -> RewardTerms:
+    """A reward of `points`, worth `points` x `point_value` wherever money is counted."""
+    return RewardTerms(
+        kind=POINTS,
+        amount=point_value.amount * points,
+        currency=point_value.currency,
+        points=points,
+    )
 
 
 class Tier(BaseModel):
@@ -72,6 +89,8 @@ class Program(BaseModel):
     per_advocate_cap: int | None = None
     caps: MonthlyCaps | None = None
     dual_approval_over: Decimal | None = None
+    # What one point is worth, in the program's currency (None: the program has no points).
+    point_value: Decimal | None = None
     review_timeout_days: int
     review_timeout_action: Literal["approve", "reject"]
     auto_reject: bool

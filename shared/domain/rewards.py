@@ -120,8 +120,12 @@ class Reward(BaseModel):
     customer_id: str
     advocate_id: str
     kind: RewardKind
+    # The entry's money value; a points entry's is its points priced at the program's
+    # `point_value` when it was released.
     amount: Decimal
     currency: str
+    # The points a `points` entry credits to the customer's points ledger once paid.
+    points: int | None = None
     # The tier's `min_successful_referrals` for a tier bonus; None for the base rewards.
     tier: int | None = None
     # The charity a `charity_donation` pays; None for every other kind.

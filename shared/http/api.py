@@ -293,7 +293,9 @@ def _text_body(event: APIGatewayProxyEventV2) -> str:
 
 
 def _domain_problem(exc: DomainError) -> dict[str, Any]:
-    errors: list[FieldError] | None = exc.errors if isinstance(exc, InvalidRequest) else None
+    # A refusal that names fields carries `errors` (InvalidRequest, or a 409 such as a
+    # redemption beyond the balance).
+    errors: list[FieldError] | None = getattr(exc, "errors", None)
     kind = type(exc).__name__.lower()
     return problem(exc.status, exc.title, exc.detail, kind=kind, errors=errors)
 

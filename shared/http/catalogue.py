@@ -266,6 +266,28 @@ ROUTES: tuple[RouteSpec, ...] = (
         "Erase a customer's personal data; hashes, ledger and audit stay",
         responses={200: "reviews.ErasureOut"},
     ),
+    # --- points ---
+    _r(
+        "GET",
+        "/v1/customers/{customer_id}/points",
+        {"client", "finance"},
+        "A customer's points in a program: balance, points_debt and history (newest first, "
+        "paged with limit and cursor)",
+        responses={200: "points.PointsOut"},
+        list_query=True,
+        query="points.PointsQuery",
+        program=in_query(),
+    ),
+    _r(
+        "POST",
+        "/v1/customers/{customer_id}/points/redemptions",
+        {"client"},
+        "Redeem points (never below zero: 409 naming points); the same reference again "
+        "returns the first redemption (200)",
+        "points.RedemptionIn",
+        {201: "points.RedemptionOut", 200: "points.RedemptionOut"},
+        program=in_body(),
+    ),
     # --- reward fulfilment ---
     _r(
         "POST",

@@ -19,7 +19,7 @@ _PROBLEMS = {
     401: "Missing, invalid or expired bearer token",
     403: "The caller's roles do not allow this",
     404: "Not found",
-    409: "Conflict (duplicate, paused program, Idempotency-Key reuse)",
+    409: "Conflict (duplicate, paused program, Idempotency-Key reuse, too few points)",
     413: "Body over 64 KiB",
     415: "Body is not application/json",
     422: "Validation failed; `errors[]` names each field",
@@ -91,8 +91,9 @@ def _parameters(route: RouteSpec) -> list[dict[str, Any]]:
         params += copy.deepcopy(_PAGE_PARAMETERS)
     if route.query is not None:
         schema = route.query.model_json_schema(ref_template="#/components/schemas/{model}")
+        required = set(schema.get("required", []))
         params += [
-            {"name": name, "in": "query", "required": False, "schema": prop}
+            {"name": name, "in": "query", "required": name in required, "schema": prop}
             for name, prop in schema.get("properties", {}).items()
         ]
     return params

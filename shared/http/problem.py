@@ -9,6 +9,10 @@ from pydantic import ValidationError
 
 from shared.errors import FieldError
 
+# Error path parts that name no field: validator functions and union members' tags
+# (`shared.schemas.common.KIND_TAG`).
+_NOT_FIELDS = ("function-", "kind:")
+
 PROBLEM_TYPE = "application/problem+json"
 TYPE_BASE = "https://docs.referral-rewards.dev/problems/"
 
@@ -39,7 +43,7 @@ def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
     """Pydantic errors as field paths a client can act on (`rewards.advocate.amount`)."""
     out = []
     for err in exc.errors(include_url=False):
-        loc = [str(p) for p in err["loc"] if not str(p).startswith("function-")]
+        loc = [str(p) for p in err["loc"] if not str(p).startswith(_NOT_FIELDS)]
         field = ".".join(loc) or prefix or "body"
         if prefix and loc:
             field = f"{prefix}.{field}"

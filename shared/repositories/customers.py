@@ -13,7 +13,10 @@ Reach, found through partitions and keys that already exist (never a scan):
   evidence items (exact keys from its fingerprint, occurrence time and payment events) and
   its referee guard;
 - both: every other referral seen with the same device, IP, email or card (the evidence
-  partitions of the customer's own observations), whose risk evidence may list the id.
+  partitions of the customer's own observations), whose risk evidence may list the id;
+- a points account: its partition (history lines, redemption records, the account), moved
+  under the pseudonym; if an account is already there (a credit raced the erasure), the
+  two are merged into it.
 
 A record's guard (referee guard, or enrolment guard and advocate item) moves last: it
 carries the customer index key, so until it has moved the record is still found under the
@@ -33,6 +36,7 @@ from shared.domain.referrals import Referral
 from shared.repositories import keys
 from shared.repositories.codec import from_item
 from shared.repositories.evidence import UNREAD_KINDS
+from shared.repositories.points import ACCOUNT_TYPE, merge_ops
 from shared.storage.table import (
     All,
     Condition,
@@ -75,6 +79,8 @@ class CustomerRecords:
                 yield CustomerRecord("advocate", advocate_id)
             elif item.get("type") == "referee":
                 yield CustomerRecord("referee", str(item["referral_id"]))
+            elif item.get("type") == ACCOUNT_TYPE:
+                yield CustomerRecord("points", str(item["program_id"]))
 
     def pseudonymise(
         self, record: CustomerRecord, rename: Pseudonymisation, allowance: int
@@ -93,8 +99,18 @@ class CustomerRecords:
     def _reach(self, record: CustomerRecord, rename: Pseudonymisation) -> Iterator[Key]:
         if record.role == "advocate":
             yield from self._advocate_reach(record.subject_id, rename)
+        elif record.role == "points":
+            yield from self._points_reach(record.subject_id, rename)
         else:
             yield from self._referee_reach(record.subject_id, rename)
+
+    def _points_reach(self, program_id: str, rename: Pseudonymisation) -> Iterator[Key]:
+        """The account's partition, the account last (it carries the customer index key)."""
+        account = keys.points_account(program_id, rename.customer_id)
+        for item in query_all(self._table, account[0]):
+            if (item["pk"], item["sk"]) != account:
+                yield (str(item["pk"]), str(item["sk"]))
+        yield account
 
     def _advocate_reach(self, advocate_id: str, rename: Pseudonymisation) -> Iterator[Key]:
         item = self._table.get(*keys.advocate(advocate_id))
@@ -180,9 +196,7 @@ class CustomerRecords:
             if not ops:
                 return 0
             if isinstance(ops[0], Put) and self._taken(ops[0].item):
-                # A customer referred (or enrolled) again after an earlier erasure: the
-                # first record keeps the guard under the pseudonym; this one is dropped.
-                ops = ops[1:]
+                ops = self._onto_taken(item, ops)
             try:
                 self._table.write(ops)
             except (ConditionFailed, TransactionConflict):
@@ -192,6 +206,19 @@ class CustomerRecords:
 
     def _taken(self, moved: Item) -> bool:
         return self._table.get(str(moved["pk"]), str(moved["sk"])) is not None
+
+    def _onto_taken(self, item: Item, ops: list[WriteOp]) -> list[WriteOp]:
+        """Moving `item` where an item already is. A points account joins the one there (a
+        credit raced the erasure); for a guard of a customer referred (or enrolled) again
+        after an earlier erasure, the first record keeps it and this one is dropped."""
+        moved = ops[0]
+        assert isinstance(moved, Put)
+        if item.get("type") != ACCOUNT_TYPE:
+            return ops[1:]
+        there = self._table.get(str(moved.item["pk"]), str(moved.item["sk"]))
+        if there is None:
+            return ops
+        return merge_ops(item, there)
 
 
 def _evidence_keys(values: dict[EvidenceKind, str], sort: str) -> list[Key]:
@@ -236,7 +263,9 @@ def _rewrite_ops(item: Item, rename: Pseudonymisation) -> list[WriteOp]:
     if new == item:
         return []
     if (new["pk"], new["sk"]) != (item["pk"], item["sk"]):
-        return [Put(new, NotExists()), Delete(item["pk"], item["sk"], Exists())]
+        # A versioned item (a points account) moves only as read.
+        gone: Condition = Equals("version", item["version"]) if "version" in item else Exists()
+        return [Put(new, NotExists()), Delete(item["pk"], item["sk"], gone)]
     changed = {name: value for name, value in new.items() if value != item[name]}
     condition: Condition = All(tuple(Equals(name, item[name]) for name in changed))
     if "version" in item:

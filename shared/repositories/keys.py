@@ -101,6 +101,41 @@ def customer(customer_id: str) -> str:
     return f"CUSTOMER#{customer_id}"
 
 
+# --- points ledger ----------------------------------------------------------------------------
+
+# One partition per customer and program: the account item, its history lines (by time) and
+# the records of its redemptions (by the client's reference).
+POINTS_ACCOUNT = "ACCOUNT"
+POINTS_HISTORY_PREFIX = "HISTORY#"
+REDEMPTION_PREFIX = "REDEMPTION#"
+
+
+def points(program_id: str, customer_id: str) -> str:
+    return f"POINTS#{program_id}#{customer_id}"
+
+
+def points_account(program_id: str, customer_id: str) -> tuple[str, str]:
+    return (points(program_id, customer_id), POINTS_ACCOUNT)
+
+
+def points_history(
+    program_id: str, customer_id: str, version: int, line: int, entry_id: str
+) -> tuple[str, str]:
+    """A history line, in posting order: the account version that wrote it, then its place
+    in that posting (the entry id keeps lines of two merged accounts apart)."""
+    sk = f"{POINTS_HISTORY_PREFIX}{version:012d}#{line:02d}#{entry_id}"
+    return (points(program_id, customer_id), sk)
+
+
+def redemption(program_id: str, customer_id: str, reference: str) -> tuple[str, str]:
+    return (points(program_id, customer_id), f"{REDEMPTION_PREFIX}{reference}")
+
+
+def customer_points(program_id: str) -> str:
+    """gsi2 sort key of a points account under its customer (`customer`), for erasure."""
+    return f"POINTS#{program_id}"
+
+
 # --- finance review, labels, blocklist, program stats ---------------------------------------
 
 # One item per open review, indexed by score: gsi1 across programs, gsi2 within one program.

@@ -48,6 +48,11 @@ def _optional_fields_take_null(schema: dict[str, Any], model: type[BaseModel]) -
             prop.update({"anyOf": alternatives, **meta})
 
 
+# Tags of the union members a body field may take (a reward by kind): part of pydantic's
+# error paths, never of a field's name, so `field_errors` drops them.
+KIND_TAG = "kind:"
+
+
 class Strict(BaseModel):
     """Request bodies: unknown fields are refused; null for an optional field is the same
     as leaving it out (a PATCH included: null changes nothing)."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from shared.domain.commands import CreateProgram, UpdateProgram
 from shared.domain.programs import (
@@ -18,7 +18,17 @@ from shared.domain.programs import (
     Tier,
 )
 from shared.money import Money
-from shared.schemas.common import Amount, Currency, MoneyIn, MoneyOut, Out, Strict, Timestamp
+from shared.schemas.common import (
+    KIND_TAG,
+    Amount,
+    Currency,
+    MoneyIn,
+    MoneyOut,
+    Out,
+    Strict,
+    Timestamp,
+)
+from shared.schemas.points import PointsRewardIn
 
 
 def _positive(amount: Decimal) -> Decimal:
@@ -51,7 +61,7 @@ class RewardIn(MoneyIn):
             raise ValueError("only a charity_donation names a charity")
         return charity
 
-    def terms(self) -> RewardTerms:
+    def terms(self, point_value: Money | None = None) -> RewardTerms:
         return RewardTerms(
             kind=self.kind, amount=self.amount, currency=self.currency, charity=self.charity
         )
@@ -101,9 +111,30 @@ class CapsIn(Strict):
         return {field: cap.currency for field, cap in named.items() if cap is not None}
 
 
+def _reward_shape(value: Any) -> str:
+    """Which model reads a reward: points have their own; every other kind is money."""
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return f"{KIND_TAG}points" if kind == "points" else f"{KIND_TAG}money"
+
+
+# The tags never reach a client: `field_errors` drops them from error paths.
+AnyRewardIn = Annotated[
+    Annotated[RewardIn, Tag(f"{KIND_TAG}money")]
+    | Annotated[PointsRewardIn, Tag(f"{KIND_TAG}points")],
+    Discriminator(_reward_shape),
+]
+
+
+def _has_points(data: dict[str, Any]) -> bool:
+    rewards = data.get("rewards")
+    terms = [rewards.advocate, rewards.referee] if isinstance(rewards, RewardsIn) else []
+    terms += [t.advocate_bonus for t in data.get("tiers") or []]
+    return any(isinstance(t, PointsRewardIn) for t in terms)
+
+
 class RewardsIn(Strict):
-    advocate: RewardIn | None = None
-    referee: RewardIn | None = None
+    advocate: AnyRewardIn | None = None
+    referee: AnyRewardIn | None = None
 
     @model_validator(mode="after")
     def _one_side(self) -> RewardsIn:
@@ -114,7 +145,7 @@ class RewardsIn(Strict):
 
 class TierIn(Strict):
     min_successful_referrals: int = Field(ge=1, le=100_000, strict=True)
-    advocate_bonus: RewardIn
+    advocate_bonus: AnyRewardIn
 
 
 class ProgramCreate(Strict):
@@ -123,6 +154,12 @@ class ProgramCreate(Strict):
     min_order_value: Amount | None = None
     rewards: RewardsIn
     tiers: list[TierIn] = Field(default_factory=list, max_length=20)
+    # After rewards and tiers: its check reads them.
+    point_value: MoneyIn | None = Field(
+        default=None,
+        validate_default=True,
+        description="What one point is worth; required when a reward is points",
+    )
     attribution_window_days: int = Field(default=30, ge=1, le=365, strict=True)
     holding_period_days: int = Field(default=14, ge=0, le=365, strict=True)
     budget: MoneyIn
@@ -136,6 +173,15 @@ class ProgramCreate(Strict):
     auto_reject: bool = Field(default=True, strict=True)
     occurred_at: Timestamp | None = None
 
+    @field_validator("point_value")
+    @classmethod
+    def _prices_points(cls, value: MoneyIn | None, info: ValidationInfo) -> MoneyIn | None:
+        if value is None and _has_points(info.data):
+            raise ValueError("is required when a reward is points: what one point is worth")
+        if value is not None and value.amount <= 0:
+            raise ValueError("a point is worth a positive amount")
+        return value
+
     @field_validator("tiers")
     @classmethod
     def _distinct_tiers(cls, tiers: list[TierIn]) -> list[TierIn]:
@@ -146,16 +192,18 @@ class ProgramCreate(Strict):
 
     def command(self) -> CreateProgram:
         advocate, referee = self.rewards.advocate, self.rewards.referee
+        value = self.point_value
+        point_value = Money(value.amount, value.currency) if value else None
         return CreateProgram(
             name=self.name,
             qualifying_event=self.qualifying_event,
             min_order_value=self.min_order_value,
-            advocate_reward=advocate.terms() if advocate else None,
-            referee_reward=referee.terms() if referee else None,
+            advocate_reward=advocate.terms(point_value) if advocate else None,
+            referee_reward=referee.terms(point_value) if referee else None,
             tiers=tuple(
                 Tier(
                     min_successful_referrals=t.min_successful_referrals,
-                    advocate_bonus=t.advocate_bonus.terms(),
+                    advocate_bonus=t.advocate_bonus.terms(point_value),
                 )
                 for t in self.tiers
             ),
@@ -166,6 +214,7 @@ class ProgramCreate(Strict):
             caps=self.caps.caps() if self.caps else None,
             cap_currencies=self.caps.currencies() if self.caps else {},
             dual_approval_over=self.dual_approval_over,
+            point_value=point_value,
             review_timeout_days=self.review_timeout_days,
             review_timeout_action=self.review_timeout_action,
             auto_reject=self.auto_reject,
@@ -211,13 +260,14 @@ class ProgramUpdate(Strict):
 
 class RewardOut(Out):
     kind: RewardKind
-    amount: str
+    amount: str = Field(description="What the reward is worth (for points: points x point_value)")
     currency: Currency
     charity: str | None = Field(
         default=None,
         exclude_if=lambda charity: charity is None,
         description="The charity a charity_donation pays (donations only)",
     )
+    points: int | None = Field(default=None, description="The points a points reward credits")
 
     @classmethod
     def of(cls, terms: RewardTerms, currency: str) -> RewardOut:
@@ -226,6 +276,7 @@ class RewardOut(Out):
             amount=MoneyOut.of(terms.amount, currency).amount,
             currency=currency,
             charity=terms.charity,
+            points=terms.points,
         )
 
 
@@ -275,6 +326,7 @@ class ProgramOut(Out):
     per_advocate_cap: int | None
     caps: CapsOut | None
     dual_approval_over: str | None
+    point_value: MoneyOut | None = None
     review_timeout_days: int
     review_timeout_action: Literal["approve", "reject"]
     auto_reject: bool
@@ -315,6 +367,9 @@ class ProgramOut(Out):
             per_advocate_cap=program.per_advocate_cap,
             caps=CapsOut.of(program.caps, cur),
             dual_approval_over=text(program.dual_approval_over),
+            point_value=(
+                MoneyOut.of(program.point_value, cur) if program.point_value is not None else None
+            ),
             review_timeout_days=program.review_timeout_days,
             review_timeout_action=program.review_timeout_action,
             auto_reject=program.auto_reject,

@@ -100,6 +100,10 @@ class RewardEntryOut(Out):
     tier: int | None = Field(
         default=None, description="The tier's min_successful_referrals, for a tier bonus"
     )
+    points: int | None = Field(
+        default=None,
+        description="The points a points entry credits (`amount` is their money value)",
+    )
     clawback: ClawbackOut | None = None
     # Shown on donations only, so every other entry reads as it always did.
     charity: str | None = Field(
@@ -132,6 +136,7 @@ class RewardEntryOut(Out):
             created_at=reward.created_at,
             updated_at=reward.updated_at,
             tier=reward.tier,
+            points=reward.points,
             clawback=clawback,
             charity=reward.charity,
         )

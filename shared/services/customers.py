@@ -6,9 +6,11 @@ IPs and payment fingerprints are keyed hashes already. Erasure finds every advoc
 enrolment and referee record of the customer through the customer index, drops the raw
 emails (each record in its own transaction with its audit entry), then replaces the raw id
 by its pseudonym (`erased:` and 16 hex digits of the keyed customer hash) everywhere the
-record reaches. Amounts, statuses, budgets, counters, hashes and audit entries stay, so the
-money trail and fraud links survive. One call writes at most `items_per_call` items; a
-repeat continues, and once done finds nothing left to erase.
+record reaches. A points account holds no email: its partition moves under the pseudonym,
+after the customer's other records (whose ledger entries name the account it credits), so
+balances, debts and history survive too. Amounts, statuses, budgets, counters, hashes and
+audit entries stay, so the money trail and fraud links survive. One call writes at most
+`items_per_call` items; a repeat continues, and once done finds nothing left to erase.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ class Erasure:
     erased_at: datetime
     advocates: list[str] = field(default_factory=list)
     referrals: list[str] = field(default_factory=list)
+    # Programs whose points account of the customer moved under the pseudonym.
+    points_accounts: list[str] = field(default_factory=list)
     already_erased: int = 0
     # Items whose raw customer id was replaced by the pseudonym in this call.
     pseudonymised: int = 0
@@ -105,11 +109,14 @@ class CustomerService:
             *self._records.of_customer(customer_id),
             *self._records.of_customer(rename.alias),
         ]
-        for record in records:
+        # Points accounts last: an entry renamed before them credits the renamed account.
+        for record in sorted(records, key=lambda r: r.role == "points"):
             if record.role == "advocate":
                 self._erase_advocate(record.subject_id, erasure, actor, rename)
-            else:
+            elif record.role == "referee":
                 self._erase_referee(record.subject_id, erasure, actor, rename)
+            elif record.subject_id not in erasure.points_accounts:
+                erasure.points_accounts.append(record.subject_id)
             self._pseudonymise(record, erasure, rename)
         return erasure
 

@@ -13,6 +13,11 @@ The rules that make at-least-once delivery pay once:
    provider has none.
 4. After a 5xx or a timeout the order is looked up by key before anything else; a 429
    leaves the message for a later delivery (`RetryLater`) without touching the provider.
+
+A kind paid on one of the service's own ledgers (points) has no provider call to commit
+to: its entry moves `queued -> confirmed` in one conditional write that also stages the
+ledger's credit (`LedgerPayout.paying`), so a duplicate delivery finds it confirmed and
+credits nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
 from shared.clock import Clock
 from shared.domain.rewards import (
@@ -33,6 +38,7 @@ from shared.domain.rewards import (
 )
 from shared.errors import Deferred
 from shared.payouts import (
+    PayoutKind,
     PayoutOrder,
     PayoutProvider,
     PayoutRequest,
@@ -75,6 +81,18 @@ _MESSAGES = {
 _DONATION_MESSAGE = "Thank you: your referral reward was given to charity in your name."
 
 
+class LedgerPayout(Protocol):
+    """A kind paid by a posting on one of the service's own ledgers (points)."""
+
+    name: str
+
+    def reference(self, reward: Reward) -> str: ...
+
+    def paying(self, reward: Reward, at: datetime) -> Callable[[Changes], None]:
+        """What pays the entry, to stage with its move to `confirmed`."""
+        ...
+
+
 class RetryLater(Deferred):
     """Leave the message on the queue and deliver it again after `delay_seconds`."""
 
@@ -100,10 +118,12 @@ class FulfilmentService:
         referrals: ReferralRepository,
         figures: PayoutFigures,
         notifications: MerchantNotifications = NO_NOTIFICATIONS,
+        ledger_payouts: Mapping[str, LedgerPayout] | None = None,
     ) -> None:
         self._notifications = notifications
         self._clock = clock
         self._providers = dict(providers)
+        self._ledger_payouts = dict(ledger_payouts or {})
         self._ledger = ledger
         self._rewards = ledger.rewards
         self._advocates = advocates
@@ -124,6 +144,9 @@ class FulfilmentService:
                 # the event is the same one (its id comes from the entry), so it is told once.
                 self._tell_paid(reward)
             return FulfilmentOutcome(reward.reward_id, reward.status, "settled_already")
+        payout = self._ledger_payouts.get(reward.kind)
+        if payout is not None:
+            return self._pay_on_ledger(reward, payout)
         provider = self.provider_for(reward)
         key = reward.idempotency_key or idempotency_key_for(
             reward.reward_id, provider.name, reward.attempt
@@ -167,6 +190,45 @@ class FulfilmentService:
         return provider
 
     # --- steps --------------------------------------------------------------------------
+
+    def _pay_on_ledger(self, reward: Reward, payout: LedgerPayout) -> FulfilmentOutcome:
+        """Confirm the entry and post its payment in one write, if nothing else moved it."""
+        now = self._clock.now()
+
+        def decide(current: Reward) -> Change | None:
+            if current.status not in NOT_YET_SENT | {RewardStatus.SENT}:
+                return None
+            key = current.idempotency_key or idempotency_key_for(
+                current.reward_id, payout.name, current.attempt
+            )
+            sent = current
+            if current.status in NOT_YET_SENT:
+                sent = current.moved(
+                    RewardStatus.SENT,
+                    now,
+                    provider=payout.name,
+                    idempotency_key=key,
+                    attempts=current.attempts + 1,
+                    last_attempt_at=now,
+                )
+            paid = sent.moved(
+                RewardStatus.CONFIRMED,
+                now,
+                provider_reference=payout.reference(current),
+                last_error=None,
+            )
+            return Change(paid, (payout.paying(paid, now), self._count_paid(paid)))
+
+        applied = self._ledger.apply(reward.referral_id, reward.reward_id, decide)
+        if applied is None:
+            return FulfilmentOutcome(reward.reward_id, None, "unknown_reward")
+        status = applied.reward.status
+        if status == RewardStatus.CONFIRMED:
+            self._ledger.settle_referral(reward.referral_id, ACTOR)
+        if applied.changed:
+            return FulfilmentOutcome(reward.reward_id, status, "paid")
+        action = "settled_already" if status == RewardStatus.CONFIRMED else "not_paid"
+        return FulfilmentOutcome(reward.reward_id, status, action)
 
     def _commit(self, provider: str, key: str) -> Decide:
         now = self._clock.now()
@@ -231,7 +293,8 @@ class FulfilmentService:
             request = PayoutRequest(
                 idempotency_key=key,
                 reward_id=reward.reward_id,
-                kind=reward.kind,
+                # A kind no provider pays is refused here (ValueError): not payable.
+                kind=cast("PayoutKind", reward.kind),
                 amount=reward.amount,
                 currency=reward.currency,
                 recipient_email=email,

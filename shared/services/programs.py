@@ -13,7 +13,7 @@ from shared.domain.commands import CreateProgram, UpdateProgram
 from shared.domain.programs import Program, ProgramChanged, RewardTerms
 from shared.errors import Conflict, FieldError, InvalidRequest, NotFound
 from shared.ids import new_id, normalise_code
-from shared.money import MoneyError, check_scale
+from shared.money import Money, MoneyError, check_scale
 from shared.services.timing import occurred_at
 
 
@@ -53,13 +53,16 @@ def _currency_errors(body: CreateProgram) -> list[FieldError]:
             check_scale(amount, currency)
         except MoneyError as exc:
             scale_errors.append(FieldError(field, str(exc), "too_many_decimals"))
-    named = {
+    named: dict[str, RewardTerms | Money | None] = {
         "rewards.advocate.currency": body.advocate_reward,
         "rewards.referee.currency": body.referee_reward,
     }
     named |= {
         f"tiers.{i}.advocate_bonus.currency": t.advocate_bonus for i, t in enumerate(body.tiers)
     }
+    # A points reward is priced in the point value's currency: that one is checked.
+    named = {f: t for f, t in named.items() if not (isinstance(t, RewardTerms) and t.points)}
+    named["point_value.currency"] = body.point_value
     return (
         scale_errors
         + [
@@ -107,6 +110,7 @@ class ProgramService:
             per_advocate_cap=body.per_advocate_cap,
             caps=body.caps,
             dual_approval_over=body.dual_approval_over,
+            point_value=body.point_value.amount if body.point_value else None,
             review_timeout_days=body.review_timeout_days,
             review_timeout_action=body.review_timeout_action,
             auto_reject=body.auto_reject,

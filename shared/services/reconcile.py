@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from shared.clock import Clock, iso
+from shared.domain.programs import POINTS
 from shared.domain.rewards import Reward, RewardStatus, referral_of
 from shared.payouts import PayoutOrder, PayoutProvider, ProviderError, idempotency_key_for
 from shared.ports import RewardQueue
@@ -129,6 +130,11 @@ class ReconcileService:
         if reward is None or reward.status != stale.status:
             return
         report.checked += 1
+        if reward.kind == POINTS:
+            # Paid on the points ledger in the write that confirms it: nothing to look up,
+            # and a delivery credits it at most once.
+            self._requeue(reward, report)
+            return
         provider, key = self._provider_and_key(reward, report)
         if provider is None or key is None:
             return
@@ -138,12 +144,7 @@ class ReconcileService:
             report.errors.append({"reward_id": reward.reward_id, "error": str(exc)})
             return
         if order is None:
-            try:
-                self._queue.send_reward(reward.kind, reward.reward_id, reward.referral_id)
-            except Exception as exc:
-                report.errors.append({"reward_id": reward.reward_id, "error": str(exc)})
-                return
-            report.requeued.append(reward.reward_id)
+            self._requeue(reward, report)
             return
         outcome = self._fulfilment.record(reward, order)
         if outcome.status == RewardStatus.CONFIRMED:
@@ -152,6 +153,14 @@ class ReconcileService:
             report.failed.append(reward.reward_id)
         else:
             report.in_flight.append(reward.reward_id)
+
+    def _requeue(self, reward: Reward, report: ReconcileReport) -> None:
+        try:
+            self._queue.send_reward(reward.kind, reward.reward_id, reward.referral_id)
+        except Exception as exc:
+            report.errors.append({"reward_id": reward.reward_id, "error": str(exc)})
+            return
+        report.requeued.append(reward.reward_id)
 
     # --- pass 2: every recent provider order belongs to a paid entry ----------------------
 
@@ -230,6 +239,8 @@ class ReconcileService:
         self, now: datetime, seen: dict[str, set[str]], report: ReconcileReport
     ) -> None:
         for reward in self._changed(RewardStatus.CONFIRMED, after=now - LOOKBACK, before=now):
+            if reward.kind == POINTS:
+                continue  # its payment is the ledger posting written with the confirmation
             provider, key = self._provider_and_key(reward, report)
             if provider is None or key is None or key in seen.get(provider.name, set()):
                 continue

@@ -391,6 +391,7 @@ class ReleaseService:
                 kind=e.terms.kind,
                 amount=e.terms.amount,
                 currency=program.currency,
+                points=e.terms.points,
                 tier=e.tier,
                 charity=e.terms.charity,
                 status=RewardStatus.CREATED,
@@ -485,4 +486,5 @@ def _summary(reward: Reward) -> dict[str, object]:
         "amount": f"{reward.amount:f}",
         "currency": reward.currency,
         "tier": reward.tier,
+        **({"points": reward.points} if reward.points is not None else {}),
     }

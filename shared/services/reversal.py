@@ -5,8 +5,9 @@ and their amounts return to the budget; entries that may be or are paid (`sent`,
 `confirmed`) are clawed back with when, why and how much, and the budget stays spent.
 Failed, cancelled and clawed-back entries are left as they are: a failed entry already
 returned its amount. The referral moves to `reversed`, the advocate's reversal counters
-go up, and the audit entry is written, all in one transaction guarded by the referral's
-and every entry's version.
+go up, a paid points entry's points leave the customer's points ledger (as debt, where
+they were redeemed already), and the audit entry is written, all in one transaction
+guarded by the referral's, every entry's and every points account's version.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from shared.clock import Clock
 from shared.domain.audit import AuditEntry
 from shared.domain.changes import Contention
+from shared.domain.programs import POINTS
 from shared.domain.referrals import Referral, ReferralStatus, can_move
 from shared.domain.reward_commands import Reverse
 from shared.domain.rewards import NOT_YET_SENT, PAID_OR_PAYING, Clawback, Reward, RewardStatus
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from shared.repositories.referrals import ReferralRepository
     from shared.repositories.rewards import RewardRepository
     from shared.repositories.unit_of_work import Changes, UnitOfWork
+    from shared.services.points import PointsPayout
 
 MAX_ATTEMPTS = 8
 FINANCE_REVERSAL_REASON = "reversed_by_finance"
@@ -80,6 +83,7 @@ class ReversalStores:
     caps: AdvocateCounters
     figures: PayoutFigures
     audit: AuditLog
+    points: PointsPayout
 
 
 class ReferralReversal:
@@ -96,6 +100,7 @@ class ReferralReversal:
         self._caps = stores.caps
         self._figures = stores.figures
         self._audit = stores.audit
+        self._points = stores.points
 
     def of_rewards(
         self, referral_id: str, now: datetime, *, reason: str, refund_order_id: str | None = None
@@ -159,6 +164,10 @@ class ReferralReversal:
         if plan.returned > 0:
             self._budget.give_back(referral.program_id, plan.returned, within=within)
         self._figures.count_unpaid(referral.program_id, plan.unpaid, within=within)
+        # Only a confirmed points entry was credited (its payment and confirmation are one).
+        credited = [r for r in plan.unpaid if r.kind == POINTS]
+        if credited:
+            self._points.stage_claw_back(credited, at, within=within)
         self._caps.count_reversal(
             referral.advocate_id, at, clawed_back=plan.clawed_back, within=within
         )

@@ -54,6 +54,8 @@ def _money(value: Decimal | None) -> str | None:
 def _reward(terms: RewardTerms | None) -> dict[str, Any] | None:
     if terms is None:
         return None
+    if terms.points is not None:
+        return {"kind": terms.kind, "points": str(terms.points)}
     return {"kind": terms.kind, "amount": _money(terms.amount), "currency": terms.currency}
 
 
@@ -79,6 +81,11 @@ def program_op(program: Program) -> dict[str, Any]:
         "budget": {"amount": _money(program.budget_total), "currency": program.currency},
         "per_advocate_cap": program.per_advocate_cap,
         "dual_approval_over": _money(program.dual_approval_over),
+        **(
+            {"point_value": {"amount": _money(program.point_value), "currency": program.currency}}
+            if program.point_value is not None
+            else {}
+        ),
         "review_timeout_days": program.review_timeout_days,
         "review_timeout_action": program.review_timeout_action,
         "auto_reject": program.auto_reject,

@@ -155,9 +155,7 @@ def train(
         # Score through the serving code path, so thresholds and metrics describe what runs.
         risk = FraudModel(manifest, staging).score(rows.raw)
         thresholds = _thresholds(risk, rows, config)
-        knots = _probability_knots(risk, rows)
-        if knots is not None:
-            manifest["fraud_probability"] = knots
+        knots = _keep_probability_knots(manifest, risk, rows)
         anomaly_only = _anomaly_only(fitted)
         metrics = evaluate(
             risk, anomaly_only, rows.y, rows.patterns, rows.split, thresholds, held_out_pattern
@@ -249,6 +247,15 @@ def _thresholds(risk: np.ndarray, rows: _Rows, config: TrainConfig) -> Threshold
         reject_legit_fpr=config.reject_legit_fpr,
         review_legit_fpr=config.review_legit_fpr,
     )
+
+
+def _keep_probability_knots(
+    manifest: dict[str, Any], risk: np.ndarray, rows: _Rows
+) -> dict[str, Any] | None:
+    knots = _probability_knots(risk, rows)
+    if knots is not None:
+        manifest["fraud_probability"] = knots
+    return knots
 
 
 def _probability_knots(risk: np.ndarray, rows: _Rows) -> dict[str, Any] | None:

@@ -92,7 +92,7 @@ class RewardQueuesOnSqs:
     def __init__(self, clock: Clock) -> None:
         self.queues = {
             kind: SimulatedQueue(kind, clock, timedelta(seconds=360), max_receives=10)
-            for kind in ("gift_card", "cash", "charity_donation")
+            for kind in ("gift_card", "cash", "charity_donation", "points")
         }
 
     def send_reward(self, kind: str, reward_id: str, referral_id: str) -> None:

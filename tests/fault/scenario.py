@@ -9,7 +9,7 @@ from decimal import Decimal
 from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import RewardStatus
 from shared.services.reconcile import reward_id_of_key
-from tests.fault.world import BUDGET, MAX_ROUNDS, FaultWorld
+from tests.fault.world import BUDGET, MAX_ROUNDS, POINT_VALUE, FaultWorld
 
 REFERRALS = 3
 
@@ -49,6 +49,7 @@ def violations(world: FaultWorld, outcome: Outcome) -> list[str]:
         found.append(f"no quiescence after {MAX_ROUNDS} rounds")
     found += world.budget_violations
     found += _paid_at_most_once(world)
+    found += _points_credited_once(world)
     found += _no_referral_lost(world, outcome.refunded)
     found += _every_message_accounted_for(world)
     found += _money_adds_up(world)
@@ -69,6 +70,36 @@ def _paid_at_most_once(world: FaultWorld) -> list[str]:
     twice = {k: n for k, n in per_key.items() if n > 1}
     twice.update({r: n for r, n in per_reward.items() if n > 1})
     return [f"paid more than once: {twice}"] if twice else []
+
+
+def _points_credited_once(world: FaultWorld) -> list[str]:
+    """Each paid points entry earned once on its customer's ledger, each clawed-back one
+    was taken back once, and every account keeps the ledger's invariants."""
+    entries = [
+        r
+        for referral in world.referrals()
+        for r in world.reward_repo.of_referral(referral.referral_id)
+        if r.kind == "points"
+    ]
+    paid = {r.reward_id for r in entries if r.provider_reference is not None}
+    clawed = {r.reward_id for r in entries if r.status == RewardStatus.CLAWED_BACK}
+    found: list[str] = []
+    earned: Counter[str] = Counter()
+    taken: Counter[str] = Counter()
+    for account in world.points_accounts():
+        for entry in world.points_history(account):
+            if entry.kind == "earned":
+                earned[str(entry.reward_id)] += 1
+            elif entry.kind == "clawed_back":
+                taken[str(entry.reward_id)] += 1
+        net = account.earned - account.redeemed - account.clawed_back
+        if min(account.balance, account.debt) < 0 or net != account.balance - account.debt:
+            found.append(f"points account of {account.customer_id} broke its invariants")
+    if set(earned) != paid or any(n > 1 for n in earned.values()):
+        found.append(f"points earned {dict(earned)} for paid entries {sorted(paid)}")
+    if set(taken) != clawed & paid or any(n > 1 for n in taken.values()):
+        found.append(f"points clawed back {dict(taken)} for entries {sorted(clawed & paid)}")
+    return found
 
 
 def _no_referral_lost(world: FaultWorld, refunded: set[str]) -> list[str]:
@@ -125,6 +156,9 @@ def _money_adds_up(world: FaultWorld) -> list[str]:
         for order in sandbox.ledger_of_orders():
             if order.counts_as_paid:
                 provider[order.currency] += order.amount
+    # The points ledger is the points kind's provider: what it credited, at the point value.
+    for account in world.points_accounts():
+        provider["USD"] += account.earned * POINT_VALUE
     found: list[str] = []
     for currency in sorted(set(approved) | set(ledger_paid) | set(provider)):
         sums = (approved[currency], ledger_paid[currency], provider[currency])

@@ -18,6 +18,7 @@ from collections import Counter
 
 import pytest
 
+from shared.storage.memory_table import MemoryTable
 from tests.fault import tally
 from tests.fault.conftest import TableFactory
 from tests.fault.proxies import InjectionPlan, Injector
@@ -114,3 +115,65 @@ def test_every_fault_at_every_site_is_survived(
     # Then every invariant held after every scenario
     assert failures == []
     assert injected >= min(TARGET[name], 1)
+
+
+# The sites a points reward's path meets (it calls no payout provider).
+POINTS_CASES = [
+    pytest.param(site.name, fault, id=f"points-{site.name}-{fault}")
+    for site in SITES
+    if site.port in ("Table", "RewardQueue")
+    for fault in site.faults
+]
+
+
+def test_a_clean_run_of_the_money_path_with_points_keeps_every_invariant(
+    backend: tuple[str, TableFactory],
+) -> None:
+    # Given an advocate rewarded in points, when the money path runs to quiescence
+    _, tables = backend
+    world = FaultWorld(tables(), Injector(), points=True)
+    outcome = run_money_path(world)
+    # Then every invariant holds, and the kept referral's points are on the ledger
+    assert outcome.violations == []
+    assert not world.job_failures
+    assert sorted(a.balance for a in world.points_accounts()) == [0, 0, 500]
+
+
+@pytest.mark.parametrize(("site", "fault"), POINTS_CASES)
+def test_every_fault_on_the_points_path_is_survived(site: str, fault: str) -> None:
+    # Given seeded plans injecting the fault at chosen calls of the site (duplicate
+    # deliveries of a points reward among them), on the in-memory table
+    clean = FaultWorld(MemoryTable(), Injector(), points=True)
+    assert run_money_path(clean).violations == []
+    calls = clean.injector.calls
+    injected = 0
+    failures: list[str] = []
+    for scenario in range(MAX_SCENARIOS["memory"]):
+        if injected >= TARGET["memory"]:
+            break
+        plan = plan_for(site, fault, scenario, calls[site])
+        world = FaultWorld(MemoryTable(), Injector(plan), points=True)
+        # When the money path runs and the system is driven to quiescence
+        outcome = run_money_path(world)
+        injected += world.injector.injected
+        tally.record("points", site, fault, world.injector.injected, not outcome.violations)
+        if outcome.violations:
+            failures.append(f"FAULT_SEED={SEED} plan={plan}: " + "; ".join(outcome.violations))
+    # Then each points entry was credited once and every other invariant held
+    assert failures == []
+    assert injected >= 1
+
+
+def test_a_points_reward_sent_five_times_is_credited_once() -> None:
+    # Given every reward message sent five times over
+    plan = InjectionPlan("RewardQueue.send_reward", "duplicate_x5", frozenset(range(1, 40)), 0)
+    world = FaultWorld(MemoryTable(), Injector(plan), points=True)
+    # When the money path runs to quiescence
+    outcome = run_money_path(world)
+    # Then the duplicates were delivered, and each advocate's points credited once
+    assert world.injector.injected >= 3
+    assert outcome.violations == []
+    assert max(len(q.messages) for q in world.queues()) >= 5
+    history = [e.kind for a in world.points_accounts() for e in world.points_history(a)]
+    assert history.count("earned") == 2  # the kept referral's, and the clawed-back one's
+    assert history.count("clawed_back") == 1

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from shared.adapters.memory_blocklist import MemoryBlocklist
 from shared.bootstrap import bootstrap
 from shared.clock import FixedClock
+from shared.domain.points import PointsAccount, PointsEntry
 from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import Reward, RewardMessage, RewardStatus
 from shared.errors import Conflict
@@ -26,6 +27,7 @@ from shared.payouts.sandbox import (
 )
 from shared.pii import PiiHasher
 from shared.ports import RewardQueue, ScoringQueue
+from shared.repositories.points import PointsLedger
 from shared.repositories.referrals import ReferralRepository
 from shared.repositories.rewards import RewardRepository
 from shared.schemas.advocates import AdvocateEnrol
@@ -42,6 +44,9 @@ CLIENT_ATTEMPTS = 8
 ROUND = timedelta(minutes=7)  # longer than any visibility timeout or retry delay
 MAX_ROUNDS = 40
 BUDGET = Decimal("5000.00")
+# The points program's terms: the advocate earns points, the referee cash.
+ADVOCATE_POINTS = 500
+POINT_VALUE = Decimal("0.01")
 FINAL_REWARD = frozenset({RewardStatus.CONFIRMED, RewardStatus.CANCELLED, RewardStatus.CLAWED_BACK})
 _parties = itertools.count(1)
 
@@ -60,6 +65,9 @@ class FaultWorld:
     program_id: str = ""
     # Program terms beside the defaults (a donating program, say).
     program_terms: dict[str, Any] = field(default_factory=dict)
+    # The advocate earns points (ADVOCATE_POINTS at POINT_VALUE) instead of a gift card.
+    points: bool = False
+    advocate_customers: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.faulty_table = FaultyTable(self.table, self.injector, self.check_budget)
@@ -104,6 +112,9 @@ class FaultWorld:
             budget={"amount": f"{BUDGET}", "currency": "USD"},
             **self.program_terms,
         )
+        if self.points:
+            body["rewards"]["advocate"] = {"kind": "points", "points": str(ADVOCATE_POINTS)}
+            body["point_value"] = {"amount": f"{POINT_VALUE}", "currency": "USD"}
         self.program_id = self.programs.create(
             ProgramCreate.model_validate(body).command()
         ).program_id
@@ -119,6 +130,7 @@ class FaultWorld:
         advocate = self.advocates.enrol(
             self.program_id, AdvocateEnrol.model_validate(body).command()
         )
+        self.advocate_customers.append(f"adv{n}")
         return advocate.advocate.referral_code
 
     # --- clients: an API call that failed is sent again -----------------------------------
@@ -246,6 +258,17 @@ class FaultWorld:
         return True
 
     # --- observing (straight from the table, never faulted) -------------------------------
+
+    def points_accounts(self) -> list[PointsAccount]:
+        ledger = PointsLedger(self.table)
+        return [ledger.account(self.program_id, c) for c in self.advocate_customers]
+
+    def points_history(self, account: PointsAccount) -> list[PointsEntry]:
+        entries, cursor = PointsLedger(self.table).history(
+            account.program_id, account.customer_id, limit=100, cursor=None
+        )
+        assert cursor is None
+        return entries
 
     def queues(self) -> list[SimulatedQueue]:
         return [self.scoring_queue.queue, *self.reward_queues.queues.values()]

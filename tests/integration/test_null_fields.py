@@ -177,6 +177,13 @@ def _reverse(invoke: Invoke) -> Call:
     return Call("reward_corrections", "POST", route, path, {"note": "x"}, ("finance",))
 
 
+def _redeem(invoke: Invoke) -> Call:
+    route = "/v1/customers/{customer_id}/points/redemptions"
+    body = {"program_id": _program(invoke), "points": "10", "reference": unique("checkout")}
+    path = route.replace("{customer_id}", unique("cust"))
+    return Call("points", "POST", route, path, body, ("client",))
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
@@ -200,6 +207,7 @@ ARRANGE: dict[str, Arrange] = {
     "POST /v1/referrals/{referral_id}/refunds": _refund,
     "POST /v1/rewards/{reward_id}/reissue": _reissue,
     "POST /v1/referrals/{referral_id}/reverse": _reverse,
+    "POST /v1/customers/{customer_id}/points/redemptions": _redeem,
 }
 
 

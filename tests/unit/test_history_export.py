@@ -10,10 +10,15 @@ from typing import Any
 from shared.backtest.hashed import KnownDigests, referee_mailbox
 from shared.backtest.ops import parse_lines
 from shared.backtest.replay import Backtest
+from shared.clock import FixedClock
 from shared.pii import PiiHasher, PiiKind
 from shared.repositories.history import StoredHistory
+from shared.schemas.programs import ProgramCreate
 from shared.scoring.evidence.email import email_local_similarity
-from shared.training.history_export import HistoryExport
+from shared.storage.memory_table import MemoryTable
+from shared.training.history_export import HistoryExport, program_op
+from tests.finance_support import services_on
+from tests.support import T0, program_body
 from tests.unit.history_world import LiveWorld
 
 
@@ -271,3 +276,17 @@ def test_a_single_clawback_is_no_label() -> None:
 
     labels = HistoryExport(StoredHistory(replay.table), pseudonym, replay.clock.now()).export()
     assert [x["referee"] for x in labels.labels if x["referee"] == "r-1"] == []
+
+
+def test_a_points_program_is_exported_as_a_body_the_backtest_accepts() -> None:
+    # Given a program rewarding points, as stored
+    body = program_body(point_value={"amount": "0.01", "currency": "USD"})
+    body["rewards"]["advocate"] = {"kind": "points", "points": "500"}
+    body["tiers"][0]["advocate_bonus"] = {"kind": "points", "points": "2500"}
+    services = services_on(MemoryTable(), FixedClock(T0))
+    program = services.programs.create(ProgramCreate.model_validate(body).command())
+
+    # When it is exported, then its body reads back to the same terms
+    again = ProgramCreate.model_validate(program_op(program)["body"]).command()
+    assert again.advocate_reward == program.advocate_reward
+    assert again.tiers[0].advocate_bonus == program.tiers[0].advocate_bonus
