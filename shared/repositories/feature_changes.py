@@ -15,6 +15,7 @@ from shared.clock import iso
 from shared.domain.evidence import EvidenceKind
 from shared.domain.referrals import Referral, ReferralStatus
 from shared.repositories import keys
+from shared.scoring.evidence.crowd import CROWD_KINDS
 from shared.scoring.evidence.history import BAD_OUTCOME, DECIDED
 from shared.scoring.evidence.source import OWN_INPUTS
 from shared.scoring.thresholds import WINDOWED
@@ -58,7 +59,8 @@ def _sighting_matters(referral: Referral, pk: str, after: Mapping[str, Any]) -> 
     links to the advocate."""
     kind = EvidenceKind(pk.split("#", 2)[1])
     window = WINDOWED.get(kind)
-    if window is None:
+    if window is None or kind in CROWD_KINDS:
+        # The crowd features count every customer ever seen on a device or address.
         return True
     if after.get("customer_id") == referral.advocate_customer_id:
         return True

@@ -76,40 +76,28 @@ def test_a_donation_without_a_charity_id_is_refused_naming_the_field(charity: ob
     if charity is None:
         del body["rewards"]["advocate"]["charity"]
 
-    with pytest.raises(ValidationError) as refused:
-        ProgramCreate.model_validate(body)
-
-    assert [e["loc"] for e in refused.value.errors()] == [("rewards", "advocate", "charity")]
+    assert _refused_fields(body) == ["rewards.advocate.charity"]
 
 
 def test_a_tier_donation_names_its_charity() -> None:
     bonus = {"kind": "charity_donation", "amount": "25.00", "currency": "USD"}
     body = program_body(tiers=[{"min_successful_referrals": 3, "advocate_bonus": bonus}])
 
-    with pytest.raises(ValidationError) as refused:
-        ProgramCreate.model_validate(body)
-
-    assert [e["loc"] for e in refused.value.errors()] == [("tiers", 0, "advocate_bonus", "charity")]
+    assert _refused_fields(body) == ["tiers.0.advocate_bonus.charity"]
 
 
 def test_a_gift_card_naming_a_charity_is_refused() -> None:
     body = program_body()
     body["rewards"]["advocate"]["charity"] = "wwf"
 
-    with pytest.raises(ValidationError) as refused:
-        ProgramCreate.model_validate(body)
-
-    assert [e["loc"] for e in refused.value.errors()] == [("rewards", "advocate", "charity")]
+    assert _refused_fields(body) == ["rewards.advocate.charity"]
 
 
 def test_a_donation_of_nothing_is_refused_naming_the_amount() -> None:
     body = program_body()
     body["rewards"]["advocate"] = {**DONATION, "amount": "0.00"}
 
-    with pytest.raises(ValidationError) as refused:
-        ProgramCreate.model_validate(body)
-
-    assert [e["loc"] for e in refused.value.errors()] == [("rewards", "advocate", "amount")]
+    assert _refused_fields(body) == ["rewards.advocate.amount"]
 
 
 @pytest.mark.parametrize("points", ["0", "-5", "1.5", "ten", "", 0, -1, 2.5, True])

@@ -17,6 +17,8 @@ from shared.scoring.evidence.source import EvidenceView, Found, flag
 from shared.scoring.thresholds import LINKED_OUTCOMES_READ, SIMILAR_EMAIL
 
 _BAD = frozenset({ReferralStatus.REJECTED, ReferralStatus.REVERSED})
+# Kinds whose every sighting, at any time, can change a referral's crowd counts.
+CROWD_KINDS = frozenset({EvidenceKind.DEVICE, EvidenceKind.IP})
 
 
 def crowd(view: EvidenceView, found: IdentityLinks, values: dict[str, float]) -> Found:
