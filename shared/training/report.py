@@ -178,15 +178,18 @@ def _card_policy(metrics: dict[str, Any]) -> list[str]:
         "review costs a reviewer's time, a legitimate friend's wait and the fraud a reviewer "
         "misses, and a refusal costs a wrongly refused friend (three times `V`). The "
         "cheapest action wins; the lines above apply only to a program that pays nothing. "
-        "Rules still hold and reject on their own. Expected on the test split, per value:",
+        "The fraud probability a score stands for comes from the validation rows "
+        "(`fraud_probability` in the manifest). Firm and hard rules still hold and reject "
+        "on their own; soft rules need the model. Expected on the test split, per value:",
         "",
-        "| referral worth | review from | reject from | fraud approved | legit flagged "
-        "| review load | rejected |",
+        "| referral worth | review from (probability, score) | reject from (probability, score) "
+        "| fraud approved | legit flagged | review load | rejected |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in table:
         lines.append(
-            f"| {row['referral_value']} | {row['review_at']:.2f} | {row['reject_at']:.2f} "
+            f"| {row['referral_value']} | {row['review_probability']:.1f}%, "
+            f"{row['review_at']:.2f} | {row['reject_probability']:.1f}%, {row['reject_at']:.2f} "
             f"| {_pct(row['fraud_approved'])} | {_pct(row['legit_flagged'])} "
             f"| {_pct(row['review_load'])} | {_pct(row['rejected'])} |"
         )

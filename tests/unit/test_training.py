@@ -234,3 +234,27 @@ def test_nothing_is_held_out_unless_asked(tmp_path: Path) -> None:
     manifest = train(x, y, patterns, tmp_path, seed=2, config=FAST, created_at=WHEN)
     assert manifest["held_out_pattern"] is None
     assert manifest["metrics"]["rows"]["held_out"] == 0
+
+
+def test_the_manifest_says_what_fraud_probability_each_score_stood_for(
+    trained: tuple[Path, dict],
+) -> None:
+    # Given a model trained on labelled rows
+    _, manifest = trained
+    curve = manifest["fraud_probability"]
+    # Then the curve rises with the score and stays a probability
+    assert curve["scores"] == sorted(curve["scores"])
+    assert curve["probabilities"] == sorted(curve["probabilities"])
+    assert 0.0 <= curve["probabilities"][0] and curve["probabilities"][-1] <= 100.0
+
+
+def test_the_model_card_prices_the_lines_for_typical_referral_values(
+    trained: tuple[Path, dict],
+) -> None:
+    out, manifest = trained
+    card = (Path(out) / manifest["version"] / "model_card.md").read_text()
+    table = manifest["metrics"]["priced_policy"]
+    assert [row["referral_value"] for row in table] == ["10", "20", "50", "100", "200"]
+    # a richer referral is reviewed from a lower fraud probability
+    assert table[-1]["review_probability"] < table[0]["review_probability"]
+    assert "## Decision policy" in card
