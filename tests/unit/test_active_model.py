@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from shared.adapters.active_model import ActiveModel
 from shared.adapters.model_store import DirectoryModelStore
 from shared.clock import FixedClock
 from shared.model_wiring import served_model
+from shared.scoring.policy import PricedLines
 from shared.storage.memory_table import MemoryTable
 from tests.support import T0
 
@@ -22,8 +24,9 @@ class _Judge:
     def __init__(self, version: str) -> None:
         self.version = version
 
-    def verdict(self, features: Any) -> str:
-        return f"verdict of {self.version}"
+    def verdict(self, features: Any, lines: Any = None) -> str:
+        priced = f" on lines {lines}" if lines is not None else ""
+        return f"verdict of {self.version}{priced}"
 
     def reference_histograms(self) -> dict[str, Any]:
         return {"from": self.version}
@@ -58,6 +61,17 @@ def test_it_serves_the_version_the_pointer_names() -> None:
     assert served.version == "v1"
     assert served.verdict({}) == "verdict of v1"  # type: ignore[arg-type]
     assert served.reference_histograms() == {"from": "v1"}
+
+
+def test_the_programs_priced_lines_reach_the_served_version() -> None:
+    # Given a served model and a program's priced lines
+    versions = _Versions("v1")
+    served = _served(versions, FixedClock(T0))
+    lines = PricedLines(Decimal("20"), review_at=25.0, reject_at=91.7)
+    # When scoring asks for a verdict on them
+    answer = served.verdict({}, lines)  # type: ignore[arg-type]
+    # Then the version judges on those lines, not its own
+    assert answer == f"verdict of v1 on lines {lines}"
 
 
 def test_a_promotion_is_served_once_the_pointer_is_read_again_after_the_ttl() -> None:
