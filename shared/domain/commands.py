@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from shared.clock import iso
-from shared.domain.programs import ProgramStatus, RewardTerms, Tier
+from shared.domain.programs import ProgramStatus, RewardTerms, Tier, Variant
 from shared.money import Money
 
 QualifyingEvent = Literal["signup", "purchase"]
@@ -48,6 +48,7 @@ class CreateProgram:
     review_timeout_action: TimeoutAction
     auto_reject: bool
     occurred_at: datetime | None = None
+    variants: tuple[Variant, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,13 +62,16 @@ class UpdateProgram:
     review_timeout_action: TimeoutAction | None = None
     dual_approval_over: Decimal | None = None
     auto_reject: bool | None = None
+    # The active variants from now on (see `shared.domain.experiments.revise`).
+    variants: tuple[Variant, ...] | None = None
 
     def terms(self) -> dict[str, Any]:
-        """The program fields this change sets (the top-up is not one: it adds to a counter)."""
+        """The program fields this change sets as given (the top-up adds to a counter, and
+        the variants are revised against the program's)."""
         return {
             f.name: getattr(self, f.name)
             for f in fields(self)
-            if f.name != "budget_top_up" and getattr(self, f.name) is not None
+            if f.name not in ("budget_top_up", "variants") and getattr(self, f.name) is not None
         }
 
 

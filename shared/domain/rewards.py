@@ -141,6 +141,8 @@ class Reward(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    # The referral's incentive variant: the program's paid figures count it under it.
+    variant: str = "default"
 
     def moved(self, target: RewardStatus, at: datetime, **changes: Any) -> Reward:
         """The entry in `target`, one version on; refuses moves the table does not allow."""
@@ -222,8 +224,12 @@ def plan_release(
     advocate_customer_id: str,
     referee_customer_id: str,
     rewarded_referrals: int,
+    variant: str = "default",
 ) -> ReleasePlan:
     """The rewards one released referral earns, given the advocate's count so far.
+
+    The advocate's and referee's rewards are those of the referral's `variant` (the
+    program's own for `default`); tiers are the program's whatever the variant.
 
     Every released referral within the cap takes one advocate slot (and is the advocate's
     `rewarded_referrals + 1`-th successful referral, which is what tiers count); past the
@@ -235,10 +241,11 @@ def plan_release(
     cap = program.per_advocate_cap
     has_slot = cap is None or rewarded_referrals < cap
     ordinal = rewarded_referrals + 1 if has_slot else None
-    if program.advocate_reward is not None:
+    advocate_reward, referee_reward = program.rewards_of(variant)
+    if advocate_reward is not None:
         if has_slot:
             entitlements.append(
-                Entitlement("advocate", "advocate", advocate_customer_id, program.advocate_reward)
+                Entitlement("advocate", "advocate", advocate_customer_id, advocate_reward)
             )
         else:
             withheld.append("advocate")
@@ -257,10 +264,8 @@ def plan_release(
             )
         else:
             withheld.append(slot)
-    if program.referee_reward is not None:
-        entitlements.append(
-            Entitlement("referee", "referee", referee_customer_id, program.referee_reward)
-        )
+    if referee_reward is not None:
+        entitlements.append(Entitlement("referee", "referee", referee_customer_id, referee_reward))
     return ReleasePlan(tuple(entitlements), ordinal, tuple(withheld))
 
 

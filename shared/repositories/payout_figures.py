@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
+from shared.domain.referrals import Referral
 from shared.domain.rewards import Reward
 from shared.repositories.stats import Counter, ProgramCounters, paid_amount, paid_count
 from shared.repositories.unit_of_work import Changes
@@ -26,15 +27,28 @@ class PayoutFigures:
             reward.program_id,
             {paid_amount(reward.kind): reward.amount, paid_count(reward.kind): 1},
             within=within,
+            variant=reward.variant,
         )
 
     @staticmethod
     def count_unpaid(program_id: str, rewards: Iterable[Reward], *, within: Changes) -> None:
         """Confirmed entries clawed back: their amounts and counts come off (if any)."""
-        deltas: dict[str, Decimal | int] = {}
+        by_variant: dict[str, dict[str, Decimal | int]] = {}
         for reward in rewards:
+            deltas = by_variant.setdefault(reward.variant, {})
             amount_key, count_key = paid_amount(reward.kind), paid_count(reward.kind)
             deltas[amount_key] = Decimal(deltas.get(amount_key, 0)) - reward.amount
             deltas[count_key] = int(deltas.get(count_key, 0)) - 1
-        if deltas:
-            ProgramCounters.count(program_id, deltas, within=within)
+        for variant, deltas in by_variant.items():
+            ProgramCounters.count(program_id, deltas, within=within, variant=variant)
+
+    @staticmethod
+    def count_reversed(referral: Referral, *, within: Changes) -> None:
+        """A scored referral reversed: one more for its variant's fraud rate."""
+        if referral.risk is not None:
+            ProgramCounters.count(
+                referral.program_id,
+                {Counter.REVERSED: 1},
+                within=within,
+                variant=referral.variant,
+            )

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from shared.domain.commands import CreateProgram, UpdateProgram
-from shared.domain.programs import Program, ProgramStatus, RewardKind, RewardTerms, Tier
+from shared.domain.programs import (
+    DEFAULT_VARIANT,
+    Program,
+    ProgramStatus,
+    RewardKind,
+    RewardTerms,
+    Tier,
+    Variant,
+)
 from shared.money import Money
 from shared.schemas.common import Amount, Currency, MoneyIn, MoneyOut, Out, Strict, Timestamp
 
@@ -40,6 +48,47 @@ class RewardsIn(Strict):
         return self
 
 
+class VariantIn(Strict):
+    """One arm of an incentive experiment: new advocates are assigned by weight."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description='Unique in the program; not "default" (the program\'s own rewards)',
+    )
+    weight: int = Field(ge=1, le=1_000_000, strict=True, description="Relative share")
+    rewards: RewardsIn
+
+    @field_validator("name")
+    @classmethod
+    def _not_default(cls, name: str) -> str:
+        if not name.strip():
+            raise ValueError("a variant needs a name")
+        if name.strip().lower() == DEFAULT_VARIANT:
+            raise ValueError('"default" names the program\'s own rewards')
+        return name
+
+    def variant(self) -> Variant:
+        advocate, referee = self.rewards.advocate, self.rewards.referee
+        return Variant(
+            name=self.name,
+            weight=self.weight,
+            advocate_reward=advocate.terms() if advocate else None,
+            referee_reward=referee.terms() if referee else None,
+        )
+
+
+Variants = Annotated[list[VariantIn], Field(min_length=1, max_length=20)]
+
+
+def _distinct_names(variants: list[VariantIn] | None) -> list[VariantIn] | None:
+    names = [v.name for v in variants or ()]
+    if len(set(names)) != len(names):
+        raise ValueError("variant names must be unique")
+    return variants
+
+
 class TierIn(Strict):
     min_successful_referrals: int = Field(ge=1, le=100_000, strict=True)
     advocate_bonus: RewardIn
@@ -60,6 +109,9 @@ class ProgramCreate(Strict):
     review_timeout_action: Literal["approve", "reject"] = "reject"
     auto_reject: bool = Field(default=True, strict=True)
     occurred_at: Timestamp | None = None
+    variants: Variants | None = None
+
+    _variant_names = field_validator("variants")(_distinct_names)
 
     @field_validator("tiers")
     @classmethod
@@ -93,6 +145,7 @@ class ProgramCreate(Strict):
             review_timeout_action=self.review_timeout_action,
             auto_reject=self.auto_reject,
             occurred_at=self.occurred_at,
+            variants=tuple(v.variant() for v in self.variants or ()),
         )
 
 
@@ -108,6 +161,14 @@ class ProgramUpdate(Strict):
     review_timeout_action: Literal["approve", "reject"] | None = None
     dual_approval_over: Amount | None = None
     auto_reject: bool | None = Field(default=None, strict=True)
+    variants: Variants | None = Field(
+        default=None,
+        description="The active variants from now on: weights may change and variants be "
+        "added; one left out is retired (its advocates keep its rewards); a variant's "
+        "rewards never change",
+    )
+
+    _variant_names = field_validator("variants")(_distinct_names)
 
     @model_validator(mode="after")
     def _something(self) -> ProgramUpdate:
@@ -125,6 +186,7 @@ class ProgramUpdate(Strict):
             review_timeout_action=self.review_timeout_action,
             dual_approval_over=self.dual_approval_over,
             auto_reject=self.auto_reject,
+            variants=None if self.variants is None else tuple(v.variant() for v in self.variants),
         )
 
 
@@ -137,6 +199,12 @@ class RewardOut(Out):
 class RewardsOut(Out):
     advocate: RewardOut | None
     referee: RewardOut | None
+
+
+class VariantOut(Out):
+    name: str
+    weight: int
+    rewards: RewardsOut
 
 
 class TierOut(Out):
@@ -162,6 +230,9 @@ class ProgramOut(Out):
     review_timeout_days: int
     review_timeout_action: Literal["approve", "reject"]
     auto_reject: bool
+    variants: list[VariantOut] = Field(
+        description="The active incentive variants (empty: every advocate is on default)"
+    )
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -209,6 +280,17 @@ class ProgramOut(Out):
             review_timeout_days=program.review_timeout_days,
             review_timeout_action=program.review_timeout_action,
             auto_reject=program.auto_reject,
+            variants=[
+                VariantOut(
+                    name=v.name,
+                    weight=v.weight,
+                    rewards=RewardsOut(
+                        advocate=reward(v.advocate_reward), referee=reward(v.referee_reward)
+                    ),
+                )
+                for v in program.variants
+                if v.active
+            ],
             created_at=program.created_at,
             updated_at=program.updated_at,
         )

@@ -284,6 +284,7 @@ class ReleaseService:
             advocate_customer_id=referral.advocate_customer_id,
             referee_customer_id=referral.referee_customer_id,
             rewarded_referrals=seen,
+            variant=referral.variant,
         )
         if program.program_id in short and plan.total >= short[program.program_id]:
             return self._hold(referral, now, HOLD_BUDGET)
@@ -345,6 +346,7 @@ class ReleaseService:
                 amount=e.terms.amount,
                 currency=program.currency,
                 tier=e.tier,
+                variant=referral.variant,
                 status=RewardStatus.CREATED,
                 created_at=now,
                 updated_at=now,

@@ -141,6 +141,7 @@ class ReferralReversal:
         if plan.returned > 0:
             self._budget.give_back(referral.program_id, plan.returned, within=within)
         self._figures.count_unpaid(referral.program_id, plan.unpaid, within=within)
+        self._figures.count_reversed(referral, within=within)
         self._caps.count_reversal(
             referral.advocate_id, at, clawed_back=plan.clawed_back, within=within
         )
