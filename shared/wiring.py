@@ -8,6 +8,7 @@ itself is built in `shared.bootstrap`, the same way the backtest and the tests b
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -175,9 +176,19 @@ def _tracked_extractor() -> FeatureSource:
     return tracked_extractor(table(), hasher())
 
 
-@lru_cache(maxsize=len(REWARD_KINDS))
+# The local stack polls a queue from several threads: without the lock, two first calls
+# could each build a provider, and a sandbox's orders kept by the one not cached be lost.
+_provider_lock = threading.Lock()
+
+
 def payout_provider(kind: str) -> PayoutProvider:
-    """The provider that pays `kind` rewards, and no other."""
+    """The provider that pays `kind` rewards, and no other (one per kind per process)."""
+    with _provider_lock:
+        return _built_payout_provider(kind)
+
+
+@lru_cache(maxsize=len(REWARD_KINDS))
+def _built_payout_provider(kind: str) -> PayoutProvider:
     from shared.adapters.payout_providers import provider_from_environment
 
     return provider_from_environment(kind, table(), settings().payouts)
@@ -321,7 +332,7 @@ def reset() -> None:
         services,
         _scoring_queue,
         model,
-        payout_provider,
+        _built_payout_provider,
         reward_queue,
     ):
         cached.cache_clear()
