@@ -140,8 +140,7 @@ class ReferralReversal:
                 self._rewards.stage_save(after, before.version, within=within)
         if plan.returned > 0:
             self._budget.give_back(referral.program_id, plan.returned, within=within)
-        self._figures.count_unpaid(referral.program_id, plan.unpaid, within=within)
-        self._figures.count_reversed(referral, within=within)
+        self._figures.count_reversal(referral, plan.unpaid, within=within)
         self._caps.count_reversal(
             referral.advocate_id, at, clawed_back=plan.clawed_back, within=within
         )

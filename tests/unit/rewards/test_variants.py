@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +18,7 @@ from shared.schemas.programs import ProgramUpdate
 from shared.schemas.referrals import EventCreate, ReferralCreate
 from shared.schemas.reviews import ProgramStatsOut
 from shared.storage.memory_table import MemoryTable
-from shared.storage.table import Item
+from shared.storage.table import Item, Put, WriteOp
 from tests.support import advocate_body, purchase_body, referral_body, unique
 from tests.unit.rewards.conftest import World
 
@@ -355,3 +356,36 @@ def test_reading_the_variant_stats_costs_the_same_however_many_referrals(world: 
 
     # Then the stats read the program and the counter shards, nothing per referral
     assert reads_of_stats() == few <= keys.STATS_SHARDS + 1
+
+
+class OneWritePerItemTable(MemoryTable):
+    """A MemoryTable that refuses, as DynamoDB does, a transaction touching one item twice;
+    a program's counter shards count as one item, since each write picks one at random."""
+
+    def write(self, ops: Sequence[WriteOp]) -> None:
+        written = [_item_of(op) for op in ops]
+        assert len(set(written)) == len(written), written
+        super().write(ops)
+
+
+def _item_of(op: WriteOp) -> tuple[str, str]:
+    pk, sk = (str(op.item["pk"]), str(op.item["sk"])) if isinstance(op, Put) else (op.pk, op.sk)
+    return (pk.split("#STATS#")[0], "STATS") if sk == "STATS" else (pk, sk)
+
+
+def test_no_change_of_the_experiment_writes_one_counter_shard_twice(world: World) -> None:
+    # Given the experiment's whole money path (a refund of a paid, scored referral among
+    # it) on a table that refuses two writes to one item in a transaction
+    strict = World(
+        table=OneWritePerItemTable(),
+        clock=world.clock,
+        queue=world.queue,
+        gift_faults=world.gift_faults,
+        cash_faults=world.cash_faults,
+        providers=world.providers,
+    )
+
+    # When it runs, then every transaction passed, and the refund still counted
+    program_id = _experiment(strict)
+    stats = strict.services().stats.for_program(program_id)
+    assert next(v for v in stats.variants if v.name == "15 off").reversed == 1
