@@ -161,11 +161,12 @@ class ProgramUpdate(Strict):
     review_timeout_action: Literal["approve", "reject"] | None = None
     dual_approval_over: Amount | None = None
     auto_reject: bool | None = Field(default=None, strict=True)
-    variants: Variants | None = Field(
+    variants: list[VariantIn] | None = Field(
         default=None,
+        max_length=20,
         description="The active variants from now on: weights may change and variants be "
-        "added; one left out is retired (its advocates keep its rewards); a variant's "
-        "rewards never change",
+        "added; one left out is retired (its advocates keep its rewards; [] retires every "
+        "one, so new advocates are on default); a variant's rewards never change",
     )
 
     _variant_names = field_validator("variants")(_distinct_names)

@@ -389,3 +389,21 @@ def test_no_change_of_the_experiment_writes_one_counter_shard_twice(world: World
     program_id = _experiment(strict)
     stats = strict.services().stats.for_program(program_id)
     assert next(v for v in stats.variants if v.name == "15 off").reversed == 1
+
+
+def test_retiring_every_variant_puts_new_advocates_back_on_default(world: World) -> None:
+    # Given an experiment with an advocate on "15 off"
+    program_id = world.program(variants=TWO_ARMS, tiers=[])
+    _, code = enrol_on(world, program_id, "15 off")
+
+    # When an update retires every variant
+    world.programs.update(program_id, ProgramUpdate.model_validate({"variants": []}).command())
+
+    # Then a new advocate is on default, and the earlier one is still paid "15 off"
+    newcomer = world.advocates.enrol(
+        program_id, AdvocateEnrol.model_validate(advocate_body()).command()
+    )
+    assert newcomer.advocate.variant == "default"
+    referral_id = world.approved(program_id, code)
+    world.release.run()
+    assert {r.amount for r in world.rewards(referral_id)} == {Decimal("15.00")}
