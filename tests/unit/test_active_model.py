@@ -22,8 +22,9 @@ class _Judge:
     def __init__(self, version: str) -> None:
         self.version = version
 
-    def verdict(self, features: Any) -> str:
-        return f"verdict of {self.version}"
+    def verdict(self, features: Any, lines: Any = None) -> str:
+        priced = "" if lines is None else f" on {lines}"
+        return f"verdict of {self.version}{priced}"
 
     def reference_histograms(self) -> dict[str, Any]:
         return {"from": self.version}
@@ -57,6 +58,8 @@ def test_it_serves_the_version_the_pointer_names() -> None:
 
     assert served.version == "v1"
     assert served.verdict({}) == "verdict of v1"  # type: ignore[arg-type]
+    # and the program's priced lines reach the version served
+    assert served.verdict({}, "lines") == "verdict of v1 on lines"  # type: ignore[arg-type]
     assert served.reference_histograms() == {"from": "v1"}
 
 
