@@ -126,6 +126,7 @@ class Services:
         from shared.repositories.advocates import AdvocateRepository
         from shared.repositories.evidence import EvidenceIndex
         from shared.repositories.programs import ProgramRepository
+        from shared.repositories.stats import ProgramCounters
         from shared.repositories.unit_of_work import UnitOfWork
         from shared.services.advocates import AdvocateService
 
@@ -133,6 +134,7 @@ class Services:
             programs=ProgramRepository(self.table),
             advocates=AdvocateRepository(self.table),
             evidence=EvidenceIndex(self.table),
+            counters=ProgramCounters(self.table),
             units=UnitOfWork(self.table),
             clock=self.clock,
             hasher=self.hasher,

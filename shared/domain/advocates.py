@@ -24,6 +24,9 @@ class Advocate(BaseModel):
     recorded_at: datetime
     rewarded_referrals: int = 0
     erased: bool = False
+    # The incentive variant assigned at enrolment, kept for good; `default` is the
+    # program's own rewards (and every advocate enrolled before the program had variants).
+    variant: str = "default"
 
     @property
     def contact_erased(self) -> bool:

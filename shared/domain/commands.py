@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from shared.clock import iso
-from shared.domain.programs import MonthlyCaps, ProgramStatus, RewardTerms, Tier
+from shared.domain.programs import MonthlyCaps, ProgramStatus, RewardTerms, Tier, Variant
 from shared.money import Money
 
 QualifyingEvent = Literal["signup", "purchase"]
@@ -53,11 +53,12 @@ class CreateProgram:
     review_timeout_action: TimeoutAction
     auto_reject: bool
     occurred_at: datetime | None = None
+    variants: tuple[Variant, ...] = ()
 
 
-# What an update carries that is not a term of the program: the top-up adds to a counter,
-# the currencies are checked.
-_NOT_TERMS = frozenset({"budget_top_up", "cap_currencies"})
+# What an update carries that is not a term of the program as given: the top-up adds to a
+# counter, the currencies are checked, the variants are revised against the program's.
+_NOT_TERMS = frozenset({"budget_top_up", "cap_currencies", "variants"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,9 +74,12 @@ class UpdateProgram:
     auto_reject: bool | None = None
     caps: MonthlyCaps | None = None
     cap_currencies: Mapping[str, str] = field(default_factory=dict)
+    # The active variants from now on (see `shared.domain.experiments.revise`).
+    variants: tuple[Variant, ...] | None = None
 
     def terms(self) -> dict[str, Any]:
-        """The program fields this change sets (the top-up is not one: it adds to a counter)."""
+        """The program fields this change sets as given (the top-up adds to a counter, and
+        the variants are revised against the program's)."""
         return {
             f.name: getattr(self, f.name)
             for f in fields(self)

@@ -71,6 +71,22 @@ class Tier(BaseModel):
     advocate_bonus: RewardTerms
 
 
+DEFAULT_VARIANT = "default"
+
+
+class Variant(BaseModel):
+    """One arm of an incentive experiment: its share of new advocates and its rewards."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    name: str
+    weight: int
+    advocate_reward: RewardTerms | None = None
+    referee_reward: RewardTerms | None = None
+    # False once an update dropped it: no new advocate gets it, its advocates keep its terms.
+    active: bool = True
+
+
 class Program(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -101,6 +117,7 @@ class Program(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    variants: list[Variant] = []
 
     @model_validator(mode="before")
     @classmethod
@@ -125,6 +142,14 @@ class Program(BaseModel):
         if event_type == "purchase" and self.min_order_value is not None:
             return amount is not None and amount >= self.min_order_value
         return True
+
+    def rewards_of(self, variant: str) -> tuple[RewardTerms | None, RewardTerms | None]:
+        """The advocate's and the referee's reward terms of `variant`; `default` (or a
+        name the program never had) is the program's own rewards."""
+        for candidate in self.variants:
+            if candidate.name == variant:
+                return candidate.advocate_reward, candidate.referee_reward
+        return self.advocate_reward, self.referee_reward
 
     def tier_bonus_for(self, successful_referrals: int) -> Tier | None:
         """The tier crossed exactly when the advocate reaches `successful_referrals`."""

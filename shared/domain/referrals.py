@@ -117,6 +117,9 @@ class Referral(BaseModel):
     hold_reason: str | None = None
     hold_since: datetime | None = None
     version: int = 1
+    # The advocate's incentive variant, copied at intake: it picks the rewards at release
+    # and the figures the referral counts in.
+    variant: str = "default"
 
     def move(self, to: ReferralStatus, at: datetime, **changes: Any) -> Referral:
         """The referral in `to`, one version on: the only way its status changes.

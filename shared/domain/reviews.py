@@ -64,14 +64,16 @@ class AlreadyApproved(Conflict):
     title = "Already approved by this user"
 
 
-def rewards_total(program: Program, advocate_rewarded_referrals: int) -> Decimal:
+def rewards_total(
+    program: Program, advocate_rewarded_referrals: int, variant: str = "default"
+) -> Decimal:
     """What approving this referral would pay: both rewards and the tier bonus it would earn.
 
     The tier is the one the advocate crosses with this referral as their next rewarded one;
     the per-advocate cap is ignored on purpose, so the threshold errs towards a second look.
     """
     total = Decimal(0)
-    for terms in (program.advocate_reward, program.referee_reward):
+    for terms in program.rewards_of(variant):
         if terms is not None:
             total += terms.amount
     tier = program.tier_bonus_for(advocate_rewarded_referrals + 1)

@@ -149,6 +149,8 @@ class Reward(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    # The referral's incentive variant: the program's paid figures count it under it.
+    variant: str = "default"
 
     def moved(self, target: RewardStatus, at: datetime, **changes: Any) -> Reward:
         """The entry in `target`, one version on; refuses moves the table does not allow."""
@@ -244,33 +246,44 @@ def plan_release(
     referee_customer_id: str,
     rewarded_referrals: int,
     month_spent: MonthSpent | None = None,
+    variant: str = "default",
 ) -> ReleasePlan:
     """The rewards one released referral earns, given the advocate's count so far and,
     for a program with monthly caps, what the release's month has spent (`month_spent`).
+
+    The advocate's and referee's rewards are those of the referral's `variant` (the
+    program's own for `default`); tiers are the program's whatever the variant.
 
     Every released referral within the cap takes one advocate slot (and is the advocate's
     `rewarded_referrals + 1`-th successful referral, which is what tiers count); past the
     cap the advocate's reward and any tier bonus are withheld, while the referee's reward
     is not capped by it. Monthly caps then defer or refuse (see `shared.domain.caps`).
     """
-    plan = _uncapped_plan(program, advocate_customer_id, referee_customer_id, rewarded_referrals)
+    plan = _uncapped_plan(
+        program, advocate_customer_id, referee_customer_id, rewarded_referrals, variant
+    )
     if program.caps is None or month_spent is None:
         return plan
     return _within_month(plan, program.caps, month_spent)
 
 
 def _uncapped_plan(
-    program: Program, advocate_customer_id: str, referee_customer_id: str, rewarded: int
+    program: Program,
+    advocate_customer_id: str,
+    referee_customer_id: str,
+    rewarded: int,
+    variant: str,
 ) -> ReleasePlan:
     entitlements: list[Entitlement] = []
     withheld: list[str] = []
     cap = program.per_advocate_cap
     has_slot = cap is None or rewarded < cap
     ordinal = rewarded + 1 if has_slot else None
-    if program.advocate_reward is not None:
+    advocate_reward, referee_reward = program.rewards_of(variant)
+    if advocate_reward is not None:
         if has_slot:
             entitlements.append(
-                Entitlement("advocate", "advocate", advocate_customer_id, program.advocate_reward)
+                Entitlement("advocate", "advocate", advocate_customer_id, advocate_reward)
             )
         else:
             withheld.append("advocate")
@@ -289,10 +302,8 @@ def _uncapped_plan(
             )
         else:
             withheld.append(slot)
-    if program.referee_reward is not None:
-        entitlements.append(
-            Entitlement("referee", "referee", referee_customer_id, program.referee_reward)
-        )
+    if referee_reward is not None:
+        entitlements.append(Entitlement("referee", "referee", referee_customer_id, referee_reward))
     return ReleasePlan(tuple(entitlements), ordinal, tuple(withheld))
 
 

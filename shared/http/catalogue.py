@@ -128,7 +128,8 @@ ROUTES: tuple[RouteSpec, ...] = (
         "PATCH",
         "/v1/programs/{program_id}",
         {"admin"},
-        "Pause or resume, top up the budget, change holding and review settings",
+        "Pause or resume, top up the budget, change holding and review settings and the "
+        "incentive variants",
         "programs.ProgramUpdate",
         {200: "programs.ProgramOut"},
     ),
@@ -256,7 +257,8 @@ ROUTES: tuple[RouteSpec, ...] = (
         "GET",
         "/v1/programs/{program_id}/stats",
         {"admin", "finance"},
-        "Referrals, conversions, rewards paid, budget, flagged and fraud rate",
+        "Referrals, conversions, rewards paid, budget, flagged and fraud rate; each incentive "
+        "variant's figures and the leader against the runner-up",
         responses={200: "reviews.ProgramStatsOut"},
     ),
     _r(

@@ -70,7 +70,7 @@ class ScoringRecords:
             self._audit.entry_op(entry),
         ]
         if counters:
-            ops.append(ProgramCounters.add_op(read.program_id, counters))
+            ops.append(ProgramCounters.add_op(read.program_id, counters, variant=read.variant))
         try:
             self._table.write(ops)
         except ConditionFailed as exc:

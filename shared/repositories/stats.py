@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from shared.atomic_changes import Changes
-from shared.domain.counters import Counter, paid_amount, paid_count
+from shared.domain.counters import Counter, paid_amount, paid_count, with_variant
 from shared.repositories import keys
 from shared.storage.table import Table, Update
 
@@ -26,9 +26,15 @@ class ProgramCounters:
 
     @staticmethod
     def add_op(
-        program_id: str, deltas: Mapping[str, Decimal | int], shard: int | None = None
+        program_id: str,
+        deltas: Mapping[str, Decimal | int],
+        shard: int | None = None,
+        variant: str | None = None,
     ) -> Update:
-        """ADD the deltas on one shard; put it in the same transaction as the change."""
+        """ADD the deltas on one shard; put it in the same transaction as the change. With
+        `variant`, the same deltas are added to the variant's figures on that shard too."""
+        if variant is not None:
+            deltas = with_variant(deltas, variant)
         number = shard if shard is not None else random.randrange(keys.STATS_SHARDS)
         pk, sk = keys.program_stats(program_id, number % keys.STATS_SHARDS)
         return Update(
@@ -39,9 +45,16 @@ class ProgramCounters:
         )
 
     @staticmethod
-    def count(program_id: str, deltas: Mapping[str, Decimal | int], *, within: Changes) -> None:
-        """Add `deltas` to the program's figures, with the change they count."""
-        within.stage(ProgramCounters.add_op(program_id, deltas))
+    def count(
+        program_id: str,
+        deltas: Mapping[str, Decimal | int],
+        *,
+        within: Changes,
+        variant: str | None = None,
+    ) -> None:
+        """Add `deltas` to the program's figures (and `variant`'s), with the change they
+        count."""
+        within.stage(ProgramCounters.add_op(program_id, deltas, variant=variant))
 
     def totals(self, program_id: str) -> dict[str, Decimal]:
         sums: dict[str, Decimal] = {}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from shared.domain.commands import EnrolAdvocate
@@ -38,7 +36,10 @@ class AdvocateOut(Out):
     customer_id: str
     referral_code: str
     share_url: str
-    variant: Literal["default"]
+    variant: str = Field(
+        description="The incentive variant assigned at enrolment, for good; `default` is "
+        "the program's own rewards"
+    )
     referrals: dict[str, int] = Field(
         description="The advocate's referrals counted by status (every status, zeros too)"
     )
@@ -60,7 +61,7 @@ class AdvocateOut(Out):
             customer_id=advocate.customer_id,
             referral_code=advocate.referral_code,
             share_url=f"{share_base_url}{advocate.referral_code}",
-            variant="default",
+            variant=advocate.variant,
             referrals=dict(summary.referrals),
             rewards={
                 figure: {kind: MoneyOut.of(t.amount, t.currency) for kind, t in totals.items()}

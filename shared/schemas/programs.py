@@ -9,6 +9,8 @@ from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator,
 
 from shared.domain.commands import CreateProgram, UpdateProgram
 from shared.domain.programs import (
+    DEFAULT_VARIANT,
+    POINTS,
     MonthlyCaps,
     OverCap,
     Program,
@@ -16,6 +18,7 @@ from shared.domain.programs import (
     RewardKind,
     RewardTerms,
     Tier,
+    Variant,
 )
 from shared.money import Money
 from shared.schemas.common import (
@@ -129,7 +132,22 @@ def _has_points(data: dict[str, Any]) -> bool:
     rewards = data.get("rewards")
     terms = [rewards.advocate, rewards.referee] if isinstance(rewards, RewardsIn) else []
     terms += [t.advocate_bonus for t in data.get("tiers") or []]
+    terms += [
+        t for v in data.get("variants") or [] for t in (v.rewards.advocate, v.rewards.referee)
+    ]
     return any(isinstance(t, PointsRewardIn) for t in terms)
+
+
+def _variant_terms(
+    reward: RewardIn | PointsRewardIn | None, point_value: Money | None
+) -> RewardTerms | None:
+    if reward is None:
+        return None
+    if isinstance(reward, PointsRewardIn) and point_value is None:
+        # An update's points variant is priced at the program's point_value when it is
+        # applied (`ProgramService.update`); until then it is worth nothing.
+        return RewardTerms(kind=POINTS, amount=Decimal(0), currency="", points=reward.points)
+    return reward.terms(point_value)
 
 
 class RewardsIn(Strict):
@@ -143,6 +161,46 @@ class RewardsIn(Strict):
         return self
 
 
+class VariantIn(Strict):
+    """One arm of an incentive experiment: new advocates are assigned by weight."""
+
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description='Unique in the program; not "default" (the program\'s own rewards)',
+    )
+    weight: int = Field(ge=1, le=1_000_000, strict=True, description="Relative share")
+    rewards: RewardsIn
+
+    @field_validator("name")
+    @classmethod
+    def _not_default(cls, name: str) -> str:
+        if not name.strip():
+            raise ValueError("a variant needs a name")
+        if name.strip().lower() == DEFAULT_VARIANT:
+            raise ValueError('"default" names the program\'s own rewards')
+        return name
+
+    def variant(self, point_value: Money | None = None) -> Variant:
+        return Variant(
+            name=self.name,
+            weight=self.weight,
+            advocate_reward=_variant_terms(self.rewards.advocate, point_value),
+            referee_reward=_variant_terms(self.rewards.referee, point_value),
+        )
+
+
+Variants = Annotated[list[VariantIn], Field(min_length=1, max_length=20)]
+
+
+def _distinct_names(variants: list[VariantIn] | None) -> list[VariantIn] | None:
+    names = [v.name for v in variants or ()]
+    if len(set(names)) != len(names):
+        raise ValueError("variant names must be unique")
+    return variants
+
+
 class TierIn(Strict):
     min_successful_referrals: int = Field(ge=1, le=100_000, strict=True)
     advocate_bonus: AnyRewardIn
@@ -154,7 +212,8 @@ class ProgramCreate(Strict):
     min_order_value: Amount | None = None
     rewards: RewardsIn
     tiers: list[TierIn] = Field(default_factory=list, max_length=20)
-    # After rewards and tiers: its check reads them.
+    variants: Variants | None = None
+    # After rewards, tiers and variants: its check reads them.
     point_value: MoneyIn | None = Field(
         default=None,
         validate_default=True,
@@ -172,6 +231,8 @@ class ProgramCreate(Strict):
     review_timeout_action: Literal["approve", "reject"] = "reject"
     auto_reject: bool = Field(default=True, strict=True)
     occurred_at: Timestamp | None = None
+
+    _variant_names = field_validator("variants")(_distinct_names)
 
     @field_validator("point_value")
     @classmethod
@@ -219,6 +280,7 @@ class ProgramCreate(Strict):
             review_timeout_action=self.review_timeout_action,
             auto_reject=self.auto_reject,
             occurred_at=self.occurred_at,
+            variants=tuple(v.variant(point_value) for v in self.variants or ()),
         )
 
 
@@ -236,6 +298,15 @@ class ProgramUpdate(Strict):
     auto_reject: bool | None = Field(default=None, strict=True)
     # Replaces the program's monthly caps from the next release on.
     caps: CapsIn | None = None
+    variants: list[VariantIn] | None = Field(
+        default=None,
+        max_length=20,
+        description="The active variants from now on: weights may change and variants be "
+        "added; one left out is retired (its advocates keep its rewards; [] retires every "
+        "one, so new advocates are on default); a variant's rewards never change",
+    )
+
+    _variant_names = field_validator("variants")(_distinct_names)
 
     @model_validator(mode="after")
     def _something(self) -> ProgramUpdate:
@@ -255,6 +326,7 @@ class ProgramUpdate(Strict):
             auto_reject=self.auto_reject,
             caps=self.caps.caps() if self.caps else None,
             cap_currencies=self.caps.currencies() if self.caps else {},
+            variants=None if self.variants is None else tuple(v.variant() for v in self.variants),
         )
 
 
@@ -305,6 +377,12 @@ class RewardsOut(Out):
     referee: RewardOut | None
 
 
+class VariantOut(Out):
+    name: str
+    weight: int
+    rewards: RewardsOut
+
+
 class TierOut(Out):
     min_successful_referrals: int
     advocate_bonus: RewardOut
@@ -330,6 +408,9 @@ class ProgramOut(Out):
     review_timeout_days: int
     review_timeout_action: Literal["approve", "reject"]
     auto_reject: bool
+    variants: list[VariantOut] = Field(
+        description="The active incentive variants (empty: every advocate is on default)"
+    )
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -373,6 +454,17 @@ class ProgramOut(Out):
             review_timeout_days=program.review_timeout_days,
             review_timeout_action=program.review_timeout_action,
             auto_reject=program.auto_reject,
+            variants=[
+                VariantOut(
+                    name=v.name,
+                    weight=v.weight,
+                    rewards=RewardsOut(
+                        advocate=reward(v.advocate_reward), referee=reward(v.referee_reward)
+                    ),
+                )
+                for v in program.variants
+                if v.active
+            ],
             created_at=program.created_at,
             updated_at=program.updated_at,
         )

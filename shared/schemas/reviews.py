@@ -14,6 +14,7 @@ from shared.domain.referrals import Approval, Decision, ReferralStatus
 from shared.domain.reviews import OpenReview
 from shared.ports import BlockKind
 from shared.schemas.common import Identifier, MoneyOut, Out, Strict, Timestamp
+from shared.schemas.experiments import ComparisonOut, VariantStatsOut
 from shared.schemas.referrals import ReasonOut, RiskOut
 
 if TYPE_CHECKING:  # only the `of` builders use them: the catalogue stays light to import
@@ -259,6 +260,13 @@ class ProgramStatsOut(Out):
     mean_time_to_payout_seconds: int | None = Field(
         description="from the qualifying event to the referral's rewards confirmed"
     )
+    variants: list[VariantStatsOut] = Field(
+        description="Per incentive variant (default included once it has advocates)"
+    )
+    comparison: ComparisonOut | None = Field(
+        description="The leading variant by conversion rate against the runner-up; null "
+        "with fewer than two variants that have referrals"
+    )
 
     @classmethod
     def of(cls, stats: ProgramStats) -> ProgramStatsOut:
@@ -291,6 +299,8 @@ class ProgramStatsOut(Out):
             rejected=stats.rejected,
             fraud_rate=rate(stats.fraud_rate),
             mean_time_to_payout_seconds=None if mean is None else int(mean),
+            variants=[VariantStatsOut.of(v, currency) for v in stats.variants],
+            comparison=ComparisonOut.of(stats.comparison),
         )
 
 

@@ -10,11 +10,13 @@ from shared.atomic_changes import Changes, UnitOfWork
 from shared.clock import Clock
 from shared.domain.advocates import Advocate, AlreadyEnrolled, CodeTaken
 from shared.domain.commands import ClientContext, EnrolAdvocate
+from shared.domain.counters import Counter
 from shared.domain.evidence import EvidenceKind, Fingerprint, Observation, fingerprint
+from shared.domain.experiments import assign
 from shared.errors import Conflict, NotFound
 from shared.ids import new_id, new_referral_code
 from shared.pii import PiiHasher, PiiKind
-from shared.services.stores import Evidence, ProgramTerms
+from shared.services.stores import Counters, Evidence, ProgramTerms
 from shared.services.timing import not_before, occurred_at
 
 _CODE_ATTEMPTS = 5
@@ -51,6 +53,7 @@ class AdvocateService:
         programs: ProgramTerms,
         advocates: Advocates,
         evidence: Evidence,
+        counters: Counters,
         units: UnitOfWork,
         clock: Clock,
         hasher: PiiHasher,
@@ -58,6 +61,7 @@ class AdvocateService:
         self._programs = programs
         self._advocates = advocates
         self._evidence = evidence
+        self._counters = counters
         self._units = units
         self._clock = clock
         self._hasher = hasher
@@ -76,6 +80,7 @@ class AdvocateService:
         prints = prints_of(self._hasher, body.email, body.context)
         advocate_id = new_id("adv")
         observations = self._observations(program_id, advocate_id, body, prints, at)
+        variant = assign(program, body.customer_id)
         for _ in range(_CODE_ATTEMPTS):
             advocate = Advocate(
                 advocate_id=advocate_id,
@@ -86,10 +91,14 @@ class AdvocateService:
                 fingerprint=prints,
                 enrolled_at=at,
                 recorded_at=self._clock.now(),
+                variant=variant,
             )
             changes = self._units.begin()
             self._advocates.enrol(advocate, within=changes)
             self._evidence.record(observations, within=changes)
+            self._counters.count(
+                program_id, {Counter.ADVOCATES: 1}, within=changes, variant=variant
+            )
             try:
                 changes.commit()
                 return Enrolment(advocate, created=True)

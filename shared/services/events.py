@@ -80,7 +80,12 @@ class EventService:
                 qualifying_amount=body.amount,
             )
             self._referrals.stage_save(qualified, referral.version, within=changes)
-            self._counters.count(referral.program_id, {Counter.QUALIFIED: 1}, within=changes)
+            self._counters.count(
+                referral.program_id,
+                {Counter.QUALIFIED: 1},
+                within=changes,
+                variant=referral.variant,
+            )
         try:
             changes.commit()
         except DuplicateEvent:

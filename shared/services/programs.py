@@ -10,7 +10,14 @@ from typing import Protocol
 from shared.clock import Clock
 from shared.domain.advocates import Advocate
 from shared.domain.commands import CreateProgram, UpdateProgram
-from shared.domain.programs import Program, ProgramChanged, RewardTerms
+from shared.domain.experiments import VariantTermsFixed, revise
+from shared.domain.programs import (
+    Program,
+    ProgramChanged,
+    RewardTerms,
+    Variant,
+    points_reward,
+)
 from shared.errors import Conflict, FieldError, InvalidRequest, NotFound
 from shared.ids import new_id, normalise_code
 from shared.money import Money, MoneyError, check_scale
@@ -37,6 +44,24 @@ class CodeCheck:
     valid: bool
     reason: str | None
     referee_reward: RewardTerms | None
+
+
+def _variant_currency_errors(variants: tuple[Variant, ...], currency: str) -> list[FieldError]:
+    """A variant's rewards are in the budget's currency too."""
+    return [
+        FieldError(
+            f"variants.{i}.rewards.{side}.currency",
+            f"must be {currency}, the budget's currency",
+            "currency_mismatch",
+        )
+        for i, variant in enumerate(variants)
+        for side, reward in (
+            ("advocate", variant.advocate_reward),
+            ("referee", variant.referee_reward),
+        )
+        # A points reward is priced in the point value's currency: that one is checked.
+        if reward is not None and reward.points is None and reward.currency != currency
+    ]
 
 
 def _currency_errors(body: CreateProgram) -> list[FieldError]:
@@ -83,6 +108,48 @@ def _cap_currency_errors(cap_currencies: Mapping[str, str], currency: str) -> li
     ]
 
 
+def _priced(program: Program, variants: tuple[Variant, ...]) -> tuple[Variant, ...]:
+    """The variants with their points rewards priced at the program's point_value."""
+    errors: list[FieldError] = []
+    priced = []
+    for i, variant in enumerate(variants):
+        sides = {}
+        for side in ("advocate", "referee"):
+            terms: RewardTerms | None = getattr(variant, f"{side}_reward")
+            if terms is None or terms.points is None:
+                continue
+            if program.point_value is None:
+                errors.append(
+                    FieldError(
+                        f"variants.{i}.rewards.{side}.kind",
+                        "a points reward needs the program's point_value",
+                        "invalid",
+                    )
+                )
+                continue
+            value = Money(program.point_value, program.currency)
+            sides[f"{side}_reward"] = points_reward(terms.points, value)
+        priced.append(variant.model_copy(update=sides))
+    if errors:
+        raise InvalidRequest(errors)
+    return tuple(priced)
+
+
+def _revised_variants(program: Program, proposed: tuple[Variant, ...]) -> list[Variant]:
+    proposed = _priced(program, proposed)
+    errors = _variant_currency_errors(proposed, program.currency)
+    if errors:
+        raise InvalidRequest(errors)
+    try:
+        return revise(program.variants, proposed)
+    except VariantTermsFixed as exc:
+        raise InvalidRequest.field(
+            f"variants.{exc.index}.rewards",
+            f"variant {exc.name} keeps the rewards it was defined with",
+            "variant_terms_fixed",
+        ) from exc
+
+
 class ProgramService:
     def __init__(self, programs: Programs, advocates: AdvocateCodes, clock: Clock) -> None:
         self._programs = programs
@@ -90,7 +157,9 @@ class ProgramService:
         self._clock = clock
 
     def create(self, body: CreateProgram) -> Program:
-        errors = _currency_errors(body)
+        errors = _currency_errors(body) + _variant_currency_errors(
+            body.variants, body.budget.currency
+        )
         if errors:
             raise InvalidRequest(errors)
         started = occurred_at(body.occurred_at, self._clock)
@@ -114,6 +183,7 @@ class ProgramService:
             review_timeout_days=body.review_timeout_days,
             review_timeout_action=body.review_timeout_action,
             auto_reject=body.auto_reject,
+            variants=list(body.variants),
             started_at=started,
             created_at=now,
             updated_at=now,
@@ -139,7 +209,10 @@ class ProgramService:
         cap_errors = _cap_currency_errors(change.cap_currencies, program.currency)
         if cap_errors:
             raise InvalidRequest(cap_errors)
-        updated = program.model_copy(update={**change.terms(), "updated_at": self._clock.now()})
+        terms = {**change.terms(), "updated_at": self._clock.now()}
+        if change.variants is not None:
+            terms["variants"] = _revised_variants(program, change.variants)
+        updated = program.model_copy(update=terms)
         try:
             top_up = change.budget_top_up.amount if change.budget_top_up else None
             self._programs.save(updated, expected_version=program.version, top_up=top_up)
@@ -156,10 +229,14 @@ class ProgramService:
             reason = "unknown_code"
         elif not program.is_active:
             reason = "program_paused"
+        referee_reward = None
+        if advocate is not None and reason is None:
+            # The checkout shows what this advocate's referees get: its variant's reward.
+            referee_reward = program.rewards_of(advocate.variant)[1]
         return CodeCheck(
             program_id=program_id,
             code=code,
             valid=reason is None,
             reason=reason,
-            referee_reward=program.referee_reward if reason is None else None,
+            referee_reward=referee_reward,
         )

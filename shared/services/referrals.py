@@ -71,8 +71,8 @@ class ReferralService:
         self._evidence.record(self._observations(body, referral, at), within=changes)
         counts: dict[str, int] = {Counter.REFERRALS: 1}
         if referral.status == ReferralStatus.REJECTED:
-            counts[Counter.REJECTED] = 1
-        self._counters.count(program.program_id, counts, within=changes)
+            counts |= {Counter.REJECTED: 1, Counter.SCORED: 1}
+        self._counters.count(program.program_id, counts, within=changes, variant=referral.variant)
         try:
             changes.commit()
         except DuplicateReferee as exc:
@@ -125,6 +125,7 @@ class ReferralService:
             occurred_at=at,
             recorded_at=now,
             updated_at=now,
+            variant=advocate.variant,
         )
         if body.referee_customer_id == advocate.customer_id:
             # Born rejected: a referral of oneself is never pending, so it is stored so.

@@ -297,6 +297,7 @@ class ReleaseService:
             referee_customer_id=referral.referee_customer_id,
             rewarded_referrals=seen,
             month_spent=self._month_spent(program, referral, month),
+            variant=referral.variant,
         )
         if plan.deferred_by:
             return self._hold(
@@ -394,6 +395,7 @@ class ReleaseService:
                 points=e.terms.points,
                 tier=e.tier,
                 charity=e.terms.charity,
+                variant=referral.variant,
                 status=RewardStatus.CREATED,
                 created_at=now,
                 updated_at=now,

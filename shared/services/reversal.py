@@ -163,7 +163,7 @@ class ReferralReversal:
                 self._rewards.stage_save(after, before.version, within=within)
         if plan.returned > 0:
             self._budget.give_back(referral.program_id, plan.returned, within=within)
-        self._figures.count_unpaid(referral.program_id, plan.unpaid, within=within)
+        self._figures.count_reversal(referral, plan.unpaid, within=within)
         # Only a confirmed points entry was credited (its payment and confirmation are one).
         credited = [r for r in plan.unpaid if r.kind == POINTS]
         if credited:

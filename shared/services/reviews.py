@@ -236,7 +236,7 @@ class ReviewService:
         referral = self._referral(referral_id)
         program = self._program(referral.program_id)
         advocate = self._advocates.get(referral.advocate_id)
-        total = rewards_total(program, self._rewarded(referral.advocate_id))
+        total = rewards_total(program, self._rewarded(referral.advocate_id), referral.variant)
         events = self._referrals.events(referral_id)
         shared, linked = self._evidence(referral, advocate, events)
         return ReviewDetail(
@@ -330,7 +330,7 @@ class ReviewService:
     ) -> Decided:
         referral = self._referral(referral_id)
         program = self._program(referral.program_id)
-        total = rewards_total(program, self._rewarded(referral.advocate_id))
+        total = rewards_total(program, self._rewarded(referral.advocate_id), referral.variant)
         needed = approvals_needed(program, total)
         now = self._clock.now()
         outcome = decide(referral, decision, actor=actor, at=now, needed=needed, note=note)
@@ -387,7 +387,9 @@ class ReviewService:
         self._audit.append(entry, within=within)
         self._index.sync(after, was_in_review=True, within=within)
         if after.status == ReferralStatus.REJECTED:
-            self._counters.count(after.program_id, {Counter.REJECTED: 1}, within=within)
+            self._counters.count(
+                after.program_id, {Counter.REJECTED: 1}, within=within, variant=after.variant
+            )
 
     def _label(
         self, before: Referral, referral: Referral, decision: ReviewDecision, at: datetime
@@ -445,7 +447,7 @@ class ReviewService:
     def _expire_one(
         self, referral: Referral, program: Program, now: datetime, report: ExpiryReport
     ) -> None:
-        total = rewards_total(program, self._rewarded(referral.advocate_id))
+        total = rewards_total(program, self._rewarded(referral.advocate_id), referral.variant)
         needed = approvals_needed(program, total)
         firm = firm_hold_reasons(referral.risk)
         because: TimeoutRejection | None = None

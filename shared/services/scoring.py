@@ -98,6 +98,8 @@ def _counters(referral: Referral, target: ReferralStatus) -> dict[str, int]:
         counters[Counter.FLAGGED] = 1
     if target == S.REJECTED and referral.status != S.REJECTED:
         counters[Counter.REJECTED] = 1
+    if referral.risk is None:
+        counters[Counter.SCORED] = 1
     return counters
 
 

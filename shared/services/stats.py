@@ -6,13 +6,14 @@ one query over its counter shards (see `shared.repositories.stats`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol, get_args
 
 from shared.domain.counters import Counter, paid_amount, paid_count
 from shared.domain.programs import Program, RewardKind
 from shared.errors import NotFound
+from shared.services.experiment_stats import Comparison, VariantStats, compare, variant_stats
 
 REWARD_KINDS: tuple[str, ...] = get_args(RewardKind)
 
@@ -34,6 +35,8 @@ class ProgramStats:
     paid: list[PaidByKind]
     payouts: int
     payout_seconds: Decimal
+    variants: list[VariantStats] = field(default_factory=list)
+    comparison: Comparison | None = None
 
     @property
     def conversion_rate(self) -> Decimal | None:
@@ -85,6 +88,7 @@ class StatsService:
         def count(name: str) -> int:
             return int(totals.get(name, Decimal(0)))
 
+        variants = variant_stats(program, totals)
         return ProgramStats(
             program=program,
             referrals=count(Counter.REFERRALS),
@@ -101,4 +105,6 @@ class StatsService:
             ],
             payouts=count(Counter.PAYOUTS),
             payout_seconds=totals.get(Counter.PAYOUT_SECONDS, Decimal(0)),
+            variants=variants,
+            comparison=compare(variants),
         )

@@ -31,9 +31,14 @@ class Evidence(Protocol):
 
 class Counters(Protocol):
     def count(
-        self, program_id: str, deltas: Mapping[str, Decimal | int], *, within: Changes
+        self,
+        program_id: str,
+        deltas: Mapping[str, Decimal | int],
+        *,
+        within: Changes,
+        variant: str | None = None,
     ) -> None:
-        """Move the program's figures with the change they count."""
+        """Move the program's figures (and `variant`'s) with the change they count."""
         ...
 
 

@@ -171,13 +171,21 @@ class TestChangeMatters:
     def _sighting(self, at: str, **item: str) -> dict[str, str]:
         return {"customer_id": "cus_other", "advocate_id": "adv_other", "occurred_at": at, **item}
 
-    def test_a_new_device_sighting_far_from_the_referral_changes_nothing(
+    def test_a_new_network_prefix_sighting_far_from_the_referral_changes_nothing(
         self, world: World
     ) -> None:
         referral = world.refer(world.advocate(world.program()))
         far = iso(referral.occurred_at + timedelta(days=3))
         after = self._sighting(far)
-        assert not change_matters(referral, "EV#device#h", "s", None, after)
+        assert not change_matters(referral, "EV#ip_prefix#h", "s", None, after)
+
+    def test_a_new_device_sighting_matters_however_far_it_counts_in_the_crowd(
+        self, world: World
+    ) -> None:
+        referral = world.refer(world.advocate(world.program()))
+        far = iso(referral.occurred_at + timedelta(days=3))
+        after = self._sighting(far)
+        assert change_matters(referral, "EV#device#h", "s", None, after)
 
     def test_a_new_sighting_of_the_advocate_matters_however_far(self, world: World) -> None:
         referral = world.refer(world.advocate(world.program()))
