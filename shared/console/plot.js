@@ -50,7 +50,7 @@
           x: x(variant.conversion_rate),
           low: x(low),
           high: x(high),
-          label: `${percent(variant.conversion_rate)} (${percent(low)}–${percent(high)})`,
+          label: `${percent(variant.conversion_rate)} (${percent(low)} to ${percent(high)})`,
         };
       }),
     };

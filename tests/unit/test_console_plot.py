@@ -43,7 +43,7 @@ VARIANTS = [
 def _run(variants: Any) -> dict[str, Any]:
     script = resources.files("shared.console").joinpath("plot.js")
     with resources.as_file(script) as path:
-        done = subprocess.run(  # noqa: S603 - a fixed interpreter and our own file
+        done = subprocess.run(
             [str(NODE), "-e", HARNESS, str(path)],
             input=json.dumps(variants),
             capture_output=True,
@@ -105,7 +105,7 @@ def test_the_interval_is_drawn_as_a_line_with_whiskers_and_a_dot() -> None:
         float(interval["attributes"]["x2"]),
     ]
     assert _by_class(group, "value")[0]["text"] == "25%"
-    assert group["children"][0]["text"] == "default: 25% (20%–30%)"
+    assert group["children"][0]["text"] == "default: 25% (20% to 30%)"
 
 
 def test_rates_outside_zero_to_one_stay_on_the_axis() -> None:
@@ -119,7 +119,9 @@ def test_rates_outside_zero_to_one_stay_on_the_axis() -> None:
 
 
 def test_a_name_that_looks_like_markup_stays_text() -> None:
-    hostile = [{"name": "<img src=x>", "conversion_rate": 0.1, "conversion_rate_interval": [0, 0.2]}]
+    hostile = [
+        {"name": "<img src=x>", "conversion_rate": 0.1, "conversion_rate_interval": [0, 0.2]}
+    ]
 
     group = _variant_groups(_run(hostile)["svg"])[0]
 
