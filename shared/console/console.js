@@ -6,7 +6,15 @@
 const TOKEN_KEY = "rewards.console.token";
 const PAGE_SIZE = 50;
 
-const state = { cursor: null, selected: null, reissuing: null };
+const state = {
+  cursor: null,
+  selected: null,
+  reissuing: null,
+  ledgerCursor: null,
+  blockCursor: null,
+  programs: new Map(),
+  advocates: new Map(),
+};
 
 function $(id) {
   return document.getElementById(id);
@@ -76,6 +84,54 @@ function problemText(result) {
   return d.detail ? `${title}: ${d.detail}` : title;
 }
 
+// --- names for ids (read once per page through the finance reads of the API) -------------
+
+function cached(cache, key, load) {
+  if (!cache.has(key)) {
+    cache.set(key, load().then((result) => (result.ok ? result.data : null)));
+  }
+  return cache.get(key);
+}
+
+function programOf(programId) {
+  return cached(state.programs, programId, () =>
+    api("GET", "/v1/programs/" + encodeURIComponent(programId)),
+  );
+}
+
+function advocateOf(advocateId) {
+  return cached(state.advocates, advocateId, () =>
+    api("GET", "/v1/advocates/" + encodeURIComponent(advocateId)),
+  );
+}
+
+// A cell that shows the program's name (its id stays in the tooltip and data attribute).
+function programCell(programId) {
+  const cell = el("td", programId, "program-name");
+  cell.title = programId;
+  cell.dataset.programId = programId;
+  programOf(programId).then((program) => {
+    if (program && program.name) cell.textContent = program.name;
+  });
+  return cell;
+}
+
+function showProgramName(node, programId) {
+  node.textContent = programId;
+  node.title = programId;
+  programOf(programId).then((program) => {
+    if (program && program.name && node.title === programId) node.textContent = program.name;
+  });
+}
+
+function showAdvocateCustomer(node, advocateId) {
+  node.textContent = "…";
+  node.title = advocateId;
+  advocateOf(advocateId).then((advocate) => {
+    if (node.title === advocateId) node.textContent = advocate ? advocate.customer_id : advocateId;
+  });
+}
+
 // --- queue -----------------------------------------------------------------------------------
 
 function filterQuery() {
@@ -116,7 +172,7 @@ function reviewRow(review) {
   row.dataset.referralId = review.referral_id;
   row.appendChild(el("td", Math.round(review.score * 10) / 10, "score"));
   row.appendChild(el("td", review.referral_id, "hash"));
-  row.appendChild(el("td", review.program_id, "hash"));
+  row.appendChild(programCell(review.program_id));
   const reasons = el("td");
   for (const reason of review.reasons) {
     const code = el("span", reason.code, "code");
@@ -156,8 +212,9 @@ function renderDetail(review) {
   $("d-total").textContent = `${review.rewards_total.amount} ${review.rewards_total.currency}`;
   renderApprovals(review.approvals, review.approvals_needed);
   $("d-deadline").textContent = shortTime(review.deadline);
+  showProgramName($("d-program"), review.program_id);
   $("d-referee").textContent = review.referee_customer_id;
-  $("d-advocate").textContent = review.advocate_id;
+  showAdvocateCustomer($("d-advocate"), review.advocate_id);
 
   const reasons = $("d-reasons");
   reasons.replaceChildren();
@@ -189,8 +246,10 @@ function renderDetail(review) {
   for (const account of review.evidence.linked_accounts) {
     const row = el("tr");
     row.appendChild(el("td", account.role));
-    row.appendChild(el("td", account.referral_id || account.advocate_id, "hash"));
-    row.appendChild(el("td", account.customer_id));
+    const customer = el("td", account.customer_id);
+    customer.title = account.referral_id || account.advocate_id;
+    row.appendChild(customer);
+    row.appendChild(programCell(account.program_id));
     row.appendChild(el("td", account.status || "–"));
     row.appendChild(el("td", account.via.join(", ")));
     linked.appendChild(row);
@@ -256,34 +315,69 @@ async function decide(decision) {
   await loadQueue(false);
 }
 
-// --- failed rewards --------------------------------------------------------------------------
+// --- reward ledger ---------------------------------------------------------------------------
 
-async function loadFailed() {
-  setStatus("failed-status", "Loading…");
-  const result = await api("GET", "/v1/rewards?status=failed&limit=50");
-  const body = $("failed-rewards").querySelector("tbody");
-  body.replaceChildren();
-  if (!result.ok) {
-    setStatus("failed-status", problemText(result), "error");
-    return;
+const KIND_NAMES = {
+  gift_card: "gift card",
+  cash: "cash",
+  charity_donation: "charity donation",
+  points: "points",
+};
+
+function kindText(entry) {
+  const name = KIND_NAMES[entry.kind] || entry.kind;
+  if (entry.kind === "charity_donation" && entry.charity) return `${name} to ${entry.charity}`;
+  if (entry.kind === "points" && entry.points !== null && entry.points !== undefined) {
+    return `${entry.points} ${name}`;
   }
-  for (const reward of result.data.items) body.appendChild(failedRow(reward));
-  if (!result.data.items.length) body.appendChild(emptyRow(5, "No failed rewards."));
-  setStatus("failed-status", "");
+  return name;
 }
 
-function failedRow(reward) {
-  const row = el("tr", null, "failed-reward");
+function ledgerQuery() {
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  const status = $("l-status").value;
+  const referral = $("l-referral").value.trim();
+  if (status) params.set("status", status);
+  if (referral) params.set("referral_id", referral);
+  return params;
+}
+
+async function loadLedger(append) {
+  const params = ledgerQuery();
+  if (append && state.ledgerCursor) params.set("cursor", state.ledgerCursor);
+  setStatus("ledger-status", "Loading…");
+  const result = await api("GET", "/v1/rewards?" + params.toString());
+  const body = $("ledger-rewards").querySelector("tbody");
+  if (!append) body.replaceChildren();
+  if (!result.ok) {
+    setStatus("ledger-status", problemText(result), "error");
+    return;
+  }
+  for (const reward of result.data.items) body.appendChild(ledgerRow(reward));
+  state.ledgerCursor = result.data.next_cursor;
+  $("ledger-more").hidden = !state.ledgerCursor;
+  if (!body.children.length) body.appendChild(emptyRow(8, "No reward entries."));
+  setStatus("ledger-status", "");
+}
+
+function ledgerRow(reward) {
+  const row = el("tr", null, "reward-entry");
   row.dataset.rewardId = reward.reward_id;
+  row.dataset.status = reward.status;
   row.appendChild(el("td", reward.reward_id, "hash"));
-  row.appendChild(el("td", `${reward.kind} to ${reward.beneficiary}`));
+  row.appendChild(programCell(reward.program_id));
+  row.appendChild(el("td", `${reward.beneficiary} ${reward.customer_id}`));
+  row.appendChild(el("td", kindText(reward)));
   row.appendChild(el("td", `${reward.amount} ${reward.currency}`));
+  row.appendChild(el("td", reward.status));
   row.appendChild(el("td", shortTime(reward.updated_at)));
   const cell = el("td");
-  const button = el("button", "Reissue", "reissue");
-  button.type = "button";
-  button.addEventListener("click", () => openReissue(reward.reward_id));
-  cell.appendChild(button);
+  if (reward.status === "failed") {
+    const button = el("button", "Reissue", "reissue");
+    button.type = "button";
+    button.addEventListener("click", () => openReissue(reward.reward_id));
+    cell.appendChild(button);
+  }
   row.appendChild(cell);
   return row;
 }
@@ -323,7 +417,143 @@ async function reissue() {
     "ok",
   );
   state.reissuing = null;
-  await loadFailed();
+  await loadLedger(false);
+}
+
+// --- blocklist -------------------------------------------------------------------------------
+
+async function loadBlocklist(append) {
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (append && state.blockCursor) params.set("cursor", state.blockCursor);
+  const result = await api("GET", "/v1/blocklist?" + params.toString());
+  const body = $("blocklist-entries").querySelector("tbody");
+  if (!append) body.replaceChildren();
+  if (!result.ok) {
+    setStatus("blocklist-status", problemText(result), "error");
+    return;
+  }
+  for (const entry of result.data.items) body.appendChild(blockRow(entry));
+  state.blockCursor = result.data.next_cursor;
+  $("blocklist-more").hidden = !state.blockCursor;
+  if (!body.children.length) body.appendChild(emptyRow(6, "Nothing blocked."));
+}
+
+function blockRow(entry) {
+  const row = el("tr", null, "block-entry");
+  row.dataset.entryId = entry.entry_id;
+  row.appendChild(el("td", entry.kind));
+  const value = el("td", entry.hint, "hash");
+  value.title = entry.value_hash;
+  row.appendChild(value);
+  row.appendChild(el("td", entry.note || "–"));
+  row.appendChild(el("td", entry.created_by));
+  row.appendChild(el("td", shortTime(entry.created_at)));
+  const cell = el("td");
+  const button = el("button", "Remove", "danger unblock");
+  button.type = "button";
+  button.addEventListener("click", () => unblock(entry.entry_id));
+  cell.appendChild(button);
+  row.appendChild(cell);
+  return row;
+}
+
+async function block() {
+  const value = $("b-value").value.trim();
+  if (!value) {
+    setStatus("blocklist-status", "A value is required.", "error");
+    return;
+  }
+  const note = $("b-note").value.trim();
+  const body = { kind: $("b-kind").value, value };
+  if (note) body.note = note;
+  const result = await api("POST", "/v1/blocklist", body);
+  if (!result.ok) {
+    setStatus("blocklist-status", problemText(result), "error");
+    return;
+  }
+  $("b-value").value = "";
+  $("b-note").value = "";
+  setStatus("blocklist-status", `Blocked ${result.data.kind} ${result.data.hint}.`, "ok");
+  await loadBlocklist(false);
+}
+
+async function unblock(entryId) {
+  const result = await api("DELETE", "/v1/blocklist/" + encodeURIComponent(entryId));
+  if (!result.ok) {
+    setStatus("blocklist-status", problemText(result), "error");
+    return;
+  }
+  setStatus("blocklist-status", `Removed ${result.data.kind} ${result.data.hint}.`, "ok");
+  await loadBlocklist(false);
+}
+
+// --- program stats ---------------------------------------------------------------------------
+
+function rateText(rate) {
+  return rate === null || rate === undefined ? "–" : `${Math.round(rate * 1000) / 10}%`;
+}
+
+function money(value) {
+  return `${value.amount} ${value.currency}`;
+}
+
+function durationText(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  const days = Math.floor(seconds / 86400);
+  const hours = Math.round((seconds % 86400) / 3600);
+  return days ? `${days} d ${hours} h` : `${hours} h`;
+}
+
+async function loadStats() {
+  const programId = $("s-program").value.trim() || $("f-program").value.trim();
+  if (!programId) {
+    setStatus("stats-status", "Name a program.", "error");
+    return;
+  }
+  $("s-program").value = programId;
+  setStatus("stats-status", "Loading…");
+  const result = await api("GET", "/v1/programs/" + encodeURIComponent(programId) + "/stats");
+  if (!result.ok) {
+    $("stats-body").hidden = true;
+    setStatus("stats-status", problemText(result), "error");
+    return;
+  }
+  renderStats(result.data);
+  setStatus("stats-status", "");
+}
+
+function renderStats(stats) {
+  $("stats-body").hidden = false;
+  showProgramName($("s-name"), stats.program_id);
+  $("s-referrals").textContent = stats.referrals;
+  $("s-conversions").textContent = stats.qualifying_conversions;
+  $("s-conversion-rate").textContent = rateText(stats.conversion_rate);
+  $("s-flagged").textContent = `${stats.flagged} / ${stats.rejected}`;
+  $("s-fraud-rate").textContent = rateText(stats.fraud_rate);
+  $("s-budget").textContent =
+    `${money(stats.budget)} (${money(stats.budget_used)} / ${money(stats.budget_left)})`;
+  $("s-paid-total").textContent = money(stats.rewards_paid_total);
+  $("s-payout-time").textContent = durationText(stats.mean_time_to_payout_seconds);
+  const paid = $("s-paid").querySelector("tbody");
+  paid.replaceChildren();
+  for (const line of stats.rewards_paid) {
+    const row = el("tr", null, "paid-kind");
+    row.dataset.kind = line.kind;
+    row.appendChild(el("td", KIND_NAMES[line.kind] || line.kind));
+    row.appendChild(el("td", line.count));
+    row.appendChild(el("td", `${line.amount} ${line.currency}`));
+    paid.appendChild(row);
+  }
+  if (!stats.rewards_paid.length) paid.appendChild(emptyRow(3, "Nothing paid yet."));
+  renderVariants(stats.variants);
+}
+
+// Drawn only when the stats carry per-variant figures.
+function renderVariants(variants) {
+  const svg = window.ConsolePlot ? window.ConsolePlot.render(variants, document) : null;
+  $("s-plot").replaceChildren();
+  $("s-variants").hidden = !svg;
+  if (svg) $("s-plot").appendChild(svg);
 }
 
 // --- wiring ----------------------------------------------------------------------------------
@@ -335,16 +565,19 @@ function start() {
     if (value) sessionStorage.setItem(TOKEN_KEY, value);
     $("token").value = "";
     showWho();
-    loadQueue(false);
-    loadFailed();
+    loadAll();
   });
   $("token-clear").addEventListener("click", () => {
     sessionStorage.removeItem(TOKEN_KEY);
     showWho();
     $("reviews").querySelector("tbody").replaceChildren();
     $("detail").hidden = true;
-    $("failed-rewards").querySelector("tbody").replaceChildren();
+    $("ledger-rewards").querySelector("tbody").replaceChildren();
+    $("blocklist-entries").querySelector("tbody").replaceChildren();
+    $("stats-body").hidden = true;
     $("reissue").hidden = true;
+    state.programs.clear();
+    state.advocates.clear();
   });
   $("filters").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -353,7 +586,20 @@ function start() {
   $("more").addEventListener("click", () => loadQueue(true));
   $("approve").addEventListener("click", () => decide("approve"));
   $("reject").addEventListener("click", () => decide("reject"));
-  $("failed-refresh").addEventListener("click", () => loadFailed());
+  $("ledger-filters").addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadLedger(false);
+  });
+  $("ledger-more").addEventListener("click", () => loadLedger(true));
+  $("block-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    block();
+  });
+  $("blocklist-more").addEventListener("click", () => loadBlocklist(true));
+  $("stats-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadStats();
+  });
   $("reissue").addEventListener("submit", (event) => {
     event.preventDefault();
     reissue();
@@ -363,10 +609,13 @@ function start() {
     $("reissue").hidden = true;
   });
   showWho();
-  if (token()) {
-    loadQueue(false);
-    loadFailed();
-  }
+  if (token()) loadAll();
+}
+
+function loadAll() {
+  loadQueue(false);
+  loadLedger(false);
+  loadBlocklist(false);
 }
 
 document.addEventListener("DOMContentLoaded", start);

@@ -368,3 +368,19 @@ def test_the_console_page_is_served_without_a_token_under_a_strict_policy() -> N
     assert script["statusCode"] == 200
     assert script["headers"]["Content-Type"].startswith("text/javascript")
     assert missing["statusCode"] == 404
+
+
+def test_the_console_page_loads_its_plot_script_from_its_own_origin() -> None:
+    console = load_handler("console")
+
+    page = console.lambda_handler(
+        http_event("GET", "/console", "/console", roles=None), FakeContext()
+    )
+    plot = console.lambda_handler(
+        http_event("GET", "/console/{asset}", "/console/plot.js", roles=None), FakeContext()
+    )
+
+    assert '<script src="/console/plot.js" defer></script>' in page["body"]
+    assert plot["statusCode"] == 200
+    assert plot["headers"]["Content-Type"].startswith("text/javascript")
+    assert "ConsolePlot" in plot["body"]
