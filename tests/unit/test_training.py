@@ -245,7 +245,7 @@ def test_the_manifest_says_what_fraud_probability_each_score_stood_for(
     # Then the curve rises with the score and stays a probability
     assert curve["scores"] == sorted(curve["scores"])
     assert curve["probabilities"] == sorted(curve["probabilities"])
-    assert 0.0 <= curve["probabilities"][0] and curve["probabilities"][-1] <= 100.0
+    assert curve["probabilities"][0] >= 0.0 and curve["probabilities"][-1] <= 100.0
 
 
 def test_the_model_card_prices_the_lines_for_typical_referral_values(
