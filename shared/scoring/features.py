@@ -83,6 +83,7 @@ def build(view: EvidenceView) -> Features:
     add(velocity.link_velocity(links))
     add(conversion.conversion(view))
     add(graph.ring_cycle(view))
+    add(crowd.crowd(view, links, values))
     terminal = identity.shared_terminal(view, links, values)
     if terminal:
         identity.explain_terminal(terminal, values, evidence)
@@ -90,7 +91,6 @@ def build(view: EvidenceView) -> Features:
     add(history.advocate_history(view))
     add(traits.device_traits(view))
     add(timing.advocate_timing(view))
-    add(crowd.crowd(view, links, values))
     return Features(
         referral_id=referral.referral_id,
         as_of=view.as_of,

@@ -42,6 +42,8 @@ TERMINAL_EXPLAINS = (
     "device_referrals_24h",
     "ip_referrals_24h",
     "ip_prefix_referrals_24h",
+    "device_customers",
+    "ip_customers",
 )
 # Other customers on one card: a family shares a card with the advocate (its own rule);
 # this many strangers on it are not a family.

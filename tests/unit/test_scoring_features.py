@@ -455,3 +455,39 @@ class TestReversalRate:
     def test_no_history_is_a_zero_rate(self, world: World) -> None:
         f = world.features(world.refer(world.advocate(world.program())))
         assert f["advocate_reversal_rate"] == 0.0
+
+
+class TestStallTablet:
+    """An ambassador signs strangers up on a stall's tablet that is not their own device."""
+
+    def test_strangers_paying_their_own_way_on_the_ambassadors_stall_tablet_are_not_linked(
+        self, world: World
+    ) -> None:
+        # Given an ambassador enrolled on their phone who signed three strangers up on a tablet
+        advocate = world.advocate(world.program(), device="ambassador-phone")
+        for _ in range(3):
+            world.later(minutes=5)
+            world.buy(world.refer(advocate, device="stall-tablet", ip="198.51.100.20"))
+        # When a fourth stranger signs up on it and pays with their own card
+        world.later(minutes=5)
+        referral = world.refer(advocate, device="stall-tablet", ip="198.51.100.20")
+        world.buy(referral)
+        f = world.features(referral)
+        # Then the tablet and its network say nothing about them
+        assert [f[n] for n in ("device_referrals_24h", "ip_referrals_24h", "device_customers")] == [
+            0,
+            0,
+            0,
+        ]
+        assert f.evidence["shared_terminal"]["device_customers"] == 3
+
+    def test_accounts_sharing_cards_on_one_tablet_stay_linked(self, world: World) -> None:
+        advocate = world.advocate(world.program(), device="farmer-phone")
+        for _ in range(3):
+            world.later(minutes=5)
+            world.buy(world.refer(advocate, device="farm-tablet"), card="batch-card")
+        world.later(minutes=5)
+        referral = world.refer(advocate, device="farm-tablet")
+        world.buy(referral, card="batch-card")
+        f = world.features(referral)
+        assert f["device_referrals_24h"] == 3 and "shared_terminal" not in f.evidence

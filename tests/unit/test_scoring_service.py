@@ -237,10 +237,11 @@ class TestDrift:
         for _ in range(3):
             world.qualify(world.refer(world.advocate(program)))
         world.sweep.rescore_unpaid(world.later(hours=1))
-        # A burst from one device shifts the device velocity distribution.
+        # A burst from one device, paying with one card, shifts the device velocity
+        # distribution (strangers each paying their own way on it would be a stall tablet).
         burst = world.advocate(program)
         for _ in range(4):
-            world.qualify(world.refer(burst, device="farm"))
+            world.qualify(world.refer(burst, device="farm"), card="farm-card")
         report = world.sweep.rescore_unpaid(world.later(hours=1))
         assert report.drift_reference == "stored"
         assert report.psi["device_referrals_24h"] > 0.25

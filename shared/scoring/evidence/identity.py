@@ -135,13 +135,14 @@ def own_links(view: EvidenceView, found: IdentityLinks) -> Found:
 
 
 def shared_terminal(view: EvidenceView, found: IdentityLinks, values: dict[str, float]) -> set[str]:
-    """The other customers on the advocate's device if it is a shared terminal, else
-    an empty set.
+    """The advocate's other referees on the referee's device if it is a shared terminal,
+    else an empty set: the advocate's own device (a store tablet they enrolled on) or one
+    they sign people up on (a stall's tablet at an event).
 
     It is one only for a referee with nothing else tying them to the advocate: their
     own card (no one else's, not the advocate's), a mailbox name unlike the advocate's.
     """
-    if not values["same_device"] or not found.cards:
+    if not found.cards:
         return set()
     payment = found.payment
     if payment.advocate_seen or payment.advocate_referees or found.card_customers:
