@@ -125,6 +125,11 @@ def _block(invoke: Invoke) -> Call:
     return Call("reviews", "POST", "/v1/blocklist", "/v1/blocklist", body, ("finance",))
 
 
+def _webhook(invoke: Invoke) -> Call:
+    body = {"url": "https://hooks.example.com/rewards", "events": ["reward.paid"]}
+    return Call("webhooks", "POST", "/v1/webhooks", "/v1/webhooks", body, ("admin",))
+
+
 def _refund(invoke: Invoke) -> Call:
 
     clock = FixedClock(datetime.now(UTC) - timedelta(minutes=1))
@@ -204,6 +209,7 @@ ARRANGE: dict[str, Arrange] = {
     "POST /v1/referrals/{referral_id}/events": _event,
     "POST /v1/reviews/{referral_id}/decision": _decide,
     "POST /v1/blocklist": _block,
+    "POST /v1/webhooks": _webhook,
     "POST /v1/referrals/{referral_id}/refunds": _refund,
     "POST /v1/rewards/{reward_id}/reissue": _reissue,
     "POST /v1/referrals/{referral_id}/reverse": _reverse,
