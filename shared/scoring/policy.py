@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
-from shared.domain.programs import Program
+from shared.domain.programs import Program, RewardTerms
 from shared.scoring.thresholds import (
     REFUSAL_COST_MULTIPLE,
     REVIEW_COST,
@@ -53,9 +54,19 @@ class PricedLines:
     reject_at: float
 
 
-def referral_value(program: Program) -> Decimal:
-    """The money one rewarded referral costs the program: both sides' per-referral rewards
-    (a milestone bonus is paid once per tier, not per referral)."""
+class RewardSides(Protocol):
+    """A program, or the command that creates one: what each side of a referral is paid."""
+
+    @property
+    def advocate_reward(self) -> RewardTerms | None: ...
+
+    @property
+    def referee_reward(self) -> RewardTerms | None: ...
+
+
+def referral_value(program: RewardSides) -> Decimal:
+    """The money one rewarded referral costs the program: both sides' per-referral rewards,
+    points at their point value (a milestone bonus is paid once per tier, not per referral)."""
     sides = (program.advocate_reward, program.referee_reward)
     return sum((terms.amount for terms in sides if terms is not None), Decimal(0))
 

@@ -17,6 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from shared.schemas.programs import ProgramCreate
+from shared.scoring.policy import referral_value
+
 UNPAID = {"pending", "review", "rejected", "expired", "refused"}
 PAID_REWARD = {"created", "queued", "sent", "confirmed"}
 
@@ -26,13 +29,13 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 
 
 def _program_reward_value(events: Path) -> dict[str, Decimal]:
+    """Each program's referral value, read as the replay reads the program: points rewards
+    count at the program's point value."""
     values: dict[str, Decimal] = {}
     for op in _rows(events):
         if op["op"] == "program":
-            rewards = op["body"].get("rewards", {})
-            values[op["ref"]] = sum(
-                (Decimal(r["amount"]) for r in rewards.values() if r), Decimal(0)
-            )
+            terms = ProgramCreate.model_validate(op["body"]).command()
+            values[op["ref"]] = referral_value(terms)
     return values
 
 

@@ -21,6 +21,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -206,7 +207,8 @@ def percent_encoded_ids_name_the_same_resource(ctx: Any, response: Any, case: An
         **{name: "".join(f"%{b:02X}" for b in value.encode()) for name, value in params.items()}
     )
     request = response.request.copy()
-    request.url = TARGET["url"] + encoded
+    query = urlsplit(request.url).query
+    request.url = TARGET["url"] + encoded + (f"?{query}" if query else "")
     again = _session.send(request, timeout=30)
     if again.status_code != response.status_code:
         raise AssertionError(

@@ -88,6 +88,19 @@ def _referral_in_review(client_for: MakeClient, stack: LocalStack) -> tuple[str,
     return program_id, referral_id
 
 
+def _paid_referral(client_for: MakeClient, stack: LocalStack) -> str:
+    """A reviewed referral two finance users approved, released past its holding period."""
+    _, referral_id = _referral_in_review(client_for, stack)
+    for approver in ("ledger-alice", "ledger-bob"):
+        decided = client_for("finance", sub=approver).post(
+            f"/v1/reviews/{referral_id}/decision", {"decision": "approve"}
+        )
+        assert decided.status_code in (200, 202), decided.text
+    stack.run_job("release", datetime.now(UTC) + timedelta(days=15))
+    stack.drain()
+    return referral_id
+
+
 def test_two_finance_users_approve_a_flagged_referral_in_the_console(
     browser: object, stack: LocalStack, client_for: MakeClient
 ) -> None:
@@ -330,8 +343,9 @@ def test_the_ledger_lists_entries_by_status(
     browser: object, stack: LocalStack, client_for: MakeClient
 ) -> None:
     expect = playwright_api.expect
-    _, referral_id = _referral_in_review(client_for, stack)
+    referral_id = _paid_referral(client_for, stack)
     rewards = client_for("finance").get("/v1/rewards", params={"referral_id": referral_id})
+    assert len(rewards.json()["items"]) == 2
     page = browser.new_page()  # type: ignore[attr-defined]
     page.set_default_timeout(10_000)
     page.goto(f"{stack.url}/console")

@@ -10,17 +10,18 @@ import pytest
 
 from shared.training.backtest_eval import evaluate
 from shared.training.dataset import read_labels
+from tests.support import program_body
 
 PROGRAM = {
     "op": "program",
     "at": "2025-03-03T00:00:00Z",
     "ref": "p1",
-    "body": {
-        "rewards": {
+    "body": program_body(
+        rewards={
             "advocate": {"kind": "gift_card", "amount": "10.00", "currency": "USD"},
             "referee": {"kind": "cash", "amount": "5.00", "currency": "USD"},
         }
-    },
+    ),
 }
 
 
@@ -87,6 +88,28 @@ def test_labels_without_a_pattern_are_grouped_by_label(files: tuple[Path, Path, 
 def test_paid_fraud_counts_as_leaked_money(files: tuple[Path, Path, Path]) -> None:
     result = evaluate(*files)
     assert result["fraud_money_leaked_share"] == pytest.approx(10 / 30, abs=1e-4)
+
+
+def test_points_rewards_count_at_the_programs_point_value(
+    files: tuple[Path, Path, Path],
+) -> None:
+    # Given a program paying 100 points a side, each point worth 0.10
+    decisions, labels, events = files
+    points = {"kind": "points", "points": "100"}
+    program = {
+        **PROGRAM,
+        "body": program_body(
+            rewards={"advocate": points, "referee": points},
+            point_value={"amount": "0.10", "currency": "USD"},
+        ),
+    }
+    _write(events, [program])
+
+    # When its decisions are evaluated
+    result = evaluate(decisions, labels, events)
+
+    # Then each fraud referral is worth 20.00, of which the one paid leaked 10.00
+    assert result["fraud_money_leaked_share"] == pytest.approx(10 / 40, abs=1e-4)
 
 
 def test_a_label_line_without_its_label_is_refused(tmp_path: Path) -> None:
