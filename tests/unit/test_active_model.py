@@ -22,7 +22,7 @@ class _Judge:
     def __init__(self, version: str) -> None:
         self.version = version
 
-    def verdict(self, features: Any) -> str:
+    def verdict(self, features: Any, lines: Any = None) -> str:
         return f"verdict of {self.version}"
 
     def reference_histograms(self) -> dict[str, Any]:
