@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shared.domain.campaigns import Campaign, CampaignStatus, NewCampaign
 from shared.schemas.common import Out, Strict, Timestamp
@@ -21,6 +21,15 @@ class CampaignCreate(Strict):
     reward: RewardIn = Field(description="What each participating advocate gets once")
     starts_at: Timestamp = Field(description="A referral counts if it qualified at or after this")
     ends_at: Timestamp = Field(description="... and before this (later than starts_at)")
+
+    @field_validator("reward")
+    @classmethod
+    def _paid_in_money(cls, reward: RewardIn) -> RewardIn:
+        # A points reward is priced by the program's point value at release; a campaign
+        # pays money (gift card, cash or a donation).
+        if reward.kind == "points":
+            raise ValueError("a campaign reward is a gift_card, cash or charity_donation")
+        return reward
 
     def command(self) -> NewCampaign:
         return NewCampaign(

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from shared.adapters.webhook_queue import MemoryWebhookQueue
 from shared.bootstrap import Services, bootstrap
@@ -20,6 +21,7 @@ from shared.errors import InvalidRequest, NotFound
 from shared.pii import PiiHasher
 from shared.repositories.audit import AuditLog
 from shared.repositories.campaigns import CampaignRepository
+from shared.schemas.campaigns import CampaignCreate
 from tests.support import T0
 from tests.unit.rewards.conftest import World
 
@@ -247,3 +249,36 @@ def test_a_completed_campaign_leaves_the_reached_index(world: World) -> None:
     _, _, _campaign, _ = _reached_world(world)
     world.release.run()
     assert CampaignRepository(world.table).reached(10) == []
+
+
+# --- the request body ---------------------------------------------------------------------
+
+
+def _body(**changes: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "name": "Spring goal",
+        "goal_referrals": 3,
+        "reward": {"kind": "cash", "amount": "5.00", "currency": "USD"},
+        "starts_at": "2026-11-01T00:00:00Z",
+        "ends_at": "2026-12-01T00:00:00Z",
+    }
+    return {**body, **changes}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"goal_referrals": 0}, "goal_referrals"),
+        ({"reward": {"kind": "points", "amount": "5.00", "currency": "USD"}}, "reward"),
+        ({"reward": {"kind": "cash", "amount": "0.00", "currency": "USD"}}, "reward"),
+    ],
+)
+def test_a_bad_campaign_body_names_its_field(changes: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        CampaignCreate.model_validate(_body(**changes))
+    assert refused.value.errors()[0]["loc"][0] == field
+
+
+def test_a_campaign_body_becomes_the_command_with_its_reward_terms() -> None:
+    new = CampaignCreate.model_validate(_body()).command()
+    assert (new.goal_referrals, new.reward.kind, new.reward.amount) == (3, "cash", Decimal("5.00"))
