@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shared.services.advocates import AdvocateService
     from shared.services.audit import AuditService
     from shared.services.blocklist import BlocklistService
+    from shared.services.campaigns import CampaignService
     from shared.services.customers import CustomerService
     from shared.services.drift_monitor import DriftMonitor
     from shared.services.events import EventService
@@ -364,6 +365,7 @@ class Services:
         from shared.repositories.advocate_counters import AdvocateCounters
         from shared.repositories.audit import AuditLog
         from shared.repositories.budget import ProgramBudget
+        from shared.repositories.campaigns import CampaignRepository
         from shared.repositories.period_counters import PeriodCounters
         from shared.repositories.programs import ProgramRepository
         from shared.repositories.referral_schedule import ReferralSchedule
@@ -381,9 +383,36 @@ class Services:
             caps=AdvocateCounters(self.table),
             audit=AuditLog(self.table),
             months=PeriodCounters(self.table),
+            campaigns=CampaignRepository(self.table),
         )
         return ReleaseService(
-            self.clock, self._reward_queue(), UnitOfWork(self.table), stores, self.ledger
+            self.clock,
+            self._reward_queue(),
+            UnitOfWork(self.table),
+            stores,
+            self.ledger,
+            campaigns=self.campaigns,
+        )
+
+    @cached_property
+    def campaigns(self) -> CampaignService:
+        from shared.repositories.audit import AuditLog
+        from shared.repositories.budget import ProgramBudget
+        from shared.repositories.campaigns import CampaignRepository
+        from shared.repositories.programs import ProgramRepository
+        from shared.repositories.rewards import RewardRepository
+        from shared.repositories.unit_of_work import UnitOfWork
+        from shared.services.campaigns import CampaignService, CampaignStores
+
+        stores = CampaignStores(
+            programs=ProgramRepository(self.table),
+            campaigns=CampaignRepository(self.table),
+            rewards=RewardRepository(self.table),
+            budget=ProgramBudget(self.table),
+            audit=AuditLog(self.table),
+        )
+        return CampaignService(
+            self.clock, UnitOfWork(self.table), stores, notifications=self.notifications
         )
 
     def fulfilment(self, kind: str | None = None) -> FulfilmentService:

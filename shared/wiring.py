@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shared.services.advocates import AdvocateService
     from shared.services.audit import AuditService
     from shared.services.blocklist import BlocklistService
+    from shared.services.campaigns import CampaignService
     from shared.services.customers import CustomerService
     from shared.services.drift_monitor import DriftMonitor
     from shared.services.events import EventService
@@ -264,6 +265,10 @@ def _webhook_delivery() -> DeliveryAdapters:
 
 def program_service() -> ProgramService:
     return services().programs
+
+
+def campaign_service() -> CampaignService:
+    return services().campaigns
 
 
 def advocate_service() -> AdvocateService:

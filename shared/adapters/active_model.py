@@ -94,6 +94,7 @@ class ActiveModel:
         return self.judge().row(features)
 
     def verdict(self, features: Features, lines: PricedLines | None = None) -> ModelVerdict:
+        """The active model's verdict, against the program's priced lines when given."""
         return self.judge().verdict(features, lines)
 
     def reference_histograms(self) -> dict[str, Histogram]:

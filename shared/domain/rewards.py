@@ -114,7 +114,8 @@ class Reward(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     reward_id: str
-    referral_id: str
+    # None for a campaign reward: it is filed under its campaign (`campaign_id`) instead.
+    referral_id: str | None = None
     program_id: str
     beneficiary: Beneficiary
     customer_id: str
@@ -151,6 +152,16 @@ class Reward(BaseModel):
     version: int = 1
     # The referral's incentive variant: the program's paid figures count it under it.
     variant: str = "default"
+    # The group-goal campaign this entry pays (`<campaign_id>-<advocate_id>`); None otherwise.
+    campaign_id: str | None = None
+
+    @property
+    def filed_under(self) -> str:
+        """The id whose ledger partition holds the entry: its referral's, or its campaign's."""
+        filed = self.referral_id or self.campaign_id
+        if filed is None:
+            raise ValueError(f"reward {self.reward_id} names neither a referral nor a campaign")
+        return filed
 
     def moved(self, target: RewardStatus, at: datetime, **changes: Any) -> Reward:
         """The entry in `target`, one version on; refuses moves the table does not allow."""

@@ -254,6 +254,22 @@ ROUTES: tuple[RouteSpec, ...] = (
         responses={200: "reviews.BlocklistEntryOut"},
     ),
     _r(
+        "POST",
+        "/v1/programs/{program_id}/campaigns",
+        {"admin"},
+        "Start a group-goal campaign: at the goal, each participating advocate is paid once",
+        "campaigns.CampaignCreate",
+        {201: "campaigns.CampaignOut"},
+    ),
+    _r(
+        "GET",
+        "/v1/programs/{program_id}/campaigns/{campaign_id}",
+        {"admin", "finance", "client"},
+        "A campaign with its progress towards the goal",
+        responses={200: "campaigns.CampaignOut"},
+        program=in_path(),
+    ),
+    _r(
         "GET",
         "/v1/programs/{program_id}/stats",
         {"admin", "finance"},

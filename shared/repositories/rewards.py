@@ -75,7 +75,7 @@ class RewardRepository:
     # --- entries ------------------------------------------------------------------------
 
     def _item(self, reward: Reward) -> Item:
-        pk, sk = keys.reward(reward.referral_id, reward.reward_id)
+        pk, sk = keys.reward(reward.filed_under, reward.reward_id)
         return {
             "pk": pk,
             "sk": sk,
@@ -98,7 +98,7 @@ class RewardRepository:
 
     @staticmethod
     def unchanged_op(reward: Reward) -> Check:
-        pk, sk = keys.reward(reward.referral_id, reward.reward_id)
+        pk, sk = keys.reward(reward.filed_under, reward.reward_id)
         return Check(pk, sk, Equals("version", reward.version))
 
     def add(self, reward: Reward, *, within: Changes) -> None:

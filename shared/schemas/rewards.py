@@ -85,7 +85,7 @@ class ClawbackOut(Out):
 
 class RewardEntryOut(Out):
     reward_id: str
-    referral_id: str
+    referral_id: str | None = Field(description="The referral paid for; null on a campaign reward")
     program_id: str
     beneficiary: Literal["advocate", "referee"]
     customer_id: str
@@ -111,6 +111,12 @@ class RewardEntryOut(Out):
         exclude_if=lambda charity: charity is None,
         description="The charity a charity_donation pays (donations only)",
     )
+    # Shown on campaign rewards only (`<campaign_id>-<advocate_id>`, referral_id null).
+    campaign_id: str | None = Field(
+        default=None,
+        exclude_if=lambda campaign_id: campaign_id is None,
+        description="The group-goal campaign a campaign reward pays (campaign rewards only)",
+    )
 
     @classmethod
     def of(cls, reward: Reward) -> RewardEntryOut:
@@ -124,6 +130,7 @@ class RewardEntryOut(Out):
         return cls(
             reward_id=reward.reward_id,
             referral_id=reward.referral_id,
+            campaign_id=reward.campaign_id,
             program_id=reward.program_id,
             beneficiary=reward.beneficiary,
             customer_id=reward.customer_id,

@@ -155,7 +155,7 @@ class FulfilmentService:
             return self._note_clawed_back_payment(reward, provider, key)
         if reward.status in NOT_YET_SENT:
             applied = self._ledger.apply(
-                reward.referral_id, reward.reward_id, self._commit(provider.name, key)
+                reward.filed_under, reward.reward_id, self._commit(provider.name, key)
             )
             if applied is None or applied.reward.status != RewardStatus.SENT:
                 settled = applied.reward.status if applied else None
@@ -169,7 +169,7 @@ class FulfilmentService:
         else:
             order = self._look_up_then_create(reward, provider, key)
         if order is None:
-            current = self._rewards.get(reward.referral_id, reward.reward_id)
+            current = self._rewards.get(reward.filed_under, reward.reward_id)
             status = current.status if current else None
             action = "failed" if status == RewardStatus.FAILED else "not_paid"
             return FulfilmentOutcome(reward.reward_id, status, action)
@@ -219,7 +219,7 @@ class FulfilmentService:
             )
             return Change(paid, (payout.paying(paid, now), self._count_paid(paid)))
 
-        applied = self._ledger.apply(reward.referral_id, reward.reward_id, decide)
+        applied = self._ledger.apply(reward.filed_under, reward.reward_id, decide)
         if applied is None:
             return FulfilmentOutcome(reward.reward_id, None, "unknown_reward")
         status = applied.reward.status
@@ -256,7 +256,7 @@ class FulfilmentService:
         if existing is not None:
             return existing
         applied = self._ledger.apply(
-            reward.referral_id, reward.reward_id, self._attempt(self._clock.now())
+            reward.filed_under, reward.reward_id, self._attempt(self._clock.now())
         )
         if applied is None or applied.reward.status != RewardStatus.SENT:
             # Clawed back since, and the lookup above found no order: nothing to pay.
@@ -368,7 +368,7 @@ class FulfilmentService:
         self, reward: Reward, order: PayoutOrder, *, action: str = "recorded"
     ) -> FulfilmentOutcome:
         """Bring the entry in line with the provider's order for its key."""
-        applied = self._ledger.apply(reward.referral_id, reward.reward_id, self.recording(order))
+        applied = self._ledger.apply(reward.filed_under, reward.reward_id, self.recording(order))
         status = applied.reward.status if applied else None
         if status == RewardStatus.CONFIRMED and applied is not None:
             self._ledger.settle_referral(reward.referral_id, ACTOR)
@@ -457,7 +457,7 @@ class FulfilmentService:
             return self._ledger.failed(current, reason, now)
 
         logger.warning("payout failed", extra={"reward_id": reward.reward_id, "reason": reason})
-        self._ledger.apply(reward.referral_id, reward.reward_id, decide)
+        self._ledger.apply(reward.filed_under, reward.reward_id, decide)
 
     def _note_error(self, reward: Reward, error: str) -> None:
         now = self._clock.now()
@@ -467,7 +467,7 @@ class FulfilmentService:
                 return None
             return Change(current.moved(RewardStatus.SENT, now, last_error=error[:500]))
 
-        self._ledger.apply(reward.referral_id, reward.reward_id, decide)
+        self._ledger.apply(reward.filed_under, reward.reward_id, decide)
 
     def _recipient(self, reward: Reward) -> str | None:
         if reward.recipient_email is not None:
@@ -475,5 +475,5 @@ class FulfilmentService:
         if reward.beneficiary == "advocate":
             advocate = self._advocates.get(reward.advocate_id)
             return advocate.email if advocate and not advocate.erased else None
-        referral = self._referrals.get(reward.referral_id)
+        referral = self._referrals.get(reward.referral_id) if reward.referral_id else None
         return referral.referee_email if referral else None

@@ -138,13 +138,16 @@ class RewardLedger:
 
         return stage
 
-    def settle_referral(self, referral_id: str, actor: str) -> bool:
-        """Move a `rewarding` referral to `rewarded` once every entry of it is confirmed.
+    def settle_referral(self, referral_id: str | None, actor: str) -> bool:
+        """Move a `rewarding` referral to `rewarded` once every entry of it is confirmed
+        (a campaign entry, filed under no referral, settles nothing).
 
         Entries sit in the referral's partition and are read strongly consistently after
         the caller's own confirmation, so of two entries confirmed at once the later
         writer always sees both.
         """
+        if referral_id is None:
+            return False
         for _ in range(MAX_ATTEMPTS):
             referral = self._referrals.get(referral_id)
             if referral is None or referral.status != ReferralStatus.REWARDING:

@@ -126,7 +126,7 @@ class ReconcileService:
     # --- pass 1: stuck entries ------------------------------------------------------------
 
     def _settle_stuck(self, stale: Reward, report: ReconcileReport) -> None:
-        reward = self._rewards.get(stale.referral_id, stale.reward_id)
+        reward = self._rewards.get(stale.filed_under, stale.reward_id)
         if reward is None or reward.status != stale.status:
             return
         report.checked += 1
@@ -156,7 +156,7 @@ class ReconcileService:
 
     def _requeue(self, reward: Reward, report: ReconcileReport) -> None:
         try:
-            self._queue.send_reward(reward.kind, reward.reward_id, reward.referral_id)
+            self._queue.send_reward(reward.kind, reward.reward_id, reward.filed_under)
         except Exception as exc:
             report.errors.append({"reward_id": reward.reward_id, "error": str(exc)})
             return
@@ -297,7 +297,7 @@ class ReconcileService:
                     return None
                 return self._ledger.never_paid(current, now)
 
-            applied = self._ledger.apply(stale.referral_id, stale.reward_id, decide)
+            applied = self._ledger.apply(stale.filed_under, stale.reward_id, decide)
             if applied is not None and applied.changed:
                 report.never_paid.append(stale.reward_id)
 

@@ -103,7 +103,7 @@ class ReissueService:
             raise NotFound(f"no reward {reward_id}")
         reward = applied.reward
         try:
-            self._queue.send_reward(reward.kind, reward.reward_id, reward.referral_id)
+            self._queue.send_reward(reward.kind, reward.reward_id, reward.filed_under)
         except Exception:
             # The entry is `queued`: reconciliation requeues entries stuck there (15 min).
             logger.exception("reissued reward not queued", extra={"reward_id": reward_id})
@@ -170,7 +170,8 @@ class ReissueService:
             # The failure returned the amount; the new attempt spends it again, and only
             # while the referral is still rewarding (a reversal may have been committed).
             self._budget.spend(current.program_id, current.amount, within=changes)
-            self._guards.still_rewarding(current.referral_id, within=changes)
+            if current.referral_id is not None:
+                self._guards.still_rewarding(current.referral_id, within=changes)
             self._audit.append(entry, within=changes)
 
         return Change(reissued, (stage,))

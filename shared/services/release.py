@@ -51,12 +51,14 @@ if TYPE_CHECKING:
     from shared.repositories.advocate_counters import AdvocateCounters
     from shared.repositories.audit import AuditLog
     from shared.repositories.budget import ProgramBudget
+    from shared.repositories.campaigns import CampaignRepository
     from shared.repositories.period_counters import PeriodCounters
     from shared.repositories.programs import ProgramRepository
     from shared.repositories.referral_schedule import ReferralSchedule
     from shared.repositories.referrals import ReferralRepository
     from shared.repositories.rewards import RewardRepository
     from shared.repositories.unit_of_work import Changes, UnitOfWork
+    from shared.services.campaigns import CampaignService
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +127,8 @@ class ReleaseStores:
     caps: AdvocateCounters
     audit: AuditLog
     months: PeriodCounters
+    # The program's group-goal campaigns, counted in the release's own transaction.
+    campaigns: CampaignRepository | None = None
 
 
 class ReleaseService:
@@ -135,8 +139,11 @@ class ReleaseService:
         changes: UnitOfWork,
         stores: ReleaseStores,
         ledger: RewardLedger,
+        campaigns: CampaignService | None = None,
     ) -> None:
         self._clock = clock
+        self._campaign_payouts = campaigns
+        self._campaigns = stores.campaigns
         self._queue = queue
         self._changes = changes
         self._programs = stores.programs
@@ -162,6 +169,8 @@ class ReleaseService:
         out_of_time = _out_of_time(time_left, report)
         self._expire_pending(now, report, out_of_time)
         self._release_due(now, report, out_of_time)
+        if not out_of_time():
+            self._pay_campaigns(now, report, out_of_time)
         if not out_of_time():
             self._requeue_created(now, report)
         logger.info("release run", extra=report.summary())
@@ -200,6 +209,17 @@ class ReleaseService:
                 report.queue_failures += list(outcome.queue_failures)
             elif outcome.result == "held" and outcome.reason:
                 report.held[referral.referral_id] = outcome.reason
+
+    def _pay_campaigns(
+        self, now: datetime, report: ReleaseReport, out_of_time: Callable[[], bool]
+    ) -> None:
+        if self._campaign_payouts is None:
+            return
+        for reward in self._campaign_payouts.pay_reached(now, out_of_time):
+            if self._enqueue(reward, now):
+                report.queued.append(reward.reward_id)
+            else:
+                report.queue_failures.append(reward.reward_id)
 
     def _requeue_created(self, now: datetime, report: ReleaseReport) -> None:
         lost = self._rewards.each_with_status(
@@ -326,9 +346,29 @@ class ReleaseService:
             )
         for reward in rewards:
             self._rewards.add(reward, within=changes)
+        self._count_for_campaigns(referral, program, now, changes)
         entry = self._released_entry(referral, now, target, plan, rewards)
         self._audit.append(entry, within=changes)
         return self._commit_release(changes, referral, program, plan, rewards, now, short)
+
+    def _count_for_campaigns(
+        self, referral: Referral, program: Program, now: datetime, changes: Changes
+    ) -> None:
+        """Count the referral for each campaign whose window holds its qualifying event,
+        with the release (a campaign changed meanwhile makes the release read again)."""
+        if self._campaigns is None:
+            return
+        qualified_at = referral.qualified_at or referral.occurred_at
+        for campaign in self._campaigns.of_program(program.program_id):
+            if not campaign.counts(qualified_at):
+                continue
+            self._campaigns.stage_save(campaign.counted(now), campaign.version, within=changes)
+            self._campaigns.stage_participant(
+                campaign.campaign_id,
+                referral.advocate_id,
+                referral.advocate_customer_id,
+                within=changes,
+            )
 
     def _month_spent(self, program: Program, referral: Referral, month: str) -> MonthSpent | None:
         if program.caps is None:
@@ -435,7 +475,7 @@ class ReleaseService:
         """Send, then mark `queued`. A crash in between leaves a `created` entry that the
         next run sends again; fulfilment may already have moved it on, which is fine."""
         try:
-            self._queue.send_reward(reward.kind, reward.reward_id, reward.referral_id)
+            self._queue.send_reward(reward.kind, reward.reward_id, reward.filed_under)
         except Exception:
             logger.exception("queueing a reward failed", extra={"reward_id": reward.reward_id})
             return False
@@ -445,7 +485,7 @@ class ReleaseService:
                 return None
             return Change(current.moved(RewardStatus.QUEUED, now))
 
-        self._ledger.apply(reward.referral_id, reward.reward_id, mark)
+        self._ledger.apply(reward.filed_under, reward.reward_id, mark)
         return True
 
     @staticmethod

@@ -130,6 +130,19 @@ def _webhook(invoke: Invoke) -> Call:
     return Call("webhooks", "POST", "/v1/webhooks", "/v1/webhooks", body, ("admin",))
 
 
+def _campaign(invoke: Invoke) -> Call:
+    route = "/v1/programs/{program_id}/campaigns"
+    body = {
+        "name": "Spring group goal",
+        "goal_referrals": 10,
+        "reward": {"kind": "gift_card", "amount": "25.00", "currency": "USD"},
+        "starts_at": _now(),
+        "ends_at": (datetime.now(UTC) + timedelta(days=30)).isoformat().replace("+00:00", "Z"),
+    }
+    path = route.replace("{program_id}", _program(invoke))
+    return Call("programs", "POST", route, path, body, ("admin",))
+
+
 def _refund(invoke: Invoke) -> Call:
 
     clock = FixedClock(datetime.now(UTC) - timedelta(minutes=1))
@@ -210,6 +223,7 @@ ARRANGE: dict[str, Arrange] = {
     "POST /v1/reviews/{referral_id}/decision": _decide,
     "POST /v1/blocklist": _block,
     "POST /v1/webhooks": _webhook,
+    "POST /v1/programs/{program_id}/campaigns": _campaign,
     "POST /v1/referrals/{referral_id}/refunds": _refund,
     "POST /v1/rewards/{reward_id}/reissue": _reissue,
     "POST /v1/referrals/{referral_id}/reverse": _reverse,

@@ -49,6 +49,8 @@ class World:
     cash_faults: FaultPlan
     providers: dict[str, PayoutProvider]
     retries: list[RetryLater] = field(default_factory=list)
+    # The referrals a test arranged, when it needs them later.
+    referral_ids: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         services = self.services()
