@@ -53,6 +53,7 @@ class CreateProgram:
     review_timeout_action: TimeoutAction
     auto_reject: bool
     occurred_at: datetime | None = None
+    recurring_months: int | None = None
 
 
 # What an update carries that is not a term of the program: the top-up adds to a counter,

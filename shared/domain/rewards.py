@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.domain.caps import MonthSpent, judge
 from shared.domain.changes import Contention
+from shared.domain.commissions import ORDER_SLOT
 from shared.domain.programs import MonthlyCaps, Program, RewardKind, RewardTerms
 
 Beneficiary = Literal["advocate", "referee"]
@@ -169,6 +170,9 @@ def reward_id_for(referral_id: str, slot: str) -> str:
 
 
 def referral_of(reward_id: str) -> str:
+    # A commission entry's slot names its order, whose id may carry "-".
+    if f"-{ORDER_SLOT}" in reward_id:
+        return reward_id.split(f"-{ORDER_SLOT}", 1)[0]
     return reward_id.rsplit("-", 1)[0]
 
 
@@ -244,6 +248,7 @@ def plan_release(
     referee_customer_id: str,
     rewarded_referrals: int,
     month_spent: MonthSpent | None = None,
+    order_amount: Decimal | None = None,
 ) -> ReleasePlan:
     """The rewards one released referral earns, given the advocate's count so far and,
     for a program with monthly caps, what the release's month has spent (`month_spent`).
@@ -251,12 +256,23 @@ def plan_release(
     Every released referral within the cap takes one advocate slot (and is the advocate's
     `rewarded_referrals + 1`-th successful referral, which is what tiers count); past the
     cap the advocate's reward and any tier bonus are withheld, while the referee's reward
-    is not capped by it. Monthly caps then defer or refuse (see `shared.domain.caps`).
+    is not capped by it. Monthly caps then defer or refuse (see `shared.domain.caps`). A
+    commission is priced on the qualifying order's amount (`order_amount`); one that comes
+    to nothing creates no entry.
     """
-    plan = _uncapped_plan(program, advocate_customer_id, referee_customer_id, rewarded_referrals)
+    priced = _priced(program, order_amount)
+    plan = _uncapped_plan(priced, advocate_customer_id, referee_customer_id, rewarded_referrals)
     if program.caps is None or month_spent is None:
         return plan
     return _within_month(plan, program.caps, month_spent)
+
+
+def _priced(program: Program, order_amount: Decimal | None) -> Program:
+    terms = program.advocate_reward
+    if terms is None or terms.commission is None:
+        return program
+    priced = terms.on_order(order_amount)
+    return program.model_copy(update={"advocate_reward": priced if priced.amount > 0 else None})
 
 
 def _uncapped_plan(

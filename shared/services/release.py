@@ -297,6 +297,7 @@ class ReleaseService:
             referee_customer_id=referral.referee_customer_id,
             rewarded_referrals=seen,
             month_spent=self._month_spent(program, referral, month),
+            order_amount=referral.qualifying_amount,
         )
         if plan.deferred_by:
             return self._hold(
