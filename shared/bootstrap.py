@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shared.services.advocates import AdvocateService
     from shared.services.audit import AuditService
     from shared.services.blocklist import BlocklistService
+    from shared.services.commissions import CommissionLedger
     from shared.services.customers import CustomerService
     from shared.services.drift_monitor import DriftMonitor
     from shared.services.events import EventService
@@ -177,7 +178,15 @@ class Services:
             clock=self.clock,
             hasher=self.hasher,
             scoring=self._scoring_queue(),
+            commissions=self._commission_ledger(),
         )
+
+    def _commission_ledger(self) -> CommissionLedger:
+        from shared.repositories.budget import ProgramBudget
+        from shared.repositories.rewards import RewardRepository
+        from shared.services.commissions import CommissionLedger
+
+        return CommissionLedger(RewardRepository(self.table), ProgramBudget(self.table))
 
     # --- fraud scoring, finance review -----------------------------------------------------
 

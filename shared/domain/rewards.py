@@ -147,6 +147,10 @@ class Reward(BaseModel):
     last_error: str | None = None
     failure_reason: str | None = None
     clawback: Clawback | None = None
+    # A commission on a later order: the order it pays on, and when its holding period
+    # ends (the release job queues it no earlier). None for every other entry.
+    order_id: str | None = None
+    held_until: datetime | None = None
     created_at: datetime
     updated_at: datetime
     version: int = 1

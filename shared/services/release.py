@@ -202,10 +202,11 @@ class ReleaseService:
                 report.held[referral.referral_id] = outcome.reason
 
     def _requeue_created(self, now: datetime, report: ReleaseReport) -> None:
-        lost = self._rewards.each_with_status(
-            RewardStatus.CREATED, changed_before=now - REQUEUE_AFTER
-        )
-        for reward in lost:
+        """Queue `created` entries: those a release lost the message of, and later-order
+        commissions whose holding period (`held_until`) has passed."""
+        for reward in self._rewards.each_with_status(RewardStatus.CREATED, changed_before=now):
+            if not _due_to_queue(reward, now):
+                continue
             if self._enqueue(reward, now):
                 report.queued.append(reward.reward_id)
             else:
@@ -477,6 +478,12 @@ def _out_of_time(
         return report.stopped_early
 
     return check
+
+
+def _due_to_queue(reward: Reward, now: datetime) -> bool:
+    if reward.held_until is not None:
+        return reward.held_until <= now
+    return reward.updated_at <= now - REQUEUE_AFTER
 
 
 def _summary(reward: Reward) -> dict[str, object]:
