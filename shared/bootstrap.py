@@ -455,6 +455,7 @@ class Services:
             rewards=RewardRepository(self.table),
             caps=AdvocateCounters(self.table),
             evidence=EvidenceIndex(self.table),
+            commissions=self._commission_ledger(),
         )
         return RefundService(self.clock, UnitOfWork(self.table), stores, self._referral_reversal())
 

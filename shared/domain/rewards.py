@@ -41,7 +41,8 @@ class RewardStatus(StrEnum):
 R = RewardStatus
 # Self-moves record bookkeeping (an attempt, a provider reference) without a status change.
 REWARD_TRANSITIONS: dict[RewardStatus, frozenset[RewardStatus]] = {
-    R.CREATED: frozenset({R.QUEUED, R.SENT, R.CANCELLED}),
+    # A partial refund reprices an unsent commission entry (a self-move).
+    R.CREATED: frozenset({R.CREATED, R.QUEUED, R.SENT, R.CANCELLED}),
     R.QUEUED: frozenset({R.QUEUED, R.SENT, R.CANCELLED}),
     R.SENT: frozenset({R.SENT, R.CONFIRMED, R.FAILED, R.CLAWED_BACK}),
     R.CONFIRMED: frozenset({R.CLAWED_BACK}),
@@ -151,6 +152,10 @@ class Reward(BaseModel):
     # ends (the release job queues it no earlier). None for every other entry.
     order_id: str | None = None
     held_until: datetime | None = None
+    # A commission entry's worth as its order priced it; a partial refund before the
+    # payout lowers `amount` from it (after the payout, `clawback.amount` says what is
+    # taken back). None for every entry that is not a commission.
+    earned: Decimal | None = None
     created_at: datetime
     updated_at: datetime
     version: int = 1

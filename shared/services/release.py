@@ -396,6 +396,7 @@ class ReleaseService:
                 points=e.terms.points,
                 tier=e.tier,
                 charity=e.terms.charity,
+                earned=e.terms.amount if e.terms.commission is not None else None,
                 status=RewardStatus.CREATED,
                 created_at=now,
                 updated_at=now,

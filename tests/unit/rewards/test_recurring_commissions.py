@@ -11,6 +11,7 @@ from typing import Any
 from shared.domain.referrals import ReferralStatus
 from shared.domain.rewards import Reward, RewardStatus
 from shared.schemas.referrals import EventCreate
+from shared.schemas.rewards import RefundCreate
 from shared.storage.memory_table import MemoryTable
 from shared.storage.table import WriteOp
 from tests.support import purchase_body, unique
@@ -196,3 +197,94 @@ def test_a_commission_the_budget_cannot_cover_is_not_created_but_the_order_is_re
 
     assert _entry(world, referral_id, order_id) is None
     assert any(e.order_id == order_id for e in world.referral_repo.events(referral_id))
+
+
+def _refund(world: World, referral_id: str, order_id: str, amount: str) -> None:
+    body = {"order_id": order_id, "amount": amount, "currency": "USD"}
+    world.refunds.record(referral_id, RefundCreate.model_validate(body).command())
+
+
+def test_a_partial_refund_of_a_paid_later_order_claws_back_its_share(world: World) -> None:
+    # Given a paid 8.00 commission on an 80.00 later order
+    referral_id = _rewarded(world)
+    order_id = unique("ord")
+    world.later(days=1)
+    _purchase(world, referral_id, order_id, "80.00")
+    world.release.run()
+    world.drain()
+
+    # When a quarter of the order is refunded
+    _refund(world, referral_id, order_id, "20.00")
+
+    # Then a quarter of the commission is clawed back; the referral stays rewarded
+    entry = _entry(world, referral_id, order_id)
+    assert entry is not None and entry.clawback is not None
+    assert (entry.status, entry.amount, entry.clawback.amount) == (
+        RewardStatus.CLAWED_BACK,
+        Decimal("8.00"),
+        Decimal("2.00"),
+    )
+    assert entry.clawback.refund_order_id == order_id
+    referral = world.referral_repo.get(referral_id)
+    assert referral is not None and referral.status == ReferralStatus.REWARDED
+
+
+def test_refunds_of_a_paid_order_claw_back_cumulatively_up_to_the_entry(world: World) -> None:
+    referral_id = _rewarded(world)
+    order_id = unique("ord")
+    world.later(days=1)
+    _purchase(world, referral_id, order_id, "80.00")
+    world.release.run()
+    world.drain()
+
+    _refund(world, referral_id, order_id, "20.00")
+    _refund(world, referral_id, order_id, "60.00")
+
+    entry = _entry(world, referral_id, order_id)
+    assert entry is not None and entry.clawback is not None
+    assert entry.clawback.amount == Decimal("8.00")
+
+
+def test_a_partial_refund_before_the_payout_lowers_the_entry_and_returns_budget(
+    world: World,
+) -> None:
+    referral_id = _rewarded(world)
+    order_id = unique("ord")
+    world.later(days=1)
+    _purchase(world, referral_id, order_id, "80.00")
+
+    _refund(world, referral_id, order_id, "20.00")
+
+    entry = _entry(world, referral_id, order_id)
+    assert entry is not None
+    assert (entry.status, entry.amount, entry.clawback) == (
+        RewardStatus.CREATED,
+        Decimal("6.00"),
+        None,
+    )
+    assert world.programs.get(entry.program_id).budget_used == Decimal("10.50")
+
+
+def test_a_full_refund_before_the_payout_cancels_the_entry(world: World) -> None:
+    referral_id = _rewarded(world)
+    order_id = unique("ord")
+    world.later(days=1)
+    _purchase(world, referral_id, order_id, "80.00")
+
+    _refund(world, referral_id, order_id, "80.00")
+
+    entry = _entry(world, referral_id, order_id)
+    assert entry is not None and entry.status == RewardStatus.CANCELLED
+    assert world.programs.get(entry.program_id).budget_used == Decimal("4.50")
+
+
+def test_a_partial_refund_of_the_qualifying_order_claws_back_its_commission_share(
+    world: World,
+) -> None:
+    referral_id = _rewarded(world)
+
+    _refund(world, referral_id, world.order_of(referral_id), "9.00")
+
+    entry = world.reward_repo.get(referral_id, f"{referral_id}-advocate")
+    assert entry is not None and entry.clawback is not None
+    assert (entry.status, entry.clawback.amount) == (RewardStatus.CLAWED_BACK, Decimal("0.90"))
