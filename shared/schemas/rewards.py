@@ -111,6 +111,11 @@ class RewardEntryOut(Out):
         exclude_if=lambda charity: charity is None,
         description="The charity a charity_donation pays (donations only)",
     )
+    order_id: str | None = Field(
+        default=None,
+        exclude_if=lambda order_id: order_id is None,
+        description="The later order a recurring commission entry pays on (those entries only)",
+    )
 
     @classmethod
     def of(cls, reward: Reward) -> RewardEntryOut:
@@ -139,6 +144,7 @@ class RewardEntryOut(Out):
             points=reward.points,
             clawback=clawback,
             charity=reward.charity,
+            order_id=reward.order_id,
         )
 
 
