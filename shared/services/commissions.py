@@ -43,9 +43,9 @@ from shared.domain.rewards import (
 )
 
 if TYPE_CHECKING:
+    from shared.atomic_changes import Changes
     from shared.repositories.budget import ProgramBudget
     from shared.repositories.rewards import RewardRepository
-    from shared.repositories.unit_of_work import Changes
 
 logger = logging.getLogger(__name__)
 
