@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from shared.scoring.decision import ModelVerdict
     from shared.scoring.drift import Histogram
     from shared.scoring.features import Features
+    from shared.scoring.policy import PricedLines
     from shared.scoring.serving import ModelJudge
 
 logger = logging.getLogger(__name__)
@@ -92,8 +93,8 @@ class ActiveModel:
     def row(self, features: Features) -> tuple[float, ...]:
         return self.judge().row(features)
 
-    def verdict(self, features: Features) -> ModelVerdict:
-        return self.judge().verdict(features)
+    def verdict(self, features: Features, lines: PricedLines | None = None) -> ModelVerdict:
+        return self.judge().verdict(features, lines)
 
     def reference_histograms(self) -> dict[str, Histogram]:
         return self.judge().reference_histograms()

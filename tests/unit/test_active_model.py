@@ -22,8 +22,9 @@ class _Judge:
     def __init__(self, version: str) -> None:
         self.version = version
 
-    def verdict(self, features: Any) -> str:
-        return f"verdict of {self.version}"
+    def verdict(self, features: Any, lines: Any = None) -> str:
+        priced = "" if lines is None else f" on {lines}"
+        return f"verdict of {self.version}{priced}"
 
     def reference_histograms(self) -> dict[str, Any]:
         return {"from": self.version}
@@ -58,6 +59,12 @@ def test_it_serves_the_version_the_pointer_names() -> None:
     assert served.version == "v1"
     assert served.verdict({}) == "verdict of v1"  # type: ignore[arg-type]
     assert served.reference_histograms() == {"from": "v1"}
+
+
+def test_the_served_verdict_is_judged_on_the_programs_priced_lines() -> None:
+    served = _served(_Versions("v1"), FixedClock(T0))
+
+    assert served.verdict({}, "lines") == "verdict of v1 on lines"  # type: ignore[arg-type]
 
 
 def test_a_promotion_is_served_once_the_pointer_is_read_again_after_the_ttl() -> None:
