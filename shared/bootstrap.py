@@ -183,10 +183,13 @@ class Services:
 
     def _commission_ledger(self) -> CommissionLedger:
         from shared.repositories.budget import ProgramBudget
+        from shared.repositories.period_counters import PeriodCounters
         from shared.repositories.rewards import RewardRepository
         from shared.services.commissions import CommissionLedger
 
-        return CommissionLedger(RewardRepository(self.table), ProgramBudget(self.table))
+        return CommissionLedger(
+            RewardRepository(self.table), ProgramBudget(self.table), PeriodCounters(self.table)
+        )
 
     # --- fraud scoring, finance review -----------------------------------------------------
 

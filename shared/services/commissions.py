@@ -6,7 +6,8 @@ many months (30 days each), once the referral has been released (`rewarding` or
 `rewarded`). Each such order gets its own entry, `<referral_id>-advocate-order-<order_id>`,
 created in the transaction that records the purchase: the event's conditional put and the
 entry's conditional create make a redelivered purchase (same `order_id`) create nothing,
-and the program budget is spent in the same transaction (only if that much is left).
+and the program budget is spent in the same transaction (only if that much is left), and
+counted in the program's monthly caps for the month it is recorded (only within them).
 
 The entry is `created` with `held_until` (the purchase plus the program's holding
 period); the release job queues it once that has passed, and from then on it is paid,
@@ -29,9 +30,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from shared.domain.caps import month_of
 from shared.domain.commissions import clawback_for, order_slot, recurring_until
 from shared.domain.events import ReferralEvent
-from shared.domain.programs import Program
+from shared.domain.programs import MonthlyCaps, Program
 from shared.domain.referrals import Referral, ReferralStatus
 from shared.domain.rewards import (
     NOT_YET_SENT,
@@ -45,6 +47,7 @@ from shared.domain.rewards import (
 if TYPE_CHECKING:
     from shared.atomic_changes import Changes
     from shared.repositories.budget import ProgramBudget
+    from shared.repositories.period_counters import PeriodCounters
     from shared.repositories.rewards import RewardRepository
 
 logger = logging.getLogger(__name__)
@@ -94,9 +97,12 @@ def later_commission(
 class CommissionLedger:
     """Stages a later order's commission entry with the change that records the order."""
 
-    def __init__(self, rewards: RewardRepository, budget: ProgramBudget) -> None:
+    def __init__(
+        self, rewards: RewardRepository, budget: ProgramBudget, months: PeriodCounters
+    ) -> None:
         self._rewards = rewards
         self._budget = budget
+        self._months = months
 
     def of_order(self, referral: Referral, program: Program, order_id: str) -> Reward | None:
         """The commission entry an order earned, if the program pays commissions."""
@@ -113,11 +119,22 @@ class CommissionLedger:
         if refunded.give_back > 0:
             self._budget.give_back(before.program_id, refunded.give_back, within=within)
 
-    def stage(self, entry: Reward, *, within: Changes) -> None:
-        """Create the entry (once: its id is the order's) and spend its amount; the commit
-        raises `BudgetShort` if the budget cannot cover it."""
+    def stage(self, entry: Reward, caps: MonthlyCaps | None, *, within: Changes) -> None:
+        """Create the entry (once: its id is the order's), spend its amount and count it in
+        the month's caps; the commit raises `BudgetShort` if the budget cannot cover it,
+        `MonthlyCapReached` if the month has no room for it."""
         self._rewards.add(entry, within=within)
         self._budget.spend(entry.program_id, entry.amount, within=within)
+        if caps is not None:
+            self._months.count(
+                entry.program_id,
+                entry.advocate_id,
+                month_of(entry.created_at),
+                caps=caps,
+                advocate_amount=entry.amount,
+                total=entry.amount,
+                within=within,
+            )
 
 
 @dataclass(frozen=True)

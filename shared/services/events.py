@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from shared.atomic_changes import Changes, UnitOfWork
 from shared.clock import Clock
-from shared.domain.changes import BudgetShort, ReferralMoved
+from shared.domain.changes import BudgetShort, MonthlyCapReached, ReferralMoved
 from shared.domain.commands import RecordEvent
 from shared.domain.counters import Counter
 from shared.domain.events import DuplicateEvent, ReferralEvent
@@ -89,8 +89,9 @@ class EventService:
         except ReferralMoved:
             # Another event qualified first: record this one as evidence.
             return self.record(referral_id, body)
-        except BudgetShort:
-            # The budget cannot cover the order's commission: the order is still recorded.
+        except (BudgetShort, MonthlyCapReached):
+            # The budget or the month's caps cannot cover the order's commission: the order
+            # is still recorded, and earns none.
             logger.warning("commission over budget", extra={"referral_id": referral_id})
             return self.record(referral_id, body, commission=False)
         if event.qualifying:
@@ -137,7 +138,7 @@ class EventService:
             return
         entry = later_commission(referral, program, event, self._clock.now())
         if entry is not None:
-            self._commissions.stage(entry, within=changes)
+            self._commissions.stage(entry, program.caps, within=changes)
 
     def _event(
         self, referral: Referral, body: RecordEvent, digest: str

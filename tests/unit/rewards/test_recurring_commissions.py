@@ -288,3 +288,21 @@ def test_a_partial_refund_of_the_qualifying_order_claws_back_its_commission_shar
     entry = world.reward_repo.get(referral_id, f"{referral_id}-advocate")
     assert entry is not None and entry.clawback is not None
     assert (entry.status, entry.clawback.amount) == (RewardStatus.CLAWED_BACK, Decimal("0.90"))
+
+
+def test_a_later_commission_counts_in_the_months_caps(world: World) -> None:
+    # Given an advocate allowed 10.00 a month, 4.50 of it paid on the qualifying order
+    caps = {"per_advocate_per_month": {"amount": "10.00", "currency": "USD"}}
+    referral_id = _rewarded(world, caps=caps)
+    fits, over = unique("ord"), unique("ord")
+    world.later(hours=1)
+
+    # When the referee buys for 50.00 (5.00 fits) and then for 80.00 (8.00 does not)
+    _purchase(world, referral_id, fits, "50.00")
+    _purchase(world, referral_id, over, "80.00")
+
+    # Then only the one that fits the month earns an entry; both orders are recorded
+    assert _entry(world, referral_id, fits) is not None
+    assert _entry(world, referral_id, over) is None
+    recorded = {e.order_id for e in world.referral_repo.events(referral_id)}
+    assert {fits, over} <= recorded
