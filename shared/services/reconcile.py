@@ -2,7 +2,8 @@
 
 Four passes; the first three by idempotency key:
 
-1. Entries still `created`, `queued` or `sent` long after their last change: look the
+1. Entries still `created`, `queued` or `sent` long after their last change (a later
+   order's commission only once its holding period, `held_until`, has passed): look the
    order up by key. If the provider has it, the entry follows it (confirmed, failed, or
    still in flight with its reference). If not, the entry is queued again, and fulfilment
    looks the key up once more before it pays; nothing is ever re-issued from here.
@@ -114,7 +115,9 @@ class ReconcileService:
         report = ReconcileReport(now=now)
         for status in (RewardStatus.CREATED, RewardStatus.QUEUED, RewardStatus.SENT):
             for reward in self._changed(status, before=now - STUCK_AFTER):
-                self._settle_stuck(reward, report)
+                # A later order's commission still in its holding period is not stuck.
+                if reward.held_until is None or reward.held_until <= now:
+                    self._settle_stuck(reward, report)
         seen = self._check_provider_orders(now, report)
         self._check_confirmed(now, seen, report)
         self._settle_rewarding(now, report)

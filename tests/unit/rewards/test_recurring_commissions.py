@@ -306,3 +306,25 @@ def test_a_later_commission_counts_in_the_months_caps(world: World) -> None:
     assert _entry(world, referral_id, over) is None
     recorded = {e.order_id for e in world.referral_repo.events(referral_id)}
     assert {fits, over} <= recorded
+
+
+def test_reconciliation_leaves_a_later_commission_in_its_holding_period_alone(
+    world: World,
+) -> None:
+    # Given a later commission held for 7 days, recorded an hour ago
+    referral_id = _rewarded(world, holding_period_days=7)
+    world.later(days=7)
+    world.release.run()
+    world.drain()
+    order_id = unique("ord")
+    _purchase(world, referral_id, order_id, "20.00")
+    world.later(hours=1)
+
+    # When reconciliation runs
+    report = world.reconcile.run()
+
+    # Then the entry is neither queued nor reported
+    entry = _entry(world, referral_id, order_id)
+    assert entry is not None and entry.status == RewardStatus.CREATED
+    assert world.queue.take() == []
+    assert report.clean
