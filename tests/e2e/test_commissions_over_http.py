@@ -104,3 +104,5 @@ def test_a_recurring_commission_pays_each_purchase_once_and_a_partial_refund_cla
     assert by_id[f"{referral_id}-advocate-order-{third}"]["status"] == "confirmed"
     assert by_id[f"{referral_id}-advocate"]["status"] == "confirmed"
     assert client.get(f"/v1/referrals/{referral_id}").json()["status"] == "rewarded"
+    report = stack.run_job("reconcile", now + timedelta(hours=1))
+    assert report["mismatches"] == [], report

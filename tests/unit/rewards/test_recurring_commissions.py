@@ -328,3 +328,21 @@ def test_reconciliation_leaves_a_later_commission_in_its_holding_period_alone(
     assert entry is not None and entry.status == RewardStatus.CREATED
     assert world.queue.take() == []
     assert report.clean
+
+
+def test_reconciliation_finds_a_paid_later_commission_by_its_hashed_key(world: World) -> None:
+    # Given a paid later commission whose id is too long for a readable provider key
+    referral_id = _rewarded(world)
+    order_id = unique("ord-with-a-long-merchant-order-number")
+    world.later(days=1)
+    _purchase(world, referral_id, order_id, "20.00")
+    world.release.run()
+    world.drain()
+    entry = _entry(world, referral_id, order_id)
+    assert entry is not None and entry.idempotency_key is not None
+    assert entry.idempotency_key.startswith("rwh-")
+
+    # When reconciliation runs, Then the provider's order is the entry's: no mismatch
+    report = world.reconcile.run()
+
+    assert report.mismatches == []
