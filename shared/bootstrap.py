@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from shared.services.audit import AuditService
     from shared.services.blocklist import BlocklistService
     from shared.services.campaigns import CampaignService
+    from shared.services.commissions import CommissionLedger
     from shared.services.customers import CustomerService
     from shared.services.drift_monitor import DriftMonitor
     from shared.services.events import EventService
@@ -180,6 +181,17 @@ class Services:
             clock=self.clock,
             hasher=self.hasher,
             scoring=self._scoring_queue(),
+            commissions=self._commission_ledger(),
+        )
+
+    def _commission_ledger(self) -> CommissionLedger:
+        from shared.repositories.budget import ProgramBudget
+        from shared.repositories.period_counters import PeriodCounters
+        from shared.repositories.rewards import RewardRepository
+        from shared.services.commissions import CommissionLedger
+
+        return CommissionLedger(
+            RewardRepository(self.table), ProgramBudget(self.table), PeriodCounters(self.table)
         )
 
     # --- fraud scoring, finance review -----------------------------------------------------
@@ -477,6 +489,7 @@ class Services:
             rewards=RewardRepository(self.table),
             caps=AdvocateCounters(self.table),
             evidence=EvidenceIndex(self.table),
+            commissions=self._commission_ledger(),
         )
         return RefundService(self.clock, UnitOfWork(self.table), stores, self._referral_reversal())
 

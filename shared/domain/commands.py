@@ -54,6 +54,7 @@ class CreateProgram:
     auto_reject: bool
     occurred_at: datetime | None = None
     variants: tuple[Variant, ...] = ()
+    recurring_months: int | None = None
 
 
 # What an update carries that is not a term of the program as given: the top-up adds to a

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from shared.domain.changes import Contention
+from shared.domain.commissions import Commission, commission_for
 from shared.money import Money
 
 RewardKind = Literal["gift_card", "cash", "charity_donation", "points"]
@@ -37,10 +38,21 @@ class RewardTerms(BaseModel):
     charity: str | None = None
     # The points a `points` reward credits; None for every other kind.
     points: int | None = None
+    # A commission's percent of each qualifying order and its bounds; None for a fixed
+    # reward. A commission's `amount` is its nominal worth (its max, else its min, else
+    # zero) until an order prices it (`on_order`).
+    commission: Commission | None = None
 
     @property
     def money(self) -> Money:
         return Money(self.amount, self.currency)
+
+    def on_order(self, order_amount: Decimal | None) -> RewardTerms:
+        """The terms as one order pays them: a commission priced on the order's amount."""
+        if self.commission is None:
+            return self
+        amount = commission_for(order_amount or Decimal(0), self.commission, self.currency)
+        return self.model_copy(update={"amount": amount})
 
 
 class MonthlyCaps(BaseModel):
@@ -107,6 +119,9 @@ class Program(BaseModel):
     dual_approval_over: Decimal | None = None
     # What one point is worth, in the program's currency (None: the program has no points).
     point_value: Decimal | None = None
+    # A commission advocate reward also pays on the referee's later purchases for this many
+    # months after the first qualifying one (None: only the qualifying order earns it).
+    recurring_months: int | None = None
     review_timeout_days: int
     review_timeout_action: Literal["approve", "reject"]
     auto_reject: bool

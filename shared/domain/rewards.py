@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.domain.caps import MonthSpent, judge
 from shared.domain.changes import Contention
+from shared.domain.commissions import ORDER_SLOT
 from shared.domain.programs import MonthlyCaps, Program, RewardKind, RewardTerms
 
 Beneficiary = Literal["advocate", "referee"]
@@ -40,7 +41,8 @@ class RewardStatus(StrEnum):
 R = RewardStatus
 # Self-moves record bookkeeping (an attempt, a provider reference) without a status change.
 REWARD_TRANSITIONS: dict[RewardStatus, frozenset[RewardStatus]] = {
-    R.CREATED: frozenset({R.QUEUED, R.SENT, R.CANCELLED}),
+    # A partial refund reprices an unsent commission entry (a self-move).
+    R.CREATED: frozenset({R.CREATED, R.QUEUED, R.SENT, R.CANCELLED}),
     R.QUEUED: frozenset({R.QUEUED, R.SENT, R.CANCELLED}),
     R.SENT: frozenset({R.SENT, R.CONFIRMED, R.FAILED, R.CLAWED_BACK}),
     R.CONFIRMED: frozenset({R.CLAWED_BACK}),
@@ -147,6 +149,14 @@ class Reward(BaseModel):
     last_error: str | None = None
     failure_reason: str | None = None
     clawback: Clawback | None = None
+    # A commission on a later order: the order it pays on, and when its holding period
+    # ends (the release job queues it no earlier). None for every other entry.
+    order_id: str | None = None
+    held_until: datetime | None = None
+    # A commission entry's worth as its order priced it; a partial refund before the
+    # payout lowers `amount` from it (after the payout, `clawback.amount` says what is
+    # taken back). None for every entry that is not a commission.
+    earned: Decimal | None = None
     created_at: datetime
     updated_at: datetime
     version: int = 1
@@ -182,6 +192,9 @@ def reward_id_for(referral_id: str, slot: str) -> str:
 
 
 def referral_of(reward_id: str) -> str:
+    # A commission entry's slot names its order, whose id may carry "-".
+    if f"-{ORDER_SLOT}" in reward_id:
+        return reward_id.split(f"-{ORDER_SLOT}", 1)[0]
     return reward_id.rsplit("-", 1)[0]
 
 
@@ -258,6 +271,7 @@ def plan_release(
     rewarded_referrals: int,
     month_spent: MonthSpent | None = None,
     variant: str = "default",
+    order_amount: Decimal | None = None,
 ) -> ReleasePlan:
     """The rewards one released referral earns, given the advocate's count so far and,
     for a program with monthly caps, what the release's month has spent (`month_spent`).
@@ -268,14 +282,31 @@ def plan_release(
     Every released referral within the cap takes one advocate slot (and is the advocate's
     `rewarded_referrals + 1`-th successful referral, which is what tiers count); past the
     cap the advocate's reward and any tier bonus are withheld, while the referee's reward
-    is not capped by it. Monthly caps then defer or refuse (see `shared.domain.caps`).
+    is not capped by it. Monthly caps then defer or refuse (see `shared.domain.caps`). A
+    commission is priced on the qualifying order's amount (`order_amount`); one that comes
+    to nothing creates no entry.
     """
     plan = _uncapped_plan(
         program, advocate_customer_id, referee_customer_id, rewarded_referrals, variant
     )
+    plan = _priced(plan, order_amount)
     if program.caps is None or month_spent is None:
         return plan
     return _within_month(plan, program.caps, month_spent)
+
+
+def _priced(plan: ReleasePlan, order_amount: Decimal | None) -> ReleasePlan:
+    """The plan with a commission priced on the order; one that comes to nothing is dropped
+    (it takes the advocate's slot all the same, as the referral was rewarded)."""
+    entitlements = []
+    for e in plan.entitlements:
+        if e.terms.commission is None:
+            entitlements.append(e)
+            continue
+        priced = e.terms.on_order(order_amount)
+        if priced.amount > 0:
+            entitlements.append(replace(e, terms=priced))
+    return replace(plan, entitlements=tuple(entitlements))
 
 
 def _uncapped_plan(

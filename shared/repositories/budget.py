@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from shared.atomic_changes import Changes
 from shared.domain.changes import BudgetShort
 from shared.repositories import keys
-from shared.repositories.unit_of_work import Changes
 from shared.storage.table import AtLeast, Exists, Table, Update
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from shared.atomic_changes import Changes
 from shared.domain.caps import PER_ADVOCATE, PROGRAM, MonthSpent
 from shared.domain.changes import MonthlyCapReached
 from shared.domain.programs import MonthlyCaps
 from shared.repositories import keys
-from shared.repositories.unit_of_work import Changes
 from shared.storage.table import AtMost, Table, Update
 
 SPENT = "spent"

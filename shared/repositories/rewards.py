@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 
+from shared.atomic_changes import Changes
 from shared.clock import iso
 from shared.domain.rewards import RefundRecord, Reward, RewardMoved, RewardStatus, StaleReward
 from shared.repositories import keys
@@ -31,7 +32,6 @@ from shared.repositories.advocate_counters import (
 )
 from shared.repositories.budget import ProgramBudget
 from shared.repositories.codec import from_item, to_doc
-from shared.repositories.unit_of_work import Changes
 from shared.storage.table import (
     All,
     AtLeast,

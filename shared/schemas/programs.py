@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from shared.domain.commands import CreateProgram, UpdateProgram
+from shared.domain.commissions import MAX_RECURRING_MONTHS
 from shared.domain.programs import (
     DEFAULT_VARIANT,
     POINTS,
@@ -21,6 +22,7 @@ from shared.domain.programs import (
     Variant,
 )
 from shared.money import Money
+from shared.schemas.commissions import CommissionRewardIn
 from shared.schemas.common import (
     KIND_TAG,
     Amount,
@@ -128,6 +130,24 @@ AnyRewardIn = Annotated[
 ]
 
 
+def _advocate_shape(value: Any) -> str:
+    """The advocate may also earn a commission: a percent of each qualifying order."""
+    has_percent = (
+        "percent_of_order" in value
+        if isinstance(value, dict)
+        else hasattr(value, "percent_of_order")
+    )
+    return f"{KIND_TAG}commission" if has_percent else _reward_shape(value)
+
+
+AdvocateRewardIn = Annotated[
+    Annotated[RewardIn, Tag(f"{KIND_TAG}money")]
+    | Annotated[PointsRewardIn, Tag(f"{KIND_TAG}points")]
+    | Annotated[CommissionRewardIn, Tag(f"{KIND_TAG}commission")],
+    Discriminator(_advocate_shape),
+]
+
+
 def _has_points(data: dict[str, Any]) -> bool:
     rewards = data.get("rewards")
     terms = [rewards.advocate, rewards.referee] if isinstance(rewards, RewardsIn) else []
@@ -139,7 +159,7 @@ def _has_points(data: dict[str, Any]) -> bool:
 
 
 def _variant_terms(
-    reward: RewardIn | PointsRewardIn | None, point_value: Money | None
+    reward: RewardIn | PointsRewardIn | CommissionRewardIn | None, point_value: Money | None
 ) -> RewardTerms | None:
     if reward is None:
         return None
@@ -151,7 +171,7 @@ def _variant_terms(
 
 
 class RewardsIn(Strict):
-    advocate: AnyRewardIn | None = None
+    advocate: AdvocateRewardIn | None = None
     referee: AnyRewardIn | None = None
 
     @model_validator(mode="after")
@@ -231,6 +251,24 @@ class ProgramCreate(Strict):
     review_timeout_action: Literal["approve", "reject"] = "reject"
     auto_reject: bool = Field(default=True, strict=True)
     occurred_at: Timestamp | None = None
+    recurring_months: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_RECURRING_MONTHS,
+        strict=True,
+        validate_default=True,
+        description="A commission also pays on the referee's later purchases for this many "
+        "months (30 days each) after the first qualifying one",
+    )
+
+    @field_validator("recurring_months")
+    @classmethod
+    def _recurs_a_commission(cls, months: int | None, info: ValidationInfo) -> int | None:
+        rewards = info.data.get("rewards")
+        advocate = rewards.advocate if isinstance(rewards, RewardsIn) else None
+        if months is not None and not isinstance(advocate, CommissionRewardIn):
+            raise ValueError("only a commission advocate reward recurs")
+        return months
 
     _variant_names = field_validator("variants")(_distinct_names)
 
@@ -281,6 +319,7 @@ class ProgramCreate(Strict):
             auto_reject=self.auto_reject,
             occurred_at=self.occurred_at,
             variants=tuple(v.variant(point_value) for v in self.variants or ()),
+            recurring_months=self.recurring_months,
         )
 
 
@@ -340,15 +379,38 @@ class RewardOut(Out):
         description="The charity a charity_donation pays (donations only)",
     )
     points: int | None = Field(default=None, description="The points a points reward credits")
+    percent_of_order: str | None = Field(
+        default=None,
+        exclude_if=lambda percent: percent is None,
+        description="A commission's percent of each qualifying order (commissions only)",
+    )
+    min: str | None = Field(
+        default=None,
+        exclude_if=lambda amount: amount is None,
+        description="The least one order's commission pays (commissions only)",
+    )
+    max: str | None = Field(
+        default=None,
+        exclude_if=lambda amount: amount is None,
+        description="The most one order's commission pays (commissions only)",
+    )
 
     @classmethod
     def of(cls, terms: RewardTerms, currency: str) -> RewardOut:
+        commission = terms.commission
+
+        def bound(amount: Decimal | None) -> str | None:
+            return None if amount is None else MoneyOut.of(amount, currency).amount
+
         return cls(
             kind=terms.kind,
             amount=MoneyOut.of(terms.amount, currency).amount,
             currency=currency,
             charity=terms.charity,
             points=terms.points,
+            percent_of_order=f"{commission.percent_of_order:f}" if commission else None,
+            min=bound(commission.min) if commission else None,
+            max=bound(commission.max) if commission else None,
         )
 
 
@@ -405,6 +467,7 @@ class ProgramOut(Out):
     caps: CapsOut | None
     dual_approval_over: str | None
     point_value: MoneyOut | None = None
+    recurring_months: int | None = None
     review_timeout_days: int
     review_timeout_action: Literal["approve", "reject"]
     auto_reject: bool
@@ -451,6 +514,7 @@ class ProgramOut(Out):
             point_value=(
                 MoneyOut.of(program.point_value, cur) if program.point_value is not None else None
             ),
+            recurring_months=program.recurring_months,
             review_timeout_days=program.review_timeout_days,
             review_timeout_action=program.review_timeout_action,
             auto_reject=program.auto_reject,

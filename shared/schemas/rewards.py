@@ -117,6 +117,11 @@ class RewardEntryOut(Out):
         exclude_if=lambda campaign_id: campaign_id is None,
         description="The group-goal campaign a campaign reward pays (campaign rewards only)",
     )
+    order_id: str | None = Field(
+        default=None,
+        exclude_if=lambda order_id: order_id is None,
+        description="The later order a recurring commission entry pays on (those entries only)",
+    )
 
     @classmethod
     def of(cls, reward: Reward) -> RewardEntryOut:
@@ -146,6 +151,7 @@ class RewardEntryOut(Out):
             points=reward.points,
             clawback=clawback,
             charity=reward.charity,
+            order_id=reward.order_id,
         )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shared.atomic_changes import Changes, UnitOfWork
 from shared.clock import Clock
-from shared.domain.changes import ReferralMoved
+from shared.domain.changes import BudgetShort, MonthlyCapReached, ReferralMoved
 from shared.domain.commands import RecordEvent
 from shared.domain.counters import Counter
 from shared.domain.events import DuplicateEvent, ReferralEvent
@@ -18,8 +19,14 @@ from shared.domain.referrals import Referral, ReferralStatus
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.pii import PiiHasher, PiiKind
 from shared.ports import ScoringQueue
+from shared.services.commissions import later_commission
 from shared.services.stores import Counters, Evidence, ProgramTerms
 from shared.services.timing import not_before, occurred_at
+
+if TYPE_CHECKING:
+    from shared.services.commissions import CommissionLedger
+
+logger = logging.getLogger(__name__)
 
 
 class Referrals(Protocol):
@@ -48,6 +55,7 @@ class EventService:
         clock: Clock,
         hasher: PiiHasher,
         scoring: ScoringQueue,
+        commissions: CommissionLedger | None = None,
     ) -> None:
         self._programs = programs
         self._referrals = referrals
@@ -57,8 +65,11 @@ class EventService:
         self._clock = clock
         self._hasher = hasher
         self._scoring = scoring
+        self._commissions = commissions
 
-    def record(self, referral_id: str, body: RecordEvent) -> EventOutcome:
+    def record(
+        self, referral_id: str, body: RecordEvent, *, commission: bool = True
+    ) -> EventOutcome:
         referral = self._referrals.get(referral_id)
         if referral is None:
             raise NotFound(f"no referral {referral_id}")
@@ -66,26 +77,8 @@ class EventService:
         earlier = self._referrals.get_event(referral_id, body.dedupe_key)
         if earlier is not None:
             return self._replay(earlier, digest, referral.status)
-        event = self._event(referral, body, digest)
-        changes = self._units.begin()
-        self._referrals.add_event(event, within=changes)
-        if event.payment_fingerprint is not None:
-            seen = _payment_seen(referral, event.payment_fingerprint, event.occurred_at)
-            self._evidence.record([seen], within=changes)
-        if event.qualifying:
-            qualified = referral.changed(
-                self._clock.now(),
-                qualified_at=event.occurred_at,
-                qualifying_order_id=body.order_id,
-                qualifying_amount=body.amount,
-            )
-            self._referrals.stage_save(qualified, referral.version, within=changes)
-            self._counters.count(
-                referral.program_id,
-                {Counter.QUALIFIED: 1},
-                within=changes,
-                variant=referral.variant,
-            )
+        program, event = self._event(referral, body, digest)
+        changes = self._staged(referral, body, event, program if commission else None)
         try:
             changes.commit()
         except DuplicateEvent:
@@ -96,11 +89,62 @@ class EventService:
         except ReferralMoved:
             # Another event qualified first: record this one as evidence.
             return self.record(referral_id, body)
+        except (BudgetShort, MonthlyCapReached):
+            # The budget or the month's caps cannot cover the order's commission: the order
+            # is still recorded, and earns none.
+            logger.warning("commission over budget", extra={"referral_id": referral_id})
+            return self.record(referral_id, body, commission=False)
         if event.qualifying:
             self._scoring.request_scoring(referral_id, trigger=f"event:{body.dedupe_key}")
         return EventOutcome(event=event, status=referral.status, replayed=False)
 
-    def _event(self, referral: Referral, body: RecordEvent, digest: str) -> ReferralEvent:
+    def _staged(
+        self,
+        referral: Referral,
+        body: RecordEvent,
+        event: ReferralEvent,
+        commission_of: Program | None,
+    ) -> Changes:
+        """The event's change: the event, its evidence, a qualification or a later
+        order's commission (of `commission_of`, None to earn none)."""
+        changes = self._units.begin()
+        self._referrals.add_event(event, within=changes)
+        if commission_of is not None:
+            self._stage_commission(referral, commission_of, event, changes)
+        if event.payment_fingerprint is not None:
+            seen = _payment_seen(referral, event.payment_fingerprint, event.occurred_at)
+            self._evidence.record([seen], within=changes)
+        if event.qualifying:
+            self._stage_qualification(referral, body, event, changes)
+        return changes
+
+    def _stage_qualification(
+        self, referral: Referral, body: RecordEvent, event: ReferralEvent, changes: Changes
+    ) -> None:
+        qualified = referral.changed(
+            self._clock.now(),
+            qualified_at=event.occurred_at,
+            qualifying_order_id=body.order_id,
+            qualifying_amount=body.amount,
+        )
+        self._referrals.stage_save(qualified, referral.version, within=changes)
+        self._counters.count(
+            referral.program_id, {Counter.QUALIFIED: 1}, within=changes, variant=referral.variant
+        )
+
+    def _stage_commission(
+        self, referral: Referral, program: Program, event: ReferralEvent, changes: Changes
+    ) -> None:
+        """A later purchase of a recurring commission program earns its own entry."""
+        if self._commissions is None or event.qualifying:
+            return
+        entry = later_commission(referral, program, event, self._clock.now())
+        if entry is not None:
+            self._commissions.stage(entry, program.caps, within=changes)
+
+    def _event(
+        self, referral: Referral, body: RecordEvent, digest: str
+    ) -> tuple[Program, ReferralEvent]:
         """The event as recorded: checked against the program's terms, payment hashed."""
         program = self._programs.terms(referral.program_id)
         if program is None:  # pragma: no cover - referrals always name a stored program
@@ -118,7 +162,7 @@ class EventService:
             if body.payment_fingerprint
             else None
         )
-        return ReferralEvent(
+        return program, ReferralEvent(
             referral_id=referral.referral_id,
             type=body.type,
             order_id=body.order_id,

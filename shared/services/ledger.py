@@ -139,8 +139,9 @@ class RewardLedger:
         return stage
 
     def settle_referral(self, referral_id: str | None, actor: str) -> bool:
-        """Move a `rewarding` referral to `rewarded` once every entry of it is confirmed
-        (a campaign entry, filed under no referral, settles nothing).
+        """Move a `rewarding` referral to `rewarded` once every entry of its release is
+        confirmed (a later order's commission does not hold it back; a campaign entry, filed
+        under no referral, settles nothing).
 
         Entries sit in the referral's partition and are read strongly consistently after
         the caller's own confirmation, so of two entries confirmed at once the later
@@ -152,7 +153,8 @@ class RewardLedger:
             referral = self._referrals.get(referral_id)
             if referral is None or referral.status != ReferralStatus.REWARDING:
                 return False
-            rewards = self._rewards.of_referral(referral_id)
+            # Later orders' commissions come and go after the referral is rewarded.
+            rewards = [r for r in self._rewards.of_referral(referral_id) if r.order_id is None]
             if any(r.status != RewardStatus.CONFIRMED for r in rewards):
                 return False
             now = self._clock.now()

@@ -180,6 +180,7 @@ class ProgramService:
             caps=body.caps,
             dual_approval_over=body.dual_approval_over,
             point_value=body.point_value.amount if body.point_value else None,
+            recurring_months=body.recurring_months,
             review_timeout_days=body.review_timeout_days,
             review_timeout_action=body.review_timeout_action,
             auto_reject=body.auto_reject,

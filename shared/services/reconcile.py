@@ -2,13 +2,15 @@
 
 Four passes; the first three by idempotency key:
 
-1. Entries still `created`, `queued` or `sent` long after their last change: look the
+1. Entries still `created`, `queued` or `sent` long after their last change (a later
+   order's commission only once its holding period, `held_until`, has passed): look the
    order up by key. If the provider has it, the entry follows it (confirmed, failed, or
    still in flight with its reference). If not, the entry is queued again, and fulfilment
    looks the key up once more before it pays; nothing is ever re-issued from here.
 2. The providers' recent orders: each must belong to an entry the ledger counts as paid,
-   for the same amount. A clawed-back entry that turns out to have been paid gets its
-   provider reference.
+   for the same amount. A hashed key (an id too long to be readable) is found among the
+   entries paid lately, by the key each was paid under. A clawed-back entry that turns
+   out to have been paid gets its provider reference.
 3. Recently confirmed entries: each must have an order at its provider.
 4. Referrals still `rewarding` after every entry was confirmed (the worker that confirmed
    the last one died before moving the referral on): they move to `rewarded`.
@@ -108,13 +110,16 @@ class ReconcileService:
         self._fulfilment = fulfilment
         self._ledger = ledger
         self._schedule = schedule
+        self._hashed: dict[str, str] = {}
 
     def run(self, now: datetime | None = None) -> ReconcileReport:
         now = now or self._clock.now()
         report = ReconcileReport(now=now)
         for status in (RewardStatus.CREATED, RewardStatus.QUEUED, RewardStatus.SENT):
             for reward in self._changed(status, before=now - STUCK_AFTER):
-                self._settle_stuck(reward, report)
+                # A later order's commission still in its holding period is not stuck.
+                if reward.held_until is None or reward.held_until <= now:
+                    self._settle_stuck(reward, report)
         seen = self._check_provider_orders(now, report)
         self._check_confirmed(now, seen, report)
         self._settle_rewarding(now, report)
@@ -166,6 +171,7 @@ class ReconcileService:
 
     def _check_provider_orders(self, now: datetime, report: ReconcileReport) -> dict[str, set[str]]:
         seen: dict[str, set[str]] = {}
+        self._hashed = self._hashed_keys(now)
         for provider in self._distinct_providers():
             keys = seen.setdefault(provider.name, set())
             try:
@@ -182,7 +188,9 @@ class ReconcileService:
     def _check_order(
         self, provider: PayoutProvider, order: PayoutOrder, report: ReconcileReport
     ) -> None:
-        reward_id = reward_id_of_key(order.idempotency_key)
+        reward_id = reward_id_of_key(order.idempotency_key) or self._hashed.get(
+            order.idempotency_key
+        )
         if reward_id is None:
             report.mismatches.append(
                 _mismatch("unknown_key", provider, order, None, "not a readable key of ours")
@@ -302,6 +310,18 @@ class ReconcileService:
                 report.never_paid.append(stale.reward_id)
 
     # --- helpers ------------------------------------------------------------------------
+
+    def _hashed_keys(self, now: datetime) -> dict[str, str]:
+        """The entries paid (or paying) lately whose ids are too long for a readable key
+        (a later order's commission, `<referral_id>-advocate-order-<order_id>`), by the
+        hashed key they were paid under."""
+        return {
+            reward.idempotency_key: reward.reward_id
+            for status in _PAID_IN_LEDGER
+            for reward in self._changed(status, after=now - LOOKBACK - STUCK_AFTER, before=now)
+            if reward.idempotency_key is not None
+            and not reward.idempotency_key.startswith(_READABLE_KEY)
+        }
 
     def _changed(
         self, status: RewardStatus, *, before: datetime, after: datetime | None = None

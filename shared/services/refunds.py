@@ -41,6 +41,7 @@ from shared.domain.rewards import (
 )
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.scoring.decision import after_clawback, reweighed_clawback
+from shared.services.commissions import refunded_commission
 from shared.services.ledger import by_creation
 from shared.services.timing import occurred_at
 
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from shared.repositories.referrals import ReferralRepository
     from shared.repositories.rewards import RewardRepository
     from shared.repositories.unit_of_work import Changes, UnitOfWork
+    from shared.services.commissions import CommissionLedger
     from shared.services.reversal import ReferralReversal
 
 MAX_ATTEMPTS = 8
@@ -92,6 +94,7 @@ class RefundStores:
     rewards: RewardRepository
     caps: AdvocateCounters
     evidence: EvidenceIndex
+    commissions: CommissionLedger | None = None
 
 
 class RefundService:
@@ -109,6 +112,7 @@ class RefundService:
         self._rewards = stores.rewards
         self._caps = stores.caps
         self._evidence = stores.evidence
+        self._commissions = stores.commissions
         self._reversal = reversal
 
     def record(
@@ -194,8 +198,35 @@ class RefundService:
             within=changes,
         )
         clawed_back = reverses and self._stage_reversal(referral, record, actor, within=changes)
+        if not reverses:
+            self._stage_commission_refund(referral, program, record, order_amount, changes)
         changes.commit()
         return record, referral if clawed_back else None
+
+    def _stage_commission_refund(
+        self,
+        referral: Referral,
+        program: Program,
+        record: RefundRecord,
+        order_amount: Decimal,
+        changes: Changes,
+    ) -> None:
+        """Claw back the order's commission in proportion to what of the order is refunded."""
+        if self._commissions is None:
+            return
+        entry = self._commissions.of_order(referral, program, record.order_id)
+        if entry is None:
+            return
+        refunded = refunded_commission(
+            entry,
+            order_id=record.order_id,
+            order_amount=order_amount,
+            refunded=order_amount - record.order_amount_left,
+            at=record.recorded_at,
+            reason=f"{CLAWBACK_REASON} of order {record.order_id}",
+        )
+        if refunded is not None:
+            self._commissions.stage_refund(entry, refunded, within=changes)
 
     def _refunded_purchase(
         self, referral_id: str, refund: RecordRefund

@@ -222,10 +222,11 @@ class ReleaseService:
                 report.queue_failures.append(reward.reward_id)
 
     def _requeue_created(self, now: datetime, report: ReleaseReport) -> None:
-        lost = self._rewards.each_with_status(
-            RewardStatus.CREATED, changed_before=now - REQUEUE_AFTER
-        )
-        for reward in lost:
+        """Queue `created` entries: those a release lost the message of, and later-order
+        commissions whose holding period (`held_until`) has passed."""
+        for reward in self._rewards.each_with_status(RewardStatus.CREATED, changed_before=now):
+            if not _due_to_queue(reward, now):
+                continue
             if self._enqueue(reward, now):
                 report.queued.append(reward.reward_id)
             else:
@@ -318,6 +319,7 @@ class ReleaseService:
             rewarded_referrals=seen,
             month_spent=self._month_spent(program, referral, month),
             variant=referral.variant,
+            order_amount=referral.qualifying_amount,
         )
         if plan.deferred_by:
             return self._hold(
@@ -436,6 +438,7 @@ class ReleaseService:
                 tier=e.tier,
                 charity=e.terms.charity,
                 variant=referral.variant,
+                earned=e.terms.amount if e.terms.commission is not None else None,
                 status=RewardStatus.CREATED,
                 created_at=now,
                 updated_at=now,
@@ -518,6 +521,12 @@ def _out_of_time(
         return report.stopped_early
 
     return check
+
+
+def _due_to_queue(reward: Reward, now: datetime) -> bool:
+    if reward.held_until is not None:
+        return reward.held_until <= now
+    return reward.updated_at <= now - REQUEUE_AFTER
 
 
 def _summary(reward: Reward) -> dict[str, object]:
