@@ -24,6 +24,7 @@ from shared.scoring.thresholds import (
     CARD_SHARED_BY,
     CLAWBACK_SHARE_TO_HOLD,
     CLAWBACKS_TO_HOLD,
+    CROSS_BORDER_MINIMUM_SECONDS,
     DEVICE_REFERRALS_FARM,
     FAST_PURCHASE_SECONDS,
     FAST_SIGNUP_SECONDS,
@@ -56,6 +57,7 @@ RING = "RING"
 MUTUAL_REFERRAL = "MUTUAL_REFERRAL"
 FAST_CONVERSION = "FAST_CONVERSION"
 COUNTRY_MISMATCH = "COUNTRY_MISMATCH"
+CROSS_BORDER_MINIMUM = "CROSS_BORDER_MINIMUM"
 REFERRER_REVERSALS = "REFERRER_REVERSALS"
 REFUND_AFTER_REWARD = "REFUND_AFTER_REWARD"
 BLOCKED = "BLOCKED"
@@ -78,6 +80,7 @@ REASON_CODES: tuple[str, ...] = (
     MUTUAL_REFERRAL,
     FAST_CONVERSION,
     COUNTRY_MISMATCH,
+    CROSS_BORDER_MINIMUM,
     REFERRER_REVERSALS,
     REFUND_AFTER_REWARD,
     BLOCKED,
@@ -404,6 +407,25 @@ def country_mismatch(f: Features) -> RuleHit | None:
     )
 
 
+def cross_border_minimum(f: Features) -> RuleHit | None:
+    """Abroad, exactly the minimum, within a day: firm, as no one signal of it is."""
+    seconds = f["seconds_to_conversion"]
+    if not (f["country_mismatch"] and f["order_at_minimum"]):
+        return None
+    if seconds >= CROSS_BORDER_MINIMUM_SECONDS:
+        return None
+    return _firm(
+        _hit(
+            CROSS_BORDER_MINIMUM,
+            0.45,
+            "The referee, in another country from the advocate, ordered exactly the "
+            f"minimum {format_value('seconds', seconds)} after the referral.",
+            seconds_to_conversion=round(seconds),
+            **f.evidence.get("countries", {}),
+        )
+    )
+
+
 def referrer_reversals(f: Features) -> RuleHit | None:
     decided = int(f.evidence.get("advocate_decided_referrals", 0))
     bad = int(f.evidence.get("advocate_reversed_or_rejected", 0))
@@ -450,6 +472,7 @@ RULES: tuple[Rule, ...] = (
     mutual_referral,
     fast_conversion,
     country_mismatch,
+    cross_border_minimum,
     referrer_reversals,
 )
 

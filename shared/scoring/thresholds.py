@@ -87,6 +87,12 @@ CARD_REFERRALS_MANY = 3
 # Signing up straight from a link is normal; buying within a minute rarely is.
 FAST_SIGNUP_SECONDS = 10
 FAST_PURCHASE_SECONDS = (60, 300)
+# A referee abroad whose first order is exactly the minimum, placed within a day of the
+# referral, is the cash-out of a bought or borrowed account: each signal alone is
+# ordinary (travellers, small first orders, keen friends), the three together are not.
+# Merchants' own histories showed the shipped model catching 12% of it, from weak
+# signals only; a held payout is what a person needs to see it.
+CROSS_BORDER_MINIMUM_SECONDS = 24 * 3600
 
 # --- the referral graph ---------------------------------------------------------------------
 

@@ -115,6 +115,34 @@ class TestRules:
         f = features({"qualifying_event": "signup"}, seconds_to_conversion=40.0)
         assert fired(f) == []
 
+    def test_a_referee_abroad_ordering_the_minimum_within_a_day_is_held_whatever_the_model_says(
+        self,
+    ) -> None:
+        # Given a referee in another country whose first order is exactly the minimum, 3 h in
+        f = features(country_mismatch=1.0, order_at_minimum=1.0, seconds_to_conversion=10_800.0)
+
+        # When it is decided with a model that finds it ordinary
+        risk = risk_of(f, verdict=ordinary())
+
+        # Then a person sees it first, and the reason says why
+        assert risk.decision == "review"
+        assert risk.reasons[0].code == rules.CROSS_BORDER_MINIMUM
+        assert risk.reasons[0].evidence["seconds_to_conversion"] == 10_800
+
+    @pytest.mark.parametrize(
+        "values",
+        [
+            {"country_mismatch": 0.0, "order_at_minimum": 1.0, "seconds_to_conversion": 600.0},
+            {"country_mismatch": 1.0, "order_at_minimum": 0.0, "seconds_to_conversion": 600.0},
+            {"country_mismatch": 1.0, "order_at_minimum": 1.0, "seconds_to_conversion": 86_400.0},
+        ],
+        ids=["same country", "above the minimum", "a day later"],
+    )
+    def test_two_of_the_cross_border_signals_are_not_the_pattern(
+        self, values: dict[str, float]
+    ) -> None:
+        assert rules.CROSS_BORDER_MINIMUM not in fired(features(**values))
+
     def test_a_name_rebuilt_from_the_advocates_is_an_alias_signal(self) -> None:
         hit = rules.email_alias(features(email_local_similarity=REBUILT_NAME_SIMILARITY))
         assert hit is not None and hit.code == rules.EMAIL_ALIAS and not hit.firm
