@@ -25,12 +25,13 @@ from typing import Any
 from shared.clock import iso
 from shared.domain.advocates import Advocate
 from shared.domain.customers import ERASED_PREFIX
-from shared.domain.programs import Program, RewardTerms
+from shared.domain.programs import Program
 from shared.domain.referrals import Referral, ReferralStatus
 from shared.domain.rewards import RewardStatus
 from shared.progress import progress
 from shared.repositories.history import ReferralHistory, StoredHistory
 from shared.scoring.evidence.email import email_local_similarity
+from shared.training.program_terms_body import program_body
 
 SETTLED_AFTER = timedelta(days=30)
 REPEAT_CLAWBACKS = 2
@@ -51,45 +52,8 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:f}"
 
 
-def _reward(terms: RewardTerms | None) -> dict[str, Any] | None:
-    if terms is None:
-        return None
-    if terms.points is not None:
-        return {"kind": terms.kind, "points": str(terms.points)}
-    return {"kind": terms.kind, "amount": _money(terms.amount), "currency": terms.currency}
-
-
 def program_op(program: Program) -> dict[str, Any]:
-    rewards = {
-        "advocate": _reward(program.advocate_reward),
-        "referee": _reward(program.referee_reward),
-    }
-    body = {
-        "name": program.name,
-        "qualifying_event": program.qualifying_event,
-        "min_order_value": _money(program.min_order_value),
-        "rewards": {k: v for k, v in rewards.items() if v is not None},
-        "tiers": [
-            {
-                "min_successful_referrals": t.min_successful_referrals,
-                "advocate_bonus": _reward(t.advocate_bonus),
-            }
-            for t in program.tiers
-        ],
-        "attribution_window_days": program.attribution_window_days,
-        "holding_period_days": program.holding_period_days,
-        "budget": {"amount": _money(program.budget_total), "currency": program.currency},
-        "per_advocate_cap": program.per_advocate_cap,
-        "dual_approval_over": _money(program.dual_approval_over),
-        **(
-            {"point_value": {"amount": _money(program.point_value), "currency": program.currency}}
-            if program.point_value is not None
-            else {}
-        ),
-        "review_timeout_days": program.review_timeout_days,
-        "review_timeout_action": program.review_timeout_action,
-        "auto_reject": program.auto_reject,
-    }
+    body = program_body(program)
     return {"op": "program", "at": iso(program.started_at), "ref": program.program_id, "body": body}
 
 

@@ -4,8 +4,11 @@ and that the backtest takes its hashed lines."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
+
+import pytest
 
 from shared.backtest.hashed import KnownDigests, referee_mailbox
 from shared.backtest.ops import parse_lines
@@ -290,3 +293,46 @@ def test_a_points_program_is_exported_as_a_body_the_backtest_accepts() -> None:
     again = ProgramCreate.model_validate(program_op(program)["body"]).command()
     assert again.advocate_reward == program.advocate_reward
     assert again.tiers[0].advocate_bonus == program.tiers[0].advocate_bonus
+
+
+DONATION = {"kind": "charity_donation", "amount": "5.00", "currency": "USD", "charity": "wwf"}
+COMMISSION = {"kind": "cash", "percent_of_order": "12.5", "currency": "USD", "max": "40.00"}
+EVERY_TERM = {
+    "a donation": {"rewards": {"advocate": DONATION}},
+    "a recurring commission": {
+        "rewards": {"advocate": COMMISSION},
+        "recurring_months": 6,
+        "tiers": [],
+    },
+    "monthly caps": {
+        "caps": {
+            "per_advocate_per_month": {"amount": "50.00", "currency": "USD"},
+            "over_cap": "refuse",
+        }
+    },
+    "incentive variants": {
+        "variants": [
+            {"name": "double", "weight": 1, "rewards": {"advocate": DONATION}},
+            {
+                "name": "points",
+                "weight": 3,
+                "rewards": {"referee": {"kind": "points", "points": "700"}},
+            },
+        ],
+        "point_value": {"amount": "0.01", "currency": "USD"},
+    },
+}
+
+
+@pytest.mark.parametrize("overrides", EVERY_TERM.values(), ids=EVERY_TERM.keys())
+def test_an_exported_program_reads_back_to_the_same_terms(overrides: dict[str, Any]) -> None:
+    # Given a program created with one of each kind of term
+    services = services_on(MemoryTable(), FixedClock(T0))
+    made = ProgramCreate.model_validate(program_body(**overrides)).command()
+    program = services.programs.create(made)
+
+    # When it is exported and the body read back
+    again = ProgramCreate.model_validate(program_op(program)["body"]).command()
+
+    # Then every term is the one the program was created with
+    assert again == replace(made, occurred_at=None)
