@@ -360,3 +360,68 @@ def test_the_ledger_lists_entries_by_status(
     expect(entries.first.locator("td").nth(1)).to_have_text("Give 10 get 10")
     expect(entries.locator("button.reissue")).to_have_count(0)
     page.close()
+
+
+def _experiment_with_conversions(client_for: MakeClient, stack: LocalStack) -> str:
+    """A program testing "10 off" against "15 off", with advocates on each who referred
+    friends, some of whom bought."""
+    rewards = {
+        name: {
+            "advocate": {"kind": "gift_card", "amount": amount, "currency": "USD"},
+            "referee": {"kind": "cash", "amount": amount, "currency": "USD"},
+        }
+        for name, amount in (("10 off", "10.00"), ("15 off", "15.00"))
+    }
+    variants = [{"name": name, "weight": 1, "rewards": r} for name, r in rewards.items()]
+    body = program_body(name="Which incentive", tiers=[], variants=variants)
+    created = client_for("admin").post("/v1/programs", body)
+    assert created.status_code == 201, created.text
+    program_id: str = created.json()["program_id"]
+    client = client_for("client")
+    for n in range(8):
+        context = {"ip": f"203.0.{n + 30}.10", "device_id": unique("laptop"), "country": "US"}
+        enrolled = client.post(
+            f"/v1/programs/{program_id}/advocates", advocate_body(context=context)
+        )
+        assert enrolled.status_code == 201, enrolled.text
+        friend = {"ip": f"100.{70 + n}.7.1", "device_id": unique("phone"), "country": "US"}
+        code = enrolled.json()["referral_code"]
+        made = client.post("/v1/referrals", referral_body(program_id, code, context=friend))
+        assert made.status_code == 201, made.text
+        if n % 2 == 0:
+            bought = client.post(
+                f"/v1/referrals/{made.json()['referral_id']}/events", purchase_body()
+            )
+            assert bought.status_code == 202, bought.text
+    stack.drain()
+    return program_id
+
+
+def test_the_stats_screen_plots_each_variants_conversion_rate(
+    browser: object, stack: LocalStack, client_for: MakeClient, tmp_path: Path
+) -> None:
+    # Given an experiment whose advocates referred friends on both variants
+    expect = playwright_api.expect
+    program_id = _experiment_with_conversions(client_for, stack)
+    shown = client_for("finance").get(f"/v1/programs/{program_id}/stats").json()["variants"]
+    page = browser.new_page(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+    page.set_default_timeout(10_000)
+    page.goto(f"{stack.url}/console")
+    _sign_in(page, token("finance", sub="vera"))
+
+    # When finance opens the program's stats
+    page.fill("#s-program", program_id)
+    page.click("#s-load")
+
+    # Then the plot draws one row per variant with its rate and interval
+    expect(page.locator("#s-name")).to_have_text("Which incentive")
+    expect(page.locator("#s-variants")).to_be_visible()
+    rows = page.locator("#s-plot svg.variant-plot g.variant")
+    expect(rows).to_have_count(len(shown))
+    for variant in shown:
+        row = page.locator(f'#s-plot g.variant[data-variant="{variant["name"]}"]')
+        expect(row.locator("line.interval")).to_have_count(1)
+        expect(row.locator("circle.rate")).to_have_count(1)
+    page.screenshot(path=str(tmp_path / "console-variant-plot.png"), full_page=True)
+    page.close()
+    assert {v["name"] for v in shown} >= {"10 off", "15 off"}
